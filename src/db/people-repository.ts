@@ -1,0 +1,123 @@
+import type { Kysely } from "kysely";
+import type { Database } from "./schema.js";
+
+export type PersonKey = [lnameKey: string, fnameKey: string, personId: number];
+
+export interface PersonRow {
+  person_id: number;
+  fname: string;
+  lname: string;
+  fname_key: string;
+  lname_key: string;
+  timestamp: string;
+}
+
+export interface PersonNoteRow {
+  note_id: number;
+  person_id: number;
+  content: string;
+  timestamp: string;
+}
+
+export interface PersonFields {
+  fname: string;
+  lname: string;
+  fname_key: string;
+  lname_key: string;
+}
+
+const personColumns = ["person_id", "fname", "lname", "fname_key", "lname_key", "timestamp"] as const;
+const noteColumns = ["note_id", "person_id", "content", "timestamp"] as const;
+
+export class PeopleRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** People in list order (last name, first name, id), starting after `after`; `limit` rows at most. */
+  async list(limit: number, after?: PersonKey): Promise<PersonRow[]> {
+    let query = this.db.selectFrom("person").select(personColumns);
+    if (after) {
+      query = query.where((eb) =>
+        eb(eb.refTuple("lname_key", "fname_key", "person_id"), ">", eb.tuple(after[0], after[1], after[2])),
+      );
+    }
+    return query.orderBy("lname_key").orderBy("fname_key").orderBy("person_id").limit(limit).execute();
+  }
+
+  async find(personId: number): Promise<PersonRow | undefined> {
+    return this.db.selectFrom("person").select(personColumns).where("person_id", "=", personId).executeTakeFirst();
+  }
+
+  async count(): Promise<number> {
+    const row = await this.db
+      .selectFrom("counter")
+      .select("value")
+      .where("name", "=", "person")
+      .executeTakeFirstOrThrow();
+    return Number(row.value);
+  }
+
+  /** Throws the engine's unique violation when the name is taken. */
+  async insert(fields: PersonFields, timestamp: string): Promise<PersonRow> {
+    return this.db
+      .insertInto("person")
+      .values({ ...fields, timestamp })
+      .returning(personColumns)
+      .executeTakeFirstOrThrow();
+  }
+
+  /**
+   * Changes the names and the timestamp only when a name really changes.
+   * Returns the row as it is afterwards, or undefined when there is no such person.
+   */
+  async update(personId: number, fields: PersonFields, timestamp: string): Promise<PersonRow | undefined> {
+    const changed = await this.db
+      .updateTable("person")
+      .set({ ...fields, timestamp })
+      .where("person_id", "=", personId)
+      .where((eb) => eb.or([eb("fname", "!=", fields.fname), eb("lname", "!=", fields.lname)]))
+      .returning(personColumns)
+      .executeTakeFirst();
+    return changed ?? this.find(personId);
+  }
+
+  /** Deletes the person; the database deletes their notes with them. */
+  async delete(personId: number): Promise<boolean> {
+    const result = await this.db.deleteFrom("person").where("person_id", "=", personId).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /** The newest `perPerson` notes of each person, newest first within a person. */
+  async newestNotes(personIds: number[], perPerson: number): Promise<PersonNoteRow[]> {
+    if (personIds.length === 0) return [];
+    if (personIds.length === 1) {
+      return this.db
+        .selectFrom("note")
+        .select(noteColumns)
+        .where("person_id", "=", personIds[0] as number)
+        .orderBy("timestamp", "desc")
+        .orderBy("note_id", "desc")
+        .limit(perPerson)
+        .execute();
+    }
+    return this.db
+      .selectFrom((eb) =>
+        eb
+          .selectFrom("note")
+          .select(noteColumns)
+          .select((inner) =>
+            inner.fn
+              .agg<number>("row_number")
+              .over((over) => over.partitionBy("person_id").orderBy("timestamp", "desc").orderBy("note_id", "desc"))
+              .as("rank"),
+          )
+          .where("person_id", "in", personIds)
+          .as("ranked"),
+      )
+      .select(noteColumns)
+      .where("rank", "<=", perPerson)
+      .orderBy("person_id")
+      .orderBy("timestamp", "desc")
+      .orderBy("note_id", "desc")
+      .execute();
+  }
+}

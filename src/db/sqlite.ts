@@ -1,0 +1,45 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { type SqliteDatabase, SqliteDialect, type SqliteStatement } from "kysely";
+
+const STATEMENT_CACHE_SIZE = 200;
+
+export interface SqliteHandle {
+  dialect: SqliteDialect;
+  raw: BetterSqlite3.Database;
+}
+
+/**
+ * Opens the file with the durability and concurrency settings the service relies on:
+ * WAL (readers never block the writer), synchronous=FULL (a commit is on disk before its 2xx),
+ * foreign keys (cascading deletes) and a busy timeout for other processes holding the write lock.
+ */
+export function openSqlite(path: string): SqliteHandle {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const raw = new BetterSqlite3(path, { timeout: 10_000 });
+  raw.pragma("journal_mode = WAL");
+  raw.pragma("synchronous = FULL");
+  raw.pragma("foreign_keys = ON");
+  return { raw, dialect: new SqliteDialect({ database: withStatementCache(raw) }) };
+}
+
+/** better-sqlite3 parses SQL on every prepare(); the service runs a small set of query shapes, so keep them. */
+function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
+  const cache = new Map<string, SqliteStatement>();
+  return {
+    close: () => raw.close(),
+    prepare(sql) {
+      let statement = cache.get(sql);
+      if (statement === undefined) {
+        statement = raw.prepare(sql) as unknown as SqliteStatement;
+        if (cache.size >= STATEMENT_CACHE_SIZE) {
+          const oldest = cache.keys().next().value as string;
+          cache.delete(oldest);
+        }
+        cache.set(sql, statement);
+      }
+      return statement;
+    },
+  };
+}

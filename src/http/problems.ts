@@ -1,0 +1,81 @@
+import { STATUS_CODES } from "node:http";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { ProblemError } from "../domain/errors.js";
+import type { Problem } from "../domain/types.js";
+import { describeValidationErrors, summarize } from "./validation.js";
+
+export const PROBLEM_TYPE = "application/problem+json";
+
+export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  return reply.code(problem.status).type(PROBLEM_TYPE).send(problem);
+}
+
+export function problem(status: number, detail: string, errors?: Problem["errors"]): Problem {
+  const body: Problem = { type: "about:blank", title: STATUS_CODES[status] ?? "Error", status, detail };
+  if (errors && errors.length > 0) body.errors = errors;
+  return body;
+}
+
+/** Database errors that mean "try again shortly", not "the request was wrong". */
+const UNAVAILABLE_CODES = new Set([
+  "SQLITE_BUSY",
+  "SQLITE_LOCKED",
+  "SQLITE_FULL",
+  "SQLITE_IOERR",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "57P01", // admin shutdown
+  "57P02", // crash shutdown
+  "57P03", // cannot connect now
+  "53300", // too many connections
+  "08000",
+  "08001",
+  "08003",
+  "08006",
+]);
+
+function isUnavailable(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return (
+    (typeof code === "string" && (UNAVAILABLE_CODES.has(code) || code.startsWith("SQLITE_IOERR"))) ||
+    (typeof message === "string" && /timeout exceeded when trying to connect|Connection terminated/i.test(message))
+  );
+}
+
+function toProblem(error: FastifyError | ProblemError, request: FastifyRequest): Problem {
+  if (error instanceof ProblemError) return problem(error.status, error.detail, error.errors);
+  if (error.validation) {
+    const errors = describeValidationErrors(error.validation as never, error.validationContext ?? "body");
+    return problem(400, summarize(errors), errors);
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    // Fastify's own client errors (415, 413, malformed JSON…) carry messages safe to show.
+    return problem(status, error.message);
+  }
+  if (isUnavailable(error)) {
+    request.log.warn({ err: error }, "database unavailable");
+    return problem(503, "The database is busy or unavailable; try again shortly");
+  }
+  request.log.error({ err: error }, "request failed");
+  return problem(500, "The server could not complete the request");
+}
+
+export function registerProblemHandlers(app: FastifyInstance, methodsByPath: { pattern: RegExp; allow: string[] }[]) {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const body = toProblem(error, request);
+    if (body.status === 503) reply.header("retry-after", "1");
+    return sendProblem(reply, body);
+  });
+
+  return function apiNotFound(request: FastifyRequest, reply: FastifyReply) {
+    const path = request.url.split("?", 1)[0] ?? "";
+    const known = methodsByPath.find((entry) => entry.pattern.test(path));
+    if (known) {
+      reply.header("allow", known.allow.join(", "));
+      return sendProblem(reply, problem(405, `${request.method} is not allowed here; use ${known.allow.join(", ")}`));
+    }
+    return sendProblem(reply, problem(404, "There is no resource at this URL"));
+  };
+}

@@ -1,0 +1,42 @@
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
+import { specPath } from "../paths.js";
+
+export interface OpenApiDocument {
+  paths: Record<string, Record<string, unknown>>;
+  [key: string]: unknown;
+}
+
+export interface LoadedSpec {
+  yaml: string;
+  document: OpenApiDocument;
+}
+
+let cached: LoadedSpec | undefined;
+
+/** The contract, read once per process. */
+export function loadSpec(): LoadedSpec {
+  if (!cached) {
+    const yaml = readFileSync(specPath, "utf8");
+    cached = { yaml, document: parse(yaml) as OpenApiDocument };
+  }
+  return cached;
+}
+
+const METHODS = ["get", "put", "post", "delete", "patch", "head", "options", "trace"];
+
+export interface PathMethods {
+  pattern: RegExp;
+  /** Methods the path answers, as an Allow header lists them. */
+  allow: string[];
+}
+
+/** For telling "wrong method on a known path" (405) from "no such path" (404). */
+export function pathMethods(document: OpenApiDocument, prefix: string): PathMethods[] {
+  return Object.entries(document.paths).map(([path, item]) => {
+    const methods = METHODS.filter((m) => m in item).map((m) => m.toUpperCase());
+    if (methods.includes("GET") && !methods.includes("HEAD")) methods.push("HEAD");
+    const source = `${prefix}${path}`.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{[^}]+\}/g, "[^/]+");
+    return { pattern: new RegExp(`^${source}$`), allow: methods };
+  });
+}

@@ -1,0 +1,43 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import fastifyStatic from "@fastify/static";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { webDistPath } from "../paths.js";
+
+/** Paths the single-page app draws itself; a reload or a shared link on them gets the app. */
+const APP_ROUTES = /^\/(people(\/[1-9][0-9]*(\/notes(\/[1-9][0-9]*)?)?)?)?\/?$/;
+
+export interface WebApp {
+  /** Answers a GET for a page path with the app's index.html, if it is built; false otherwise. */
+  sendPage(request: FastifyRequest, reply: FastifyReply): boolean;
+}
+
+export async function registerWebApp(app: FastifyInstance, root = webDistPath): Promise<WebApp> {
+  const indexPath = join(root, "index.html");
+  if (!existsSync(indexPath)) {
+    app.log.warn({ root }, "web app is not built; run `npm run build` to serve it");
+    return { sendPage: () => false };
+  }
+  const index = readFileSync(indexPath);
+  await app.register(fastifyStatic, { root, prefix: "/", index: false, wildcard: true, cacheControl: false });
+  // Hashed asset names never change content, so they may be cached for good.
+  app.addHook("onSend", async (request, reply) => {
+    if (request.url.startsWith("/assets/") && reply.statusCode === 200) {
+      reply.header("cache-control", "public, max-age=31536000, immutable");
+    }
+  });
+  return {
+    sendPage(request, reply) {
+      if (request.method !== "GET" && request.method !== "HEAD") return false;
+      const path = request.url.split("?", 1)[0] ?? "";
+      const known = APP_ROUTES.test(path);
+      if (!known && !(request.headers.accept ?? "").includes("text/html")) return false;
+      reply
+        .code(known ? 200 : 404)
+        .type("text/html; charset=utf-8")
+        .header("cache-control", "no-cache")
+        .send(index);
+      return true;
+    },
+  };
+}
