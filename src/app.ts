@@ -35,6 +35,12 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
  */
 function acceptJsonOnly(app: FastifyInstance): void {
   app.removeContentTypeParser("text/plain");
+  // Problem documents are JSON too; the contract names the type (for error responses).
+  app.addContentTypeParser(
+    "application/problem+json",
+    { parseAs: "string" },
+    app.getDefaultJsonParser("error", "error"),
+  );
   app.addContentTypeParser("*", (request, payload, done) => {
     if (request.method === "DELETE") {
       payload.resume();
