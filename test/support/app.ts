@@ -1,0 +1,217 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before } from "node:test";
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
+import pg from "pg";
+import type { components } from "../../openapi/types.js";
+import { buildApp } from "../../src/app.js";
+import { openStore, type Store } from "../../src/db/database.js";
+import type { Engine } from "../../src/db/schema.js";
+import { prepareDatabase } from "../../src/db/setup.js";
+import { assertMatchesContract } from "./contract.js";
+
+export type { Engine };
+export type Person = components["schemas"]["Person"];
+export type Note = components["schemas"]["Note"];
+export type Problem = components["schemas"]["Problem"];
+
+/** The server every PostgreSQL test uses; each test database is a schema of its own on it. */
+export const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+
+/**
+ * Both engines, always. PostgreSQL is part of every run (CI and on these machines): when it cannot
+ * be reached the tests that use it fail, they are never skipped.
+ */
+export function engines(): Engine[] {
+  return ["sqlite", "postgres"];
+}
+
+export interface TestDatabase {
+  store: Store;
+  /** Opens another store on the same database, as a second server process would. */
+  openAnother(): Store;
+  /** Closes the store (once) and removes the database. */
+  destroy(): Promise<void>;
+}
+
+function once(close: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () => {
+    closing ??= close();
+    return closing;
+  };
+}
+
+async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A new, empty database: a temp SQLite file, or a fresh PostgreSQL schema `t_<random>`. */
+export async function createDatabase(engine: Engine): Promise<TestDatabase> {
+  const others: Store[] = [];
+  if (engine === "sqlite") {
+    const dir = mkdtempSync(join(tmpdir(), "people-notes-test-"));
+    const path = join(dir, "people.db");
+    const open = () => openStore({ engine: "sqlite", path });
+    const store = open();
+    const closeStore = once(() => store.close());
+    return {
+      store: { ...store, close: closeStore },
+      openAnother() {
+        const another = open();
+        others.push(another);
+        return another;
+      },
+      async destroy() {
+        await Promise.all([closeStore(), ...others.map((other) => other.close())]);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const schema = `t_${randomBytes(8).toString("hex")}`;
+  await withAdmin((client) => client.query(`create schema ${schema}`));
+  const open = () => openStore({ engine: "postgres", url: POSTGRES_URL, schema });
+  const store = open();
+  const closeStore = once(() => store.close());
+  return {
+    store: { ...store, close: closeStore },
+    openAnother() {
+      const another = open();
+      others.push(another);
+      return another;
+    },
+    async destroy() {
+      await Promise.all([closeStore(), ...others.map((other) => other.close())]);
+      await withAdmin((client) => client.query(`drop schema ${schema} cascade`));
+    },
+  };
+}
+
+export interface TestApp {
+  engine: Engine;
+  app: FastifyInstance;
+  store: Store;
+  database: TestDatabase;
+  /** app.inject, with every response checked against the contract; a mismatch fails the test. */
+  inject(options: InjectOptions): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+/** Builds the app as it runs in production, on a new database migrated and seeded with the tutorial's data. */
+export async function startApp({ engine }: { engine: Engine }): Promise<TestApp> {
+  const database = await createDatabase(engine);
+  try {
+    await prepareDatabase(database.store);
+    return await appOn(database);
+  } catch (error) {
+    await database.destroy();
+    throw error;
+  }
+}
+
+/** The app over an existing database (say, a second server on the same data). */
+export async function appOn(database: TestDatabase, store = database.store): Promise<TestApp> {
+  const app = await buildApp({ store });
+  await app.ready();
+  return {
+    engine: store.engine,
+    app,
+    store,
+    database,
+    async inject(options) {
+      const response = await app.inject(options);
+      const url = typeof options.url === "string" ? options.url : String(options.path ?? "/");
+      assertMatchesContract(options.method ?? "GET", url, response);
+      return response;
+    },
+    async close() {
+      await app.close();
+      await database.destroy();
+    },
+  };
+}
+
+/**
+ * A fresh seeded app for the enclosing describe block: started before its first test, removed
+ * after its last. Read `api.current` (or use its helpers) inside tests.
+ */
+export function useApp(engine: Engine): Api {
+  const api = new Api(engine);
+  before(async () => {
+    api.started = await startApp({ engine });
+  });
+  after(async () => {
+    await api.started?.close();
+  });
+  return api;
+}
+
+type Body = Record<string, unknown> | string;
+
+export class Api {
+  started: TestApp | undefined;
+  constructor(readonly engine: Engine) {}
+
+  get current(): TestApp {
+    if (!this.started) throw new Error("the app is not started yet");
+    return this.started;
+  }
+
+  get store(): Store {
+    return this.current.store;
+  }
+
+  inject(options: InjectOptions): Promise<LightMyRequestResponse> {
+    return this.current.inject(options);
+  }
+
+  get(url: string, headers?: Record<string, string>) {
+    return this.inject({ method: "GET", url, ...(headers ? { headers } : {}) });
+  }
+
+  post(url: string, body: Body) {
+    return this.inject({ method: "POST", url, ...json(body) });
+  }
+
+  put(url: string, body: Body) {
+    return this.inject({ method: "PUT", url, ...json(body) });
+  }
+
+  delete(url: string) {
+    return this.inject({ method: "DELETE", url });
+  }
+
+  /** Creates a person and returns it; fails the test unless the answer is 201. */
+  async createPerson(fname: string, lname: string): Promise<Person> {
+    const response = await this.post("/api/people", { fname, lname });
+    if (response.statusCode !== 201) throw new Error(`creating ${fname} ${lname}: ${response.body}`);
+    return response.json();
+  }
+
+  /** A person whose name no other test uses. */
+  createSomeone(): Promise<Person> {
+    return this.createPerson("Someone", `Unique ${randomBytes(6).toString("hex")}`);
+  }
+
+  async createNote(personId: number, content: string): Promise<Note> {
+    const response = await this.post(`/api/people/${personId}/notes`, { content });
+    if (response.statusCode !== 201) throw new Error(`creating a note for ${personId}: ${response.body}`);
+    return response.json();
+  }
+}
+
+/** A JSON request body; a string is sent as it is, for malformed documents. */
+export function json(body: Body): Pick<InjectOptions, "payload" | "headers"> {
+  return {
+    payload: typeof body === "string" ? body : JSON.stringify(body),
+    headers: { "content-type": "application/json" },
+  };
+}
