@@ -7,6 +7,7 @@ import { operationResolver } from "./api/index.js";
 import { ping, type Store } from "./db/database.js";
 import { NotesRepository } from "./db/notes-repository.js";
 import { PeopleRepository } from "./db/people-repository.js";
+import { badRequest } from "./domain/errors.js";
 import { NotesService } from "./domain/notes.js";
 import { PeopleService } from "./domain/people.js";
 import { registerSecurityHeaders } from "./http/headers.js";
@@ -52,6 +53,18 @@ function acceptJsonOnly(app: FastifyInstance): void {
       statusCode: 415,
     });
     done(error, undefined);
+  });
+  // Without a body there is nothing to parse, so even "application/json" must not fail as empty JSON.
+  app.addHook("onRequest", async (request) => {
+    const { "content-length": length, "transfer-encoding": encoding } = request.headers;
+    const bodyless = encoding === undefined && (length === undefined || length === "0");
+    if (request.method === "DELETE" && bodyless) delete request.headers["content-type"];
+  });
+  // A POST or PUT with no body and no content type skips the per-media-type body validator.
+  app.addHook("preValidation", async (request) => {
+    if (request.body === undefined && request.routeOptions.schema?.body !== undefined) {
+      throw badRequest("The request body is required", [{ in: "body", pointer: "", message: "is required" }]);
+    }
   });
 }
 

@@ -77,10 +77,7 @@ export const operations: Operation[] = Object.entries(spec.paths).flatMap(([temp
 function matchesTemplate(template: string, path: string): boolean {
   const want = template.split("/");
   const got = path.split("/");
-  return (
-    want.length === got.length &&
-    want.every((segment, i) => (/^\{[^}]+\}$/.test(segment) ? (got[i] ?? "") !== "" : segment === got[i]))
-  );
+  return want.length === got.length && want.every((segment, i) => /^\{[^}]+\}$/.test(segment) || segment === got[i]);
 }
 
 function mediaType(headers: ContractResponse["headers"]): string | undefined {

@@ -8,10 +8,12 @@ export function up(engine: Engine) {
     // Keys use byte order on both engines so that lists sort the same everywhere.
     const key = sqlite ? "text" : sql`text collate "C"`;
     const time = sqlite ? "text" : "timestamptz";
+    // Ids go up to 2^53−1 (the contract's maximum); PostgreSQL's integer stops at 2^31−1.
+    const id = sqlite ? "integer" : "bigint";
 
     await db.schema
       .createTable("person")
-      .addColumn("person_id", "integer", (c) =>
+      .addColumn("person_id", id, (c) =>
         sqlite ? c.primaryKey().autoIncrement() : c.primaryKey().generatedByDefaultAsIdentity(),
       )
       .addColumn("fname", "text", (c) => c.notNull())
@@ -34,10 +36,10 @@ export function up(engine: Engine) {
 
     await db.schema
       .createTable("note")
-      .addColumn("note_id", "integer", (c) =>
+      .addColumn("note_id", id, (c) =>
         sqlite ? c.primaryKey().autoIncrement() : c.primaryKey().generatedByDefaultAsIdentity(),
       )
-      .addColumn("person_id", "integer", (c) => c.notNull().references("person.person_id").onDelete("cascade"))
+      .addColumn("person_id", id, (c) => c.notNull().references("person.person_id").onDelete("cascade"))
       .addColumn("content", "text", (c) => c.notNull())
       .addColumn("timestamp", time, (c) => c.notNull())
       .execute();
