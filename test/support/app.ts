@@ -10,6 +10,7 @@ import { buildApp } from "../../src/app.js";
 import { openStore, type Store } from "../../src/db/database.js";
 import type { Engine } from "../../src/db/schema.js";
 import { prepareDatabase } from "../../src/db/setup.js";
+import { nameKey } from "../../src/domain/names.js";
 import { assertMatchesContract } from "./contract.js";
 
 export type { Engine };
@@ -214,4 +215,28 @@ export function json(body: Body): Pick<InjectOptions, "payload" | "headers"> {
     payload: typeof body === "string" ? body : JSON.stringify(body),
     headers: { "content-type": "application/json" },
   };
+}
+
+/** Writes notes straight to the database, with chosen timestamps, for lists too long to build through the API. */
+export async function insertNotes(store: Store, personId: number, timestamps: string[]): Promise<void> {
+  await store.db
+    .insertInto("note")
+    .values(timestamps.map((timestamp, i) => ({ person_id: personId, content: `Note number ${i + 1}`, timestamp })))
+    .execute();
+}
+
+/** Writes people straight to the database; names must be unique as the service compares them. */
+export async function insertPeople(store: Store, names: [fname: string, lname: string][]): Promise<void> {
+  await store.db
+    .insertInto("person")
+    .values(
+      names.map(([fname, lname]) => ({
+        fname,
+        lname,
+        fname_key: nameKey(fname),
+        lname_key: nameKey(lname),
+        timestamp: "2020-01-01T00:00:00.000Z",
+      })),
+    )
+    .execute();
 }
