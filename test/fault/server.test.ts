@@ -3,6 +3,9 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import pg from "pg";
+import { openStore } from "../../src/db/database.js";
+import { prepareDatabase } from "../../src/db/setup.js";
 import { runToExit, startServer } from "./server-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "people-notes-fault-"));
@@ -133,5 +136,48 @@ describe("shutdown and crashes", () => {
     }
     restarted.child.kill("SIGTERM");
     await restarted.exited;
+  });
+});
+
+describe("many processes on one PostgreSQL database", () => {
+  test("processes started together on a new database all serve the one seeded data set", async () => {
+    const url = "postgres://postgres@127.0.0.1:5432/test";
+    const schema = `fault_${process.pid}_${Date.now()}`;
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`create schema ${schema}`);
+    try {
+      const servers = await Promise.all([1, 2, 3].map(() => startServer({ DATABASE_URL: `${url}?schema=${schema}` })));
+      for (const server of servers) {
+        const people = await json(`${server.url}/api/people`);
+        assert.equal(people.body.length, 3);
+      }
+      const notes = await admin.query(`select count(*)::int as n from ${schema}.note`);
+      assert.equal(notes.rows[0].n, 7);
+      for (const server of servers) server.child.kill("SIGTERM");
+      assert.deepEqual(await Promise.all(servers.map((server) => server.exited)), [0, 0, 0]);
+    } finally {
+      await admin.query(`drop schema ${schema} cascade`);
+      await admin.end();
+    }
+  });
+
+  test("start-ups racing on a new database seed it once; the others carry on", async () => {
+    const url = "postgres://postgres@127.0.0.1:5432/test";
+    const schema = `race_${process.pid}_${Date.now()}`;
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`create schema ${schema}`);
+    const stores = [1, 2, 3].map(() => openStore({ engine: "postgres", url, schema }));
+    try {
+      const results = await Promise.all(stores.map((store) => prepareDatabase(store)));
+      assert.deepEqual(results.map((result) => result.seeded).sort(), [false, false, true]);
+      const people = await admin.query(`select count(*)::int as n from ${schema}.person`);
+      assert.equal(people.rows[0].n, 3);
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
+      await admin.query(`drop schema ${schema} cascade`);
+      await admin.end();
+    }
   });
 });
