@@ -26,17 +26,17 @@ export async function registerWebApp(app: FastifyInstance, root = webDistPath): 
       reply.header("cache-control", "public, max-age=31536000, immutable");
     }
   });
+  const sendIndex = (reply: FastifyReply, status: number) =>
+    reply.code(status).type("text/html; charset=utf-8").header("cache-control", "no-cache").send(index);
+  // The static handler would answer the root directory itself with 403, so the home page gets its own route.
+  app.get("/", { logLevel: "warn" }, async (_request, reply) => sendIndex(reply, 200));
   return {
     sendPage(request, reply) {
       if (request.method !== "GET" && request.method !== "HEAD") return false;
       const path = request.url.split("?", 1)[0] ?? "";
       const known = APP_ROUTES.test(path);
       if (!known && !(request.headers.accept ?? "").includes("text/html")) return false;
-      reply
-        .code(known ? 200 : 404)
-        .type("text/html; charset=utf-8")
-        .header("cache-control", "no-cache")
-        .send(index);
+      sendIndex(reply, known ? 200 : 404);
       return true;
     },
   };

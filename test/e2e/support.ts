@@ -1,0 +1,243 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Browser, type BrowserContext, type BrowserContextOptions, chromium, type Page } from "playwright-core";
+
+export const projectRoot = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+export const CHROMIUM_PATH = "/usr/bin/chromium";
+const SCREENSHOT_DIR = join(projectRoot, "test-results/screenshots");
+const AXE_PATH = join(projectRoot, "node_modules/axe-core/axe.min.js");
+
+/** The server under test: a real `node dist/server.js` on its own fresh SQLite database. */
+export interface TestServer {
+  origin: string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.unref();
+    probe.on("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      probe.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function waitForHealth(origin: string, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output()}`);
+    try {
+      const response = await fetch(`${origin}/healthz`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((wake) => setTimeout(wake, 100));
+  }
+  throw new Error(`server did not become healthy:\n${output()}`);
+}
+
+export async function startServer(): Promise<TestServer> {
+  const entry = join(projectRoot, "dist/server.js");
+  if (!existsSync(entry) || !existsSync(join(projectRoot, "web/dist/index.html"))) {
+    throw new Error("the app is not built: run `npm run build` first (npm test does)");
+  }
+  const dir = await mkdtemp(join(tmpdir(), "people-notes-e2e-"));
+  const port = await freePort();
+  let output = "";
+  const child = spawn(process.execPath, [entry], {
+    cwd: projectRoot,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      DATABASE_URL: `sqlite:${dir}/e2e.db`,
+      LOG_LEVEL: "warn",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.on("data", (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on("data", (chunk) => {
+    output += chunk;
+  });
+  const origin = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHealth(origin, child, () => output);
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw error;
+  }
+  return {
+    origin,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((done) => child.once("exit", done));
+        child.kill("SIGTERM");
+        await exited;
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Debian's Chromium; a missing browser is a failure with instructions, never a skip. */
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    const why = process.env.CI === "true" ? "CI=true and the browser is missing" : "the browser is missing";
+    throw new Error(`${why}: install chromium: apt-get install -y chromium`);
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+/** A page that records what should never happen: script errors, CSP violations, dialogs, foreign requests. */
+export interface WatchedPage {
+  page: Page;
+  context: BrowserContext;
+  /** console errors and uncaught exceptions */
+  errors: string[];
+  /** requests to any origin other than the server's */
+  foreignRequests: string[];
+  /** window.alert/confirm/prompt calls */
+  dialogs: string[];
+  close(): Promise<void>;
+}
+
+export async function openPage(
+  browser: Browser,
+  server: TestServer,
+  options: BrowserContextOptions = {},
+): Promise<WatchedPage> {
+  const context = await browser.newContext({
+    baseURL: server.origin,
+    locale: "en-US",
+    timezoneId: "Europe/Berlin",
+    viewport: { width: 1280, height: 860 },
+    ...options,
+  });
+  context.setDefaultTimeout(10_000);
+  const page = await context.newPage();
+  const watched: WatchedPage = {
+    page,
+    context,
+    errors: [],
+    foreignRequests: [],
+    dialogs: [],
+    close: () => context.close(),
+  };
+  page.on("console", (message) => {
+    if (message.type() === "error") watched.errors.push(message.text());
+  });
+  page.on("pageerror", (error) => watched.errors.push(error.message));
+  page.on("request", (request) => {
+    const url = request.url();
+    if (url.startsWith("data:") || url.startsWith("blob:")) return;
+    if (new URL(url).origin !== server.origin) watched.foreignRequests.push(url);
+  });
+  page.on("dialog", (dialog) => {
+    watched.dialogs.push(`${dialog.type()}: ${dialog.message()}`);
+    void dialog.dismiss();
+  });
+  return watched;
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await mkdir(SCREENSHOT_DIR, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+}
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[] }[];
+}
+
+/** Runs axe-core in the page and returns the serious and critical violations. */
+export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> {
+  await page.addScriptTag({ path: AXE_PATH });
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (context: Document) => Promise<{ violations: unknown[] }> } }).axe;
+    const result = await axe.run(document);
+    return result.violations as AxeViolation[];
+  });
+  return violations.filter((violation) => violation.impact === "serious" || violation.impact === "critical");
+}
+
+export function describeViolations(violations: AxeViolation[]): string {
+  return violations
+    .map(
+      (violation) =>
+        `${violation.id} (${violation.impact}): ${violation.help} at ${violation.nodes.map((n) => n.target.join(" ")).join(", ")}`,
+    )
+    .join("\n");
+}
+
+/** Direct calls to the API, for arranging data; the UI is what the tests exercise. */
+export class ApiClient {
+  constructor(private readonly origin: string) {}
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${this.origin}/api${path}`, {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+    return (response.status === 204 ? undefined : await response.json()) as T;
+  }
+
+  createPerson(fname: string, lname: string) {
+    return this.request<{ person_id: number; fname: string; lname: string; timestamp: string }>("POST", "/people", {
+      fname,
+      lname,
+    });
+  }
+
+  createNote(personId: number, content: string) {
+    return this.request<{ note_id: number; person_id: number; content: string; timestamp: string }>(
+      "POST",
+      `/people/${personId}/notes`,
+      { content },
+    );
+  }
+
+  deletePerson(personId: number) {
+    return this.request<void>("DELETE", `/people/${personId}`);
+  }
+}
+
+/** The time as the app must show it in the test browser's zone and locale. */
+export function localTime(iso: string, timeZone = "Europe/Berlin"): string {
+  return new Intl.DateTimeFormat("en-US", { dateStyle: "medium", timeStyle: "short", timeZone }).format(new Date(iso));
+}
+
+/** Seed data (the tutorial's), as the API returns it. */
+export const SEED = {
+  doug: { id: 1, name: "Doug Farrell" },
+  kent: { id: 2, name: "Kent Brockman" },
+  bunny: { id: 3, name: "Bunny Easter" },
+  firstNote: { id: 1, personId: 1, content: "Cool, a mini-blogging application!", iso: "2019-01-06T22:17:54.000Z" },
+  newestNote: { id: 7, personId: 3, content: "I'm really late delivering these!" },
+};

@@ -1,0 +1,44 @@
+import createClient from "openapi-fetch";
+import type { components, paths } from "../../../openapi/types.js";
+
+/** The typed client: every path, parameter and body is checked against openapi/openapi.yaml. */
+export const api = createClient<paths>({ baseUrl: "/api" });
+
+type Schemas = components["schemas"];
+export type Person = Schemas["Person"];
+export type PersonInput = Pick<Schemas["PersonInput"], "fname" | "lname">;
+export type PersonNote = Schemas["PersonNote"];
+export type Note = Schemas["Note"];
+export type NoteInput = Pick<Schemas["NoteInput"], "content">;
+export type Problem = Schemas["Problem"];
+export type FieldProblem = NonNullable<Problem["errors"]>[number];
+
+/** What the page shows when a request fails: the server's own words when it gave any. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    readonly fields: FieldProblem[] = [],
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+function isProblem(value: unknown): value is Problem {
+  return typeof value === "object" && value !== null && typeof (value as Problem).detail === "string";
+}
+
+/** Turns an openapi-fetch result into its data, or throws an ApiError with the problem's detail. */
+export function unwrap<T>(result: { data?: T; error?: unknown; response: Response }): T {
+  const { data, error, response } = result;
+  if (error === undefined && response.ok) return data as T;
+  if (isProblem(error)) throw new ApiError(error.detail, response.status, error.errors ?? []);
+  throw new ApiError(`The server answered ${response.status} ${response.statusText}`.trim(), response.status);
+}
+
+/** Network failures surface as TypeError from fetch; give them a sentence a person can act on. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  return new ApiError("Could not reach the server. Check your connection and try again.", undefined);
+}

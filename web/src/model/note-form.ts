@@ -1,0 +1,42 @@
+import type { ApiError, NoteInput } from "./api.js";
+import { checkContent } from "./limits.js";
+
+/** The note editor's text, kept until the server accepts it, with its error and the server's refusal. */
+export class NoteForm {
+  content = "";
+  attempted = false;
+  serverError: string | undefined;
+  problem: string | undefined;
+
+  fill(note: NoteInput | undefined): void {
+    this.content = note?.content ?? "";
+    this.attempted = false;
+    this.serverError = undefined;
+    this.problem = undefined;
+  }
+
+  set(value: string): void {
+    this.content = value;
+    this.serverError = undefined;
+  }
+
+  get error(): string | undefined {
+    return (this.attempted ? checkContent(this.content) : undefined) ?? this.serverError;
+  }
+
+  /** True when the note may be sent, after marking the form as attempted. */
+  validate(): boolean {
+    this.attempted = true;
+    return this.error === undefined;
+  }
+
+  get input(): NoteInput {
+    return { content: this.content.trim() };
+  }
+
+  refused(error: ApiError): void {
+    this.problem = error.message;
+    const field = error.fields.find((candidate) => candidate.pointer === "/content");
+    if (field) this.serverError = field.message;
+  }
+}

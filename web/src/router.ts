@@ -1,0 +1,86 @@
+/** The pages of the app, addressed by the same paths the server answers with index.html. */
+export type Route =
+  | { page: "home" }
+  | { page: "people"; personId: number | undefined }
+  | { page: "notes"; personId: number; noteId: number | undefined }
+  | { page: "not-found" };
+
+const ID = "([1-9][0-9]{0,15})";
+const PATTERNS: [RegExp, (ids: number[]) => Route][] = [
+  [/^\/$/, () => ({ page: "home" })],
+  [/^\/people$/, () => ({ page: "people", personId: undefined })],
+  [new RegExp(`^/people/${ID}$`), ([personId]) => ({ page: "people", personId: personId as number })],
+  [
+    new RegExp(`^/people/${ID}/notes$`),
+    ([personId]) => ({ page: "notes", personId: personId as number, noteId: undefined }),
+  ],
+  [
+    new RegExp(`^/people/${ID}/notes/${ID}$`),
+    ([personId, noteId]) => ({ page: "notes", personId: personId as number, noteId: noteId as number }),
+  ],
+];
+
+export function parseRoute(pathname: string): Route {
+  const path = pathname.length > 1 ? pathname.replace(/\/+$/, "") : pathname;
+  for (const [pattern, toRoute] of PATTERNS) {
+    const match = pattern.exec(path);
+    if (!match) continue;
+    const ids = match.slice(1).map(Number);
+    if (ids.every(Number.isSafeInteger)) return toRoute(ids);
+  }
+  return { page: "not-found" };
+}
+
+export const paths = {
+  home: () => "/",
+  people: () => "/people",
+  person: (personId: number) => `/people/${personId}`,
+  notes: (personId: number) => `/people/${personId}/notes`,
+  note: (personId: number, noteId: number) => `/people/${personId}/notes/${noteId}`,
+};
+
+/** How the current route was reached: focus and scroll behave differently for each. */
+export type Navigation = "initial" | "push" | "pop";
+
+type Listener = (route: Route, navigation: Navigation) => void;
+
+/**
+ * History API routing: same-origin links are followed without a page load, and back/forward
+ * replay the same routes, so every state of the app has a URL that survives a reload.
+ */
+export class Router {
+  #listener: Listener | undefined;
+
+  start(listener: Listener): void {
+    this.#listener = listener;
+    window.addEventListener("popstate", () => this.#emit("pop"));
+    document.addEventListener("click", (event) => this.#followLink(event));
+    this.#emit("initial");
+  }
+
+  navigate(path: string, { replace = false } = {}): void {
+    if (path === window.location.pathname) {
+      this.#emit("push");
+      return;
+    }
+    if (replace) history.replaceState(null, "", path);
+    else history.pushState(null, "", path);
+    this.#emit("push");
+  }
+
+  #emit(navigation: Navigation): void {
+    this.#listener?.(parseRoute(window.location.pathname), navigation);
+  }
+
+  #followLink(event: MouseEvent): void {
+    if (event.defaultPrevented || event.button !== 0) return;
+    if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    const anchor = (event.target as Element | null)?.closest?.("a[href]");
+    if (!(anchor instanceof HTMLAnchorElement) || anchor.target || anchor.hasAttribute("download")) return;
+    const url = new URL(anchor.href);
+    if (url.origin !== window.location.origin || url.pathname.startsWith("/api")) return;
+    if (parseRoute(url.pathname).page === "not-found") return;
+    event.preventDefault();
+    this.navigate(url.pathname);
+  }
+}

@@ -1,0 +1,70 @@
+import { html } from "lit";
+import { repeat } from "lit/directives/repeat.js";
+import type { Note } from "../model/api.js";
+import type { PagedList } from "../model/paged-list.js";
+import { fullName } from "../model/people.js";
+import { paths } from "../router.js";
+import { avatarView } from "./avatar.js";
+import { emptyView, loadErrorView, loadingView, loadMoreView } from "./feedback.js";
+import { timeView } from "./time.js";
+
+interface HomeHandlers {
+  retry: () => void;
+  loadMore: () => void;
+}
+
+function noteCard(note: Note, index: number) {
+  const author = fullName(note.person);
+  return html`<li class="card note-card" data-note-index=${index}>
+    <div class="note-card__meta">
+      <a class="author" href=${paths.person(note.person_id)}>
+        ${avatarView(note.person)}<span class="author__name">${author}</span>
+      </a>
+      <span class="dot" aria-hidden="true">·</span>
+      ${timeView(note.timestamp)}
+    </div>
+    <p class="note-card__content" id="note-${note.note_id}-content">${note.content}</p>
+    <a
+      class="note-card__open"
+      href=${paths.note(note.person_id, note.note_id)}
+      aria-describedby="note-${note.note_id}-content"
+    >Open note<span class="visually-hidden"> by ${author}</span></a>
+  </li>`;
+}
+
+export function homeView(notes: PagedList<Note>, handlers: HomeHandlers) {
+  return html`<div class="page page--narrow">
+    <header class="page__header">
+      <h1 tabindex="-1">Latest notes</h1>
+      <p class="page__lead">What everyone has written, newest first.</p>
+    </header>
+    ${homeBody(notes, handlers)}
+  </div>`;
+}
+
+function homeBody(notes: PagedList<Note>, handlers: HomeHandlers) {
+  if (notes.status === "loading") return loadingView("Loading notes…");
+  if (notes.status === "error") return loadErrorView("notes", notes.error, handlers.retry);
+  if (notes.items.length === 0) {
+    return emptyView(
+      "No notes yet",
+      html`Choose someone on the <a href=${paths.people()}>People</a> page to write one.`,
+    );
+  }
+  return html`<ol class="card-list" aria-label="Notes, newest first">
+      ${repeat(
+        notes.items,
+        (note) => note.note_id,
+        (note, index) => noteCard(note, index),
+      )}
+    </ol>
+    ${loadMoreView({
+      shown: notes.items.length,
+      total: notes.total,
+      noun: "notes",
+      hasMore: notes.hasMore,
+      loading: notes.loadingMore,
+      error: notes.moreError,
+      loadMore: handlers.loadMore,
+    })}`;
+}

@@ -1,0 +1,46 @@
+import { html, nothing, type TemplateResult } from "lit";
+import { paths, type Route } from "../router.js";
+
+function navLink(href: string, label: string, current: boolean) {
+  return html`<a class="nav__link" href=${href} aria-current=${current ? "page" : nothing}>${label}</a>`;
+}
+
+/** The frame of every page: navigation bar, the page itself, and the polite status line. */
+export function layoutView(route: Route, page: TemplateResult, toast: string | undefined) {
+  const onPeople = route.page === "people" || route.page === "notes";
+  return html`<a class="skip-link" href="#main">Skip to content</a>
+    <header class="topbar">
+      <div class="topbar__inner">
+        <a class="brand" href=${paths.home()}>
+          <svg class="brand__mark" viewBox="0 0 32 32" aria-hidden="true">
+            <rect width="32" height="32" rx="8" fill="currentColor" />
+            <path d="M9 10h14M9 16h14M9 22h9" stroke="#fff" stroke-width="2.5" stroke-linecap="round" />
+          </svg>
+          <span>People &amp; Notes</span>
+        </a>
+        <nav class="nav" aria-label="Main">
+          ${navLink(paths.home(), "Home", route.page === "home")} ${navLink(paths.people(), "People", onPeople)}
+        </nav>
+      </div>
+    </header>
+    <main id="main" class="main">${page}</main>
+    <footer class="footer">
+      <p>People &amp; Notes · <a href="/api/ui/">API documentation</a></p>
+    </footer>
+    <div class="toast-region" role="status" aria-live="polite">
+      ${toast ? html`<p class="toast">${toast}</p>` : nothing}
+    </div>`;
+}
+
+export function notFoundView() {
+  return html`<div class="page page--narrow">
+    <div class="state state--empty">
+      <h1 tabindex="-1" class="state__title">Page not found</h1>
+      <p class="state__body">There is nothing at this address.</p>
+      <div class="state__actions">
+        <a class="button button--primary" href=${paths.home()}>Latest notes</a>
+        <a class="button button--secondary" href=${paths.people()}>People</a>
+      </div>
+    </div>
+  </div>`;
+}
