@@ -1,0 +1,106 @@
+/**
+ * Side-by-side measurement: one warm-up per side, then interleaved rounds (the order alternates, so
+ * neither side always runs on a machine warmed or disturbed by the other) and the median ratio.
+ */
+import { type LoadResult, type LoadTool, load, type Target } from "./load.js";
+import type { RunningServer } from "./servers.js";
+
+export interface Figures {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export interface Comparison {
+  endpoint: string;
+  dataset: string;
+  /** The service's database engine; the baseline is always SQLite. */
+  engine: "sqlite" | "postgres";
+  kind: "read" | "write";
+  target: number;
+  ratios: number[];
+  ratio: number;
+  service: Figures;
+  baseline: Figures;
+  /** Non-2xx answers or socket errors seen in any round (should be 0). */
+  errors: number;
+}
+
+export interface Endpoint {
+  name: string;
+  kind: "read" | "write";
+  target: Target;
+}
+
+export const TARGET_RATIO = { read: 0.8, write: 0.7 } as const;
+
+export const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
+
+const figures = (results: LoadResult[]): Figures => ({
+  rps: median(results.map((r) => r.rps)),
+  p50Ms: median(results.map((r) => r.p50Ms)),
+  p99Ms: median(results.map((r) => r.p99Ms)),
+});
+
+export interface CompareOptions {
+  tool: LoadTool;
+  seconds: number;
+  warmupSeconds: number;
+  rounds: number;
+  dataset: string;
+  engine: "sqlite" | "postgres";
+  log: (line: string) => void;
+}
+
+export async function compare(
+  service: RunningServer,
+  baseline: RunningServer,
+  endpoint: Endpoint,
+  options: CompareOptions,
+): Promise<Comparison> {
+  const { tool, seconds, rounds, log } = options;
+  await load(tool, service.url, endpoint.target, options.warmupSeconds);
+  await load(tool, baseline.url, endpoint.target, options.warmupSeconds);
+  const serviceResults: LoadResult[] = [];
+  const baselineResults: LoadResult[] = [];
+  const ratios: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    let a: LoadResult;
+    let b: LoadResult;
+    if (round % 2 === 0) {
+      a = await load(tool, service.url, endpoint.target, seconds);
+      b = await load(tool, baseline.url, endpoint.target, seconds);
+    } else {
+      b = await load(tool, baseline.url, endpoint.target, seconds);
+      a = await load(tool, service.url, endpoint.target, seconds);
+    }
+    serviceResults.push(a);
+    baselineResults.push(b);
+    ratios.push(a.rps / b.rps);
+  }
+  const result: Comparison = {
+    endpoint: endpoint.name,
+    dataset: options.dataset,
+    engine: options.engine,
+    kind: endpoint.kind,
+    target: TARGET_RATIO[endpoint.kind],
+    ratios,
+    ratio: median(ratios),
+    service: figures(serviceResults),
+    baseline: figures(baselineResults),
+    errors: [...serviceResults, ...baselineResults].reduce((sum, r) => sum + r.errors, 0),
+  };
+  log(
+    `  ${endpoint.name.padEnd(40)} ratio ${result.ratio.toFixed(2)} ` +
+      `(rounds ${ratios.map((r) => r.toFixed(2)).join(" ")}) ` +
+      `service ${Math.round(result.service.rps)} req/s, baseline ${Math.round(result.baseline.rps)} req/s` +
+      (result.errors > 0 ? `, ${result.errors} ERRORS` : ""),
+  );
+  return result;
+}

@@ -1,0 +1,220 @@
+/**
+ * `npm run bench`: the service against the bare baseline, side by side, on the 1k and 1m datasets
+ * (and on PostgreSQL when a server is reachable); the table goes into docs/benchmarks.md.
+ *
+ *   npm run bench                  # full run: 1k and 1m, 5 rounds of 5 s per endpoint (about 30 min)
+ *   npm run bench -- --quick       # 1k only, 5 rounds of 1 s, SQLite only (under two minutes)
+ *   options: --rounds N --seconds N --datasets 1k,1m --no-postgres --docs/--no-docs --no-build --fresh
+ */
+import { execFileSync } from "node:child_process";
+import { parseArgs } from "node:util";
+import { type Comparison, compare } from "./compare.js";
+import type { DatasetName } from "./dataset.js";
+import { endpointsOf, workingCopy } from "./endpoints.js";
+import { CONNECTIONS, ensureLoadTool, loadToolVersion } from "./load.js";
+import { compareReads, compareWrites } from "./parity.js";
+import { createPostgresDataset, postgresVersion } from "./postgres.js";
+import { machine, type Results, resultsMarkdown, type ScaleCheck, saveJson, writeDocs } from "./report.js";
+import { ensureSqliteDataset } from "./seed.js";
+import { baselineSpec, PeakMemory, ROOT, type RunningServer, serviceSpec, startServer, stopServer } from "./servers.js";
+
+const SERVICE_PORT = 5201;
+const BASELINE_PORT = 5202;
+const STARTUP_SAMPLES = 3;
+
+const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    rounds: { type: "string" },
+    seconds: { type: "string" },
+    datasets: { type: "string" },
+    postgres: { type: "boolean" },
+    "no-postgres": { type: "boolean", default: false },
+    docs: { type: "boolean" },
+    "no-docs": { type: "boolean", default: false },
+    "no-build": { type: "boolean", default: false },
+    fresh: { type: "boolean", default: false },
+  },
+});
+
+const quick = args.quick === true;
+const settings = {
+  rounds: Number(args.rounds ?? 5),
+  seconds: Number(args.seconds ?? (quick ? 1 : 5)),
+  datasets: (args.datasets ?? (quick ? "1k" : "1k,1m")).split(",") as DatasetName[],
+  postgres: args.postgres ?? (!quick && !args["no-postgres"]),
+  docs: args.docs ?? (!quick && !args["no-docs"]),
+};
+const warmupSeconds = Math.min(settings.seconds, 3);
+
+function fail(what: string, differences: string[]): never {
+  throw new Error(`${what}: the service and the baseline answer differently:\n${differences.join("\n")}`);
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
+  if (!args["no-build"]) {
+    log("building the service (tsc)");
+    execFileSync("npm", ["run", "--silent", "gen"], { cwd: ROOT, stdio: "inherit" });
+    execFileSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: ROOT, stdio: "inherit" });
+  }
+  const tool = ensureLoadTool(log);
+  const pgVersion = settings.postgres ? await postgresVersion() : undefined;
+  if (settings.postgres && !pgVersion) log("PostgreSQL is not reachable: SQLite only");
+
+  const results: Results = {
+    date: new Date().toISOString(),
+    command,
+    machine: machine(loadToolVersion(tool), pgVersion),
+    settings: { ...settings, warmupSeconds, connections: CONNECTIONS, tool },
+    seeding: [],
+    comparisons: [],
+    scale: [],
+    peakRssMb: {},
+    startupMs: { service: [], baseline: [], dataset: "" },
+  };
+  const measure = { tool, seconds: settings.seconds, warmupSeconds, rounds: settings.rounds, log };
+
+  // The tutorial data first: the smallest check that both servers give the same answers.
+  {
+    const tutorial = await ensureSqliteDataset("tutorial", args.fresh);
+    const path = workingCopy(tutorial.path, "tutorial");
+    const service = await startServer(serviceSpec(SERVICE_PORT, `sqlite:${path}`));
+    const baseline = await startServer(baselineSpec(BASELINE_PORT, path));
+    try {
+      const reads = endpointsOf(path).filter((e) => e.kind === "read");
+      const differences = [
+        ...(await compareReads(service.url, baseline.url, [
+          ...reads.map((e) => e.target),
+          { method: "GET", path: "/api/people/99" },
+        ])),
+        ...(await compareWrites(service.url, baseline.url, 1, 1)),
+      ];
+      if (differences.length > 0) fail("tutorial", differences);
+      log("tutorial: the service and the baseline give the same answers");
+    } finally {
+      await stopServer(service);
+      await stopServer(baseline);
+    }
+  }
+
+  for (const dataset of settings.datasets) {
+    const seeded = await ensureSqliteDataset(dataset, args.fresh);
+    results.seeding.push({ ...seeded, engine: "SQLite" });
+    log(
+      `${dataset}: ${seeded.people} people, ${seeded.notes} notes (${seeded.reused ? "reused" : "seeded"} ${seeded.seconds.toFixed(1)} s)`,
+    );
+    const path = workingCopy(seeded.path, dataset);
+    const endpoints = endpointsOf(path);
+    const reads = endpoints.filter((e) => e.kind === "read");
+    const writes = endpoints.filter((e) => e.kind === "write");
+    const write = writes.find((e) => e.target.method === "PUT")?.target.ids ?? [];
+
+    const service = await startServer(serviceSpec(SERVICE_PORT, `sqlite:${path}`));
+    const baseline = await startServer(baselineSpec(BASELINE_PORT, path));
+    const running: RunningServer[] = [service, baseline];
+    const memory = new PeakMemory();
+    memory.watch(() => running);
+    const measured: Comparison[] = [];
+    try {
+      const readDifferences = await compareReads(
+        service.url,
+        baseline.url,
+        reads.map((e) => e.target),
+      );
+      if (readDifferences.length > 0) fail(dataset, readDifferences);
+      log(`${dataset}: same answers from both; reads`);
+      for (const endpoint of reads) {
+        measured.push(await compare(service, baseline, endpoint, { ...measure, dataset, engine: "sqlite" }));
+      }
+
+      if (settings.postgres && pgVersion) {
+        log(`${dataset}: seeding PostgreSQL`);
+        const pg = await createPostgresDataset(dataset);
+        results.seeding.push({ ...pg.seed, engine: "PostgreSQL", reused: false });
+        log(`${dataset}: PostgreSQL seeded in ${pg.seed.seconds.toFixed(1)} s; reads, service on PostgreSQL`);
+        try {
+          const onPostgres = await startServer({
+            ...serviceSpec(SERVICE_PORT + 10, pg.databaseUrl),
+            name: "service on PostgreSQL",
+          });
+          running.push(onPostgres);
+          try {
+            const pgDifferences = await compareReads(
+              onPostgres.url,
+              baseline.url,
+              reads.map((e) => e.target),
+            );
+            if (pgDifferences.length > 0) fail(`${dataset} on PostgreSQL`, pgDifferences);
+            for (const endpoint of reads) {
+              measured.push(await compare(onPostgres, baseline, endpoint, { ...measure, dataset, engine: "postgres" }));
+            }
+          } finally {
+            running.pop();
+            await stopServer(onPostgres);
+          }
+        } finally {
+          await pg.drop();
+        }
+      }
+
+      const writeDifferences = await compareWrites(service.url, baseline.url, write[0] ?? 1, write[1] ?? 1);
+      if (writeDifferences.length > 0) fail(dataset, writeDifferences);
+      log(`${dataset}: writes`);
+      for (const endpoint of writes) {
+        measured.push(await compare(service, baseline, endpoint, { ...measure, dataset, engine: "sqlite" }));
+      }
+    } finally {
+      results.peakRssMb[dataset] = memory.stop();
+      await stopServer(service);
+      await stopServer(baseline);
+    }
+    results.comparisons.push(...measured);
+
+    // Start-up on the largest dataset, with nothing else running.
+    results.startupMs = { service: [], baseline: [], dataset };
+    for (let i = 0; i < STARTUP_SAMPLES; i++) {
+      for (const [spec, into] of [
+        [serviceSpec(SERVICE_PORT, `sqlite:${path}`), results.startupMs.service],
+        [baselineSpec(BASELINE_PORT, path), results.startupMs.baseline],
+      ] as const) {
+        const server = await startServer(spec);
+        into.push(server.startupMs);
+        await stopServer(server);
+      }
+    }
+    log(`${dataset}: start-up ${results.startupMs.service.map((ms) => ms.toFixed(0)).join(", ")} ms`);
+  }
+
+  results.scale = scaleChecks(results.comparisons);
+  const json = saveJson(results);
+  console.log(`\n${resultsMarkdown(results)}\n`);
+  log(`results: ${json}`);
+  if (settings.docs) log(`table written to ${writeDocs(results)}`);
+  log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+/** A list page must not get slower as the data grows: p99 at 1m within 1.5× of p99 at 1k. */
+function scaleChecks(comparisons: Comparison[]): ScaleCheck[] {
+  const pages = ["GET /api/people (first page)", "GET /api/notes (first page)", "GET /api/notes (deep cursor page)"];
+  const find = (dataset: string, endpoint: string) =>
+    comparisons.find((c) => c.dataset === dataset && c.endpoint === endpoint && c.engine === "sqlite");
+  return pages.flatMap((endpoint) => {
+    const small = find("1k", endpoint);
+    const large = find("1m", endpoint);
+    if (!small || !large) return [];
+    return [
+      {
+        endpoint,
+        p99SmallMs: small.service.p99Ms,
+        p99LargeMs: large.service.p99Ms,
+        factor: large.service.p99Ms / small.service.p99Ms,
+      },
+    ];
+  });
+}
+
+await main();

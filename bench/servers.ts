@@ -1,0 +1,126 @@
+/** Starting, watching and stopping the two servers under test. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { openSync, readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const HOST = "127.0.0.1";
+/** The service's own default level: every request is logged (one line in, one line out). */
+export const SERVICE_LOG_LEVEL = "info";
+
+export interface RunningServer {
+  name: string;
+  url: string;
+  process: ChildProcess;
+  /** Milliseconds from spawn to the first answered request. */
+  startupMs: number;
+}
+
+export interface ServerSpec {
+  name: string;
+  port: number;
+  command: string[];
+  env: Record<string, string>;
+}
+
+/** The service as production runs it: compiled, with its default log level; logs go to /dev/null. */
+export function serviceSpec(port: number, databaseUrl: string, extraNodeArgs: string[] = []): ServerSpec {
+  return {
+    name: "service",
+    port,
+    command: [process.execPath, ...extraNodeArgs, "dist/server.js"],
+    env: { PORT: String(port), HOST, DATABASE_URL: databaseUrl, LOG_LEVEL: SERVICE_LOG_LEVEL },
+  };
+}
+
+export function baselineSpec(port: number, databasePath: string): ServerSpec {
+  return {
+    name: "baseline",
+    port,
+    command: [process.execPath, "--import", "tsx", "bench/baseline.ts"],
+    env: { PORT: String(port), HOST, DATABASE_PATH: databasePath },
+  };
+}
+
+const STARTUP_TIMEOUT_MS = 30_000;
+const POLL_MS = 5;
+
+/** The path polled to tell that a server answers: a real API read, not a health check. */
+const PROBE_PATH = "/api/people/1";
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+    await response.arrayBuffer();
+    return response.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+export async function startServer(spec: ServerSpec): Promise<RunningServer> {
+  const [command = "", ...args] = spec.command;
+  const started = performance.now();
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...spec.env },
+    stdio: ["ignore", openSync("/dev/null", "w"), "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const url = `http://${HOST}:${spec.port}`;
+  while (performance.now() - started < STARTUP_TIMEOUT_MS) {
+    if (child.exitCode !== null) break;
+    if (await answers(`${url}${PROBE_PATH}`)) {
+      return { name: spec.name, url, process: child, startupMs: performance.now() - started };
+    }
+    await new Promise((done) => setTimeout(done, POLL_MS));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`${spec.name} did not start on ${url}:\n${stderr}`);
+}
+
+export async function stopServer(server: RunningServer): Promise<void> {
+  const child = server.process;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((done) => child.once("exit", done));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Resident memory of a process in MB, from /proc. */
+export function residentMb(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Samples the peak resident memory of some processes while it runs. */
+export class PeakMemory {
+  private readonly peaks = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  watch(servers: () => RunningServer[], everyMs = 250): void {
+    this.timer = setInterval(() => {
+      for (const server of servers()) {
+        const mb = residentMb(server.process.pid);
+        if (mb !== undefined && mb > (this.peaks.get(server.name) ?? 0)) this.peaks.set(server.name, mb);
+      }
+    }, everyMs);
+  }
+
+  stop(): Record<string, number> {
+    clearInterval(this.timer);
+    return Object.fromEntries(this.peaks);
+  }
+}

@@ -1,0 +1,2 @@
+-- GET of the URL given on the command line.
+dofile("report.lua")
