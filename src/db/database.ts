@@ -22,10 +22,21 @@ export function openStore(config: DatabaseConfig): Store {
   return { db, engine: "postgres", close: () => db.destroy() };
 }
 
-function migrator(store: Store): Migrator {
+/**
+ * On PostgreSQL, Kysely looks for its migration table in every schema unless told which one, so
+ * another schema on the same server that has one (another copy of the service, a parallel test
+ * run) would make it skip creating its own. Name the schema the tables go to.
+ */
+async function migrator(store: Store): Promise<Migrator> {
+  let migrationTableSchema: string | undefined;
+  if (store.engine === "postgres") {
+    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(store.db);
+    migrationTableSchema = rows[0]?.schema;
+  }
   return new Migrator({
     db: store.db,
     provider: { getMigrations: async () => migrations(store.engine) },
+    ...(migrationTableSchema ? { migrationTableSchema } : {}),
   });
 }
 
@@ -37,7 +48,7 @@ export interface MigrationReport {
 
 /** Applies every pending migration; a second run is a no-op. */
 export async function migrateToLatest(store: Store): Promise<MigrationReport> {
-  const m = migrator(store);
+  const m = await migrator(store);
   const before = await m.getMigrations();
   const wasEmpty = before.every((migration) => migration.executedAt === undefined);
   const { error, results = [] } = await m.migrateToLatest();
