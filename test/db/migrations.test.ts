@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { sql } from "kysely";
+import { dropAll, migrateToLatest } from "../../src/db/database.js";
+import { prepareDatabase } from "../../src/db/setup.js";
+import { createDatabase, engines, type TestDatabase } from "../support/app.js";
+
+async function count(database: TestDatabase, table: "person" | "note"): Promise<number> {
+  const row = await database.store.db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<number | string>().as("n"))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+async function indexNames(database: TestDatabase): Promise<string[]> {
+  const { db, engine } = database.store;
+  const query =
+    engine === "sqlite"
+      ? sql<{ name: string }>`select name from sqlite_master where type = 'index' and name not like 'sqlite_%'`
+      : sql<{ name: string }>`select indexname as name from pg_indexes where schemaname = current_schema()`;
+  return (await query.execute(db)).rows.map((row) => row.name);
+}
+
+async function withDatabase(engine: "sqlite" | "postgres", work: (database: TestDatabase) => Promise<void>) {
+  const database = await createDatabase(engine);
+  try {
+    await work(database);
+  } finally {
+    await database.destroy();
+  }
+}
+
+for (const engine of engines()) {
+  describe(`migrations (${engine})`, () => {
+    test("a new database gets every migration and the tutorial's data", async () => {
+      await withDatabase(engine, async (database) => {
+        const result = await prepareDatabase(database.store);
+        assert.deepEqual(result, { seeded: true, applied: ["001_initial"] });
+        assert.equal(await count(database, "person"), 3);
+        assert.equal(await count(database, "note"), 7);
+      });
+    });
+
+    test("running them again changes nothing and seeds nothing", async () => {
+      await withDatabase(engine, async (database) => {
+        await prepareDatabase(database.store);
+        assert.deepEqual(await migrateToLatest(database.store), { wasEmpty: false, applied: [] });
+        assert.deepEqual(await prepareDatabase(database.store), { seeded: false, applied: [] });
+        assert.equal(await count(database, "person"), 3);
+        assert.equal(await count(database, "note"), 7);
+      });
+    });
+
+    test("a second server starting on the same database neither migrates nor seeds again", async () => {
+      await withDatabase(engine, async (database) => {
+        await prepareDatabase(database.store);
+        const another = database.openAnother();
+        assert.deepEqual(await prepareDatabase(another), { seeded: false, applied: [] });
+        assert.equal(await count(database, "person"), 3);
+      });
+    });
+
+    test("an emptied database is built again from nothing", async () => {
+      await withDatabase(engine, async (database) => {
+        await prepareDatabase(database.store);
+        await database.store.db.deleteFrom("note").execute();
+        await dropAll(database.store);
+        assert.deepEqual(await prepareDatabase(database.store), { seeded: true, applied: ["001_initial"] });
+        assert.equal(await count(database, "note"), 7);
+      });
+    });
+
+    test("every list order and the name rule have an index", async () => {
+      await withDatabase(engine, async (database) => {
+        await prepareDatabase(database.store);
+        const names = await indexNames(database);
+        for (const name of ["person_name_unique", "person_list_order", "note_list_order", "note_person_order"]) {
+          assert.ok(names.includes(name), `${name} in ${names.join(", ")}`);
+        }
+      });
+    });
+  });
+}
+
+describe("migrations (postgres, several schemas on one server)", () => {
+  test("each schema gets its own tables and migration history", async () => {
+    const first = await createDatabase("postgres");
+    const second = await createDatabase("postgres");
+    try {
+      assert.equal((await prepareDatabase(first.store)).seeded, true);
+      assert.deepEqual(await prepareDatabase(second.store), { seeded: true, applied: ["001_initial"] });
+      await second.store.db.deleteFrom("note").execute();
+      assert.equal(await count(first, "note"), 7);
+      assert.equal(await count(second, "note"), 0);
+    } finally {
+      await Promise.all([first.destroy(), second.destroy()]);
+    }
+  });
+});
