@@ -160,7 +160,7 @@ for (const engine of engines()) {
         "garbage",
         "!!!",
         "",
-        "a".repeat(201),
+        "a".repeat(8193),
         Buffer.from("not json").toString("base64url"),
         Buffer.from('["2020-01-01T00:00:00.000Z"]').toString("base64url"),
         Buffer.from('["2020-01-01T00:00:00.000Z", 1.5]').toString("base64url"),
@@ -189,6 +189,25 @@ for (const engine of engines()) {
       assert.deepEqual(listed?.notes, expected);
       const doug = (await api.get("/api/people/1")).json<Person>();
       assert.equal(doug.notes.length, 3);
+    });
+  });
+
+  describe(`paging past long names (${engine})`, () => {
+    const api = useApp(engine);
+
+    test("the next link after a person with the longest non-ASCII names still works", async () => {
+      // U+FDFA is one character that normalizes to eighteen, so its sort key is as long as a key gets.
+      const longest = await api.createPerson("\uFDFA".repeat(32), "\uFDFA".repeat(32));
+      await api.createPerson("\u{1F600}".repeat(32), "\u{1F600}".repeat(32));
+      const all = (await api.get(`/api/people?limit=${MAX_LIMIT}`)).json<Person[]>();
+      const position = all.findIndex((p) => p.person_id === longest.person_id);
+      assert.ok(position >= 0 && position < all.length - 1, "the longest name is not last");
+      const page = await api.get(`/api/people?limit=${position + 1}`);
+      const rest = await walk<Person>(api, String(nextLink(page)));
+      assert.deepEqual(
+        [...page.json<Person[]>(), ...rest.items].map((p) => p.person_id),
+        all.map((p) => p.person_id),
+      );
     });
   });
 }
