@@ -74,7 +74,7 @@ export async function buildApp({ store, logger = false, webRoot }: AppOptions): 
     bodyLimit: BODY_LIMIT,
     // Fastify's default (100) makes a longer id miss its route and fall through to 404/405 handling;
     // every id must reach validation and get its 400. Node refuses URLs over 16 KiB before this.
-    maxParamLength: 16 * 1024,
+    routerOptions: { maxParamLength: 16 * 1024 },
     onProtoPoisoning: "error",
     onConstructorPoisoning: "error",
     // A caller's own request id is kept (and logged) when it is a plain token.
