@@ -1,5 +1,6 @@
 import type { Kysely, SelectQueryBuilder } from "kysely";
 import { isForeignKeyViolation } from "./errors.js";
+import { prepareQuery } from "./prepared.js";
 import type { Database } from "./schema.js";
 
 export type NoteKey = [timestamp: string, noteId: number];
@@ -16,75 +17,110 @@ export interface NoteRow {
 
 type NoteQuery = SelectQueryBuilder<Database, "note" | "person", NoteRow>;
 
+/** Notes joined with their author; the one shape every note response is made from. */
+function withAuthor(db: Kysely<Database>): NoteQuery {
+  return db
+    .selectFrom("note")
+    .innerJoin("person", "person.person_id", "note.person_id")
+    .select([
+      "note.note_id",
+      "note.person_id",
+      "note.content",
+      "note.timestamp",
+      "person.fname",
+      "person.lname",
+      "person.timestamp as person_timestamp",
+    ]);
+}
+
+const newestFirst = (query: NoteQuery, limit: number) =>
+  query.orderBy("note.timestamp", "desc").orderBy("note.note_id", "desc").limit(limit);
+
+const before = (query: NoteQuery, timestamp: string, noteId: number) =>
+  query.where((eb) => eb(eb.refTuple("note.timestamp", "note.note_id"), "<", eb.tuple(timestamp, noteId)));
+
+/** Every query is compiled once, when the repository is made (see prepareQuery). */
+function queries(db: Kysely<Database>) {
+  const ofPerson = (personId: number) => withAuthor(db).where("note.person_id", "=", personId);
+  return {
+    firstPage: prepareQuery(db, (limit: number) => newestFirst(withAuthor(db), limit)),
+    pageAfter: prepareQuery(db, (timestamp: string, noteId: number, limit: number) =>
+      newestFirst(before(withAuthor(db), timestamp, noteId), limit),
+    ),
+    firstPageOfPerson: prepareQuery(db, (personId: number, limit: number) => newestFirst(ofPerson(personId), limit)),
+    pageOfPersonAfter: prepareQuery(db, (personId: number, timestamp: string, noteId: number, limit: number) =>
+      newestFirst(before(ofPerson(personId), timestamp, noteId), limit),
+    ),
+    count: prepareQuery(db, () => db.selectFrom("counter").select("value").where("name", "=", "note")),
+    countOfPerson: prepareQuery(db, (personId: number) =>
+      db
+        .selectFrom("note")
+        .select((eb) => eb.fn.countAll<number | string>().as("count"))
+        .where("person_id", "=", personId),
+    ),
+    find: prepareQuery(db, (personId: number, noteId: number) =>
+      withAuthor(db).where("note.note_id", "=", noteId).where("note.person_id", "=", personId),
+    ),
+    insert: prepareQuery(db, (personId: number, content: string, timestamp: string) =>
+      db.insertInto("note").values({ person_id: personId, content, timestamp }).returning("note_id"),
+    ),
+    update: prepareQuery(db, (personId: number, noteId: number, content: string, timestamp: string) =>
+      db
+        .updateTable("note")
+        .set({ content, timestamp })
+        .where("note_id", "=", noteId)
+        .where("person_id", "=", personId)
+        .where("content", "!=", content),
+    ),
+    delete: prepareQuery(db, (personId: number, noteId: number) =>
+      db.deleteFrom("note").where("note_id", "=", noteId).where("person_id", "=", personId),
+    ),
+  };
+}
+
 export class NotesRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly queries: ReturnType<typeof queries>;
 
-  /** Notes joined with their author; the one shape every note response is made from. */
-  private withAuthor(): NoteQuery {
-    return this.db
-      .selectFrom("note")
-      .innerJoin("person", "person.person_id", "note.person_id")
-      .select([
-        "note.note_id",
-        "note.person_id",
-        "note.content",
-        "note.timestamp",
-        "person.fname",
-        "person.lname",
-        "person.timestamp as person_timestamp",
-      ]);
+  constructor(db: Kysely<Database>) {
+    this.queries = queries(db);
   }
 
-  private newestFirst(query: NoteQuery, limit: number, after?: NoteKey): Promise<NoteRow[]> {
-    if (after) {
-      query = query.where((eb) => eb(eb.refTuple("note.timestamp", "note.note_id"), "<", eb.tuple(after[0], after[1])));
-    }
-    return query.orderBy("note.timestamp", "desc").orderBy("note.note_id", "desc").limit(limit).execute();
+  async list(limit: number, after?: NoteKey): Promise<NoteRow[]> {
+    const result = after
+      ? await this.queries.pageAfter(after[0], after[1], limit)
+      : await this.queries.firstPage(limit);
+    return result.rows;
   }
 
-  list(limit: number, after?: NoteKey): Promise<NoteRow[]> {
-    return this.newestFirst(this.withAuthor(), limit, after);
-  }
-
-  listByPerson(personId: number, limit: number, after?: NoteKey): Promise<NoteRow[]> {
-    return this.newestFirst(this.withAuthor().where("note.person_id", "=", personId), limit, after);
+  async listByPerson(personId: number, limit: number, after?: NoteKey): Promise<NoteRow[]> {
+    const result = after
+      ? await this.queries.pageOfPersonAfter(personId, after[0], after[1], limit)
+      : await this.queries.firstPageOfPerson(personId, limit);
+    return result.rows;
   }
 
   async count(): Promise<number> {
-    const row = await this.db
-      .selectFrom("counter")
-      .select("value")
-      .where("name", "=", "note")
-      .executeTakeFirstOrThrow();
-    return Number(row.value);
+    const { rows } = await this.queries.count();
+    if (rows[0] === undefined) throw new Error("the note counter is missing");
+    return Number(rows[0].value);
   }
 
   async countByPerson(personId: number): Promise<number> {
-    const row = await this.db
-      .selectFrom("note")
-      .select((eb) => eb.fn.countAll<number | string>().as("count"))
-      .where("person_id", "=", personId)
-      .executeTakeFirstOrThrow();
-    return Number(row.count);
+    const { rows } = await this.queries.countOfPerson(personId);
+    return Number(rows[0]?.count ?? 0);
   }
 
   /** The note only if it belongs to that person. */
-  find(personId: number, noteId: number): Promise<NoteRow | undefined> {
-    return this.withAuthor()
-      .where("note.note_id", "=", noteId)
-      .where("note.person_id", "=", personId)
-      .executeTakeFirst();
+  async find(personId: number, noteId: number): Promise<NoteRow | undefined> {
+    const { rows } = await this.queries.find(personId, noteId);
+    return rows[0];
   }
 
   /** Returns the new note's id, or undefined when there is no such person. */
   async insert(personId: number, content: string, timestamp: string): Promise<number | undefined> {
     try {
-      const row = await this.db
-        .insertInto("note")
-        .values({ person_id: personId, content, timestamp })
-        .returning("note_id")
-        .executeTakeFirstOrThrow();
-      return row.note_id;
+      const { rows } = await this.queries.insert(personId, content, timestamp);
+      return rows[0]?.note_id;
     } catch (error) {
       if (isForeignKeyViolation(error)) return undefined;
       throw error;
@@ -93,21 +129,11 @@ export class NotesRepository {
 
   /** Changes the content, and the timestamp, only when the content really changes. */
   async update(personId: number, noteId: number, content: string, timestamp: string): Promise<void> {
-    await this.db
-      .updateTable("note")
-      .set({ content, timestamp })
-      .where("note_id", "=", noteId)
-      .where("person_id", "=", personId)
-      .where("content", "!=", content)
-      .execute();
+    await this.queries.update(personId, noteId, content, timestamp);
   }
 
   async delete(personId: number, noteId: number): Promise<boolean> {
-    const result = await this.db
-      .deleteFrom("note")
-      .where("note_id", "=", noteId)
-      .where("person_id", "=", personId)
-      .executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+    const { numAffectedRows } = await this.queries.delete(personId, noteId);
+    return Number(numAffectedRows ?? 0) > 0;
   }
 }

@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { prepareQuery } from "./prepared.js";
 import type { Database } from "./schema.js";
 
 export type PersonKey = [lnameKey: string, fnameKey: string, personId: number];
@@ -29,31 +30,63 @@ export interface PersonFields {
 const personColumns = ["person_id", "fname", "lname", "fname_key", "lname_key", "timestamp"] as const;
 const noteColumns = ["note_id", "person_id", "content", "timestamp"] as const;
 
+/** The queries every read runs, compiled once when the repository is made (see prepareQuery). */
+function queries(db: Kysely<Database>) {
+  const inListOrder = (limit: number) =>
+    db
+      .selectFrom("person")
+      .select(personColumns)
+      .orderBy("lname_key")
+      .orderBy("fname_key")
+      .orderBy("person_id")
+      .limit(limit);
+  return {
+    firstPage: prepareQuery(db, (limit: number) => inListOrder(limit)),
+    pageAfter: prepareQuery(db, (lnameKey: string, fnameKey: string, personId: number, limit: number) =>
+      inListOrder(limit).where((eb) =>
+        eb(eb.refTuple("lname_key", "fname_key", "person_id"), ">", eb.tuple(lnameKey, fnameKey, personId)),
+      ),
+    ),
+    find: prepareQuery(db, (personId: number) =>
+      db.selectFrom("person").select(personColumns).where("person_id", "=", personId),
+    ),
+    count: prepareQuery(db, () => db.selectFrom("counter").select("value").where("name", "=", "person")),
+    newestNotes: prepareQuery(db, (personId: number, limit: number) =>
+      db
+        .selectFrom("note")
+        .select(noteColumns)
+        .where("person_id", "=", personId)
+        .orderBy("timestamp", "desc")
+        .orderBy("note_id", "desc")
+        .limit(limit),
+    ),
+  };
+}
+
 export class PeopleRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly queries: ReturnType<typeof queries>;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.queries = queries(db);
+  }
 
   /** People in list order (last name, first name, id), starting after `after`; `limit` rows at most. */
   async list(limit: number, after?: PersonKey): Promise<PersonRow[]> {
-    let query = this.db.selectFrom("person").select(personColumns);
-    if (after) {
-      query = query.where((eb) =>
-        eb(eb.refTuple("lname_key", "fname_key", "person_id"), ">", eb.tuple(after[0], after[1], after[2])),
-      );
-    }
-    return query.orderBy("lname_key").orderBy("fname_key").orderBy("person_id").limit(limit).execute();
+    const result = after
+      ? await this.queries.pageAfter(after[0], after[1], after[2], limit)
+      : await this.queries.firstPage(limit);
+    return result.rows;
   }
 
   async find(personId: number): Promise<PersonRow | undefined> {
-    return this.db.selectFrom("person").select(personColumns).where("person_id", "=", personId).executeTakeFirst();
+    const { rows } = await this.queries.find(personId);
+    return rows[0];
   }
 
   async count(): Promise<number> {
-    const row = await this.db
-      .selectFrom("counter")
-      .select("value")
-      .where("name", "=", "person")
-      .executeTakeFirstOrThrow();
-    return Number(row.value);
+    const { rows } = await this.queries.count();
+    if (rows[0] === undefined) throw new Error("the person counter is missing");
+    return Number(rows[0].value);
   }
 
   /** Throws the engine's unique violation when the name is taken. */
@@ -90,14 +123,8 @@ export class PeopleRepository {
   async newestNotes(personIds: number[], perPerson: number): Promise<PersonNoteRow[]> {
     if (personIds.length === 0) return [];
     if (personIds.length === 1) {
-      return this.db
-        .selectFrom("note")
-        .select(noteColumns)
-        .where("person_id", "=", personIds[0] as number)
-        .orderBy("timestamp", "desc")
-        .orderBy("note_id", "desc")
-        .limit(perPerson)
-        .execute();
+      const { rows } = await this.queries.newestNotes(personIds[0] as number, perPerson);
+      return rows;
     }
     return this.db
       .selectFrom((eb) =>
