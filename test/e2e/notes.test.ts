@@ -1,31 +1,19 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { Browser, Page, Route } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import {
   ApiClient,
+  gate,
   launchBrowser,
   localTime,
   openPage,
   SEED,
   screenshot,
+  settle,
   startServer,
   type TestServer,
   type WatchedPage,
 } from "./support.js";
-
-/** A gate for one intercepted request: it waits until the test opens it. */
-function gate() {
-  let open: () => void = () => {};
-  const opened = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { open, pass: async (route: Route) => (await opened, route.continue()) };
-}
-
-/** Lets the page finish handling a response that has already arrived. */
-async function settle(page: Page): Promise<void> {
-  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve))));
-}
 
 describe("notes page", () => {
   let server: TestServer;

@@ -5,7 +5,14 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Browser, type BrowserContext, type BrowserContextOptions, chromium, type Page } from "playwright-core";
+import {
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  chromium,
+  type Page,
+  type Route,
+} from "playwright-core";
 
 export const projectRoot = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 export const CHROMIUM_PATH = "/usr/bin/chromium";
@@ -241,3 +248,23 @@ export const SEED = {
   firstNote: { id: 1, personId: 1, content: "Cool, a mini-blogging application!", iso: "2019-01-06T22:17:54.000Z" },
   newestNote: { id: 7, personId: 3, content: "I'm really late delivering these!" },
 };
+
+/** Holds intercepted requests until the test opens the gate: ordering answers without timing. */
+export function gate() {
+  let open: () => void = () => {};
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return {
+    open,
+    async pass(route: Route): Promise<void> {
+      await opened;
+      await route.continue();
+    },
+  };
+}
+
+/** Lets the page finish handling answers that have already arrived (one frame, then one task). */
+export async function settle(page: Page): Promise<void> {
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve))));
+}

@@ -50,10 +50,14 @@ type Listener = (route: Route, navigation: Navigation) => void;
  */
 export class Router {
   #listener: Listener | undefined;
+  #shownPath: string | undefined;
 
   start(listener: Listener): void {
     this.#listener = listener;
-    window.addEventListener("popstate", () => this.#emit("pop"));
+    window.addEventListener("popstate", () => {
+      // A jump to an in-page anchor changes only the hash: the page stays as it is.
+      if (window.location.pathname !== this.#shownPath) this.#emit("pop");
+    });
     document.addEventListener("click", (event) => this.#followLink(event));
     this.#emit("initial");
   }
@@ -69,6 +73,7 @@ export class Router {
   }
 
   #emit(navigation: Navigation): void {
+    this.#shownPath = window.location.pathname;
     this.#listener?.(parseRoute(window.location.pathname), navigation);
   }
 
@@ -79,6 +84,8 @@ export class Router {
     if (!(anchor instanceof HTMLAnchorElement) || anchor.target || anchor.hasAttribute("download")) return;
     const url = new URL(anchor.href);
     if (url.origin !== window.location.origin || url.pathname.startsWith("/api")) return;
+    // In-page anchors such as the skip link keep their native behaviour.
+    if (url.hash && url.pathname === window.location.pathname) return;
     if (parseRoute(url.pathname).page === "not-found") return;
     event.preventDefault();
     this.navigate(url.pathname);

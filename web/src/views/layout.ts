@@ -23,7 +23,7 @@ export function layoutView(route: Route, page: TemplateResult, toast: string | u
         </nav>
       </div>
     </header>
-    <main id="main" class="main">${page}</main>
+    <main id="main" class="main" tabindex="-1">${page}</main>
     <footer class="footer">
       <p>People &amp; Notes · <a href="/api/ui/">API documentation</a></p>
     </footer>
