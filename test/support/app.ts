@@ -57,31 +57,21 @@ async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T>
 
 /** A new, empty database: a temp SQLite file, or a fresh PostgreSQL schema `t_<random>`. */
 export async function createDatabase(engine: Engine): Promise<TestDatabase> {
-  const others: Store[] = [];
+  let open: () => Store;
+  let remove: () => Promise<void>;
   if (engine === "sqlite") {
     const dir = mkdtempSync(join(tmpdir(), "people-notes-test-"));
-    const path = join(dir, "people.db");
-    const open = () => openStore({ engine: "sqlite", path });
-    const store = open();
-    const closeStore = once(() => store.close());
-    return {
-      store: { ...store, close: closeStore },
-      openAnother() {
-        const another = open();
-        others.push(another);
-        return another;
-      },
-      async destroy() {
-        await Promise.all([closeStore(), ...others.map((other) => other.close())]);
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
+    open = () => openStore({ engine: "sqlite", path: join(dir, "people.db") });
+    remove = async () => rmSync(dir, { recursive: true, force: true });
+  } else {
+    const schema = `t_${randomBytes(8).toString("hex")}`;
+    await withAdmin((client) => client.query(`create schema ${schema}`));
+    open = () => openStore({ engine: "postgres", url: POSTGRES_URL, schema });
+    remove = () => withAdmin((client) => client.query(`drop schema ${schema} cascade`)).then(() => undefined);
   }
-  const schema = `t_${randomBytes(8).toString("hex")}`;
-  await withAdmin((client) => client.query(`create schema ${schema}`));
-  const open = () => openStore({ engine: "postgres", url: POSTGRES_URL, schema });
   const store = open();
   const closeStore = once(() => store.close());
+  const others: Store[] = [];
   return {
     store: { ...store, close: closeStore },
     openAnother() {
@@ -91,7 +81,7 @@ export async function createDatabase(engine: Engine): Promise<TestDatabase> {
     },
     async destroy() {
       await Promise.all([closeStore(), ...others.map((other) => other.close())]);
-      await withAdmin((client) => client.query(`drop schema ${schema} cascade`));
+      await remove();
     },
   };
 }
