@@ -149,6 +149,16 @@ describe("navigation", () => {
     await page.waitForURL(`${server.origin}/`);
     assert.equal(await focused(page), "h1:Latest notes");
     assert.equal(await page.title(), "Latest notes · People & Notes");
+    await page
+      .locator(".note-card")
+      .first()
+      .getByRole("link", { name: /Open note/ })
+      .click();
+    await page.waitForURL("**/people/3/notes/7");
+    await page.getByRole("heading", { name: "Edit note" }).waitFor();
+    // The heading is drawn again once the person has loaded; focus follows it.
+    assert.equal(await focused(page), "h1:Bunny Easter");
+    assert.equal(await page.title(), "Bunny Easter's notes · People & Notes");
     await watched.close();
   });
 

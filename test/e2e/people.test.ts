@@ -3,9 +3,11 @@ import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import {
   ApiClient,
+  gate,
   launchBrowser,
   openPage,
   screenshot,
+  settle,
   startServer,
   type TestServer,
   type WatchedPage,
@@ -246,6 +248,31 @@ describe("people page", () => {
     await page.getByRole("link", { name: "null 123", exact: true }).click();
     assert.equal(await firstName(page).inputValue(), "null");
     await api.deletePerson(person.person_id);
+    await watched.close();
+  });
+
+  test("a slow answer for a person already left never overwrites the one chosen since", async () => {
+    watched = await openPage(browser, server);
+    const { page } = watched;
+    const hold = gate();
+    await page.route("**/api/people/1", hold.pass);
+    await page.route("**/api/people?*", hold.pass);
+    await page.goto("/people/1");
+    await page.getByRole("status").filter({ hasText: "Loading person…" }).waitFor();
+    await page.evaluate(() => {
+      history.pushState(null, "", "/people/3");
+      dispatchEvent(new PopStateEvent("popstate"));
+    });
+    await page.getByRole("heading", { name: "Edit person" }).waitFor();
+    assert.equal(await firstName(page).inputValue(), "Bunny");
+    const stale = page.waitForResponse((response) => response.url().endsWith("/api/people/1"));
+    hold.open();
+    await (await stale).finished();
+    await page.locator(".person-row").first().waitFor();
+    await settle(page);
+    assert.equal(await firstName(page).inputValue(), "Bunny");
+    assert.equal(await lastName(page).inputValue(), "Easter");
+    assert.equal(await page.locator(".person-row--selected .person-row__name").textContent(), "Bunny Easter");
     await watched.close();
   });
 

@@ -31,6 +31,8 @@ class App implements Host {
   #controller: PageController | undefined;
   #toast: string | undefined;
   #toastTimer: number | undefined;
+  /** After a page change the heading has focus; a page that redraws its heading once loaded keeps it there. */
+  #keepHeadingFocus = false;
 
   constructor(root: HTMLElement) {
     this.#root = root;
@@ -44,6 +46,7 @@ class App implements Host {
     if (!this.#controller) return;
     render(layoutView(this.#route, this.#controller.view(), this.#toast), this.#root);
     document.title = `${this.#controller.title} · ${APP_NAME}`;
+    if (this.#keepHeadingFocus && !this.#root.contains(document.activeElement)) this.focus("h1");
   }
 
   navigate(path: string, options?: { replace?: boolean }): void {
@@ -71,14 +74,16 @@ class App implements Host {
   #show(route: Route, navigation: Navigation): void {
     const samePage = this.#controller !== undefined && route.page === this.#route.page;
     this.#route = route;
+    this.#keepHeadingFocus = false;
     if (!samePage) {
       this.#controller?.dispose();
       this.#controller = controllerFor(route, this);
     }
-    this.#controller?.show(route, navigation);
+    this.#controller?.show(route, samePage && navigation === "push");
     this.update();
     if (!samePage && navigation !== "initial") {
       window.scrollTo(0, 0);
+      this.#keepHeadingFocus = true;
       this.focus("h1");
     }
   }

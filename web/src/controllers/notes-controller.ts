@@ -3,7 +3,7 @@ import { NoteForm } from "../model/note-form.js";
 import { createNote, deleteNote, listNotesOf, readNote, updateNote } from "../model/notes.js";
 import { PagedList } from "../model/paged-list.js";
 import { fullName, readPerson } from "../model/people.js";
-import { type Navigation, paths, type Route } from "../router.js";
+import { paths, type Route } from "../router.js";
 import { confirmAction } from "../views/confirm-dialog.js";
 import { notesView } from "../views/notes-view.js";
 import type { Host, PageController } from "./page.js";
@@ -46,7 +46,7 @@ export class NotesController implements PageController {
     return this.person.status === "ready" ? `${fullName(this.person.value)}'s notes` : "Notes";
   }
 
-  show(route: Route, navigation: Navigation): void {
+  show(route: Route, moveFocus: boolean): void {
     if (route.page !== "notes") return;
     const personChanged = route.personId !== this.personId;
     if (personChanged) {
@@ -55,7 +55,7 @@ export class NotesController implements PageController {
       void this.notes.reload();
     }
     const current = this.selection.status === "none" ? undefined : this.selection.noteId;
-    if (personChanged || route.noteId !== current) void this.#select(route.noteId, navigation);
+    if (personChanged || route.noteId !== current) void this.#select(route.noteId, moveFocus);
   }
 
   view() {
@@ -97,7 +97,7 @@ export class NotesController implements PageController {
     this.host.update();
   }
 
-  async #select(noteId: number | undefined, navigation: Navigation): Promise<void> {
+  async #select(noteId: number | undefined, moveFocus: boolean): Promise<void> {
     const ticket = ++this.#noteTicket;
     const personId = this.personId;
     this.busy = undefined;
@@ -105,12 +105,12 @@ export class NotesController implements PageController {
       this.selection = { status: "none" };
       this.form.fill(undefined);
       this.host.update();
-      if (navigation === "push") this.host.focus(EDITOR);
+      if (moveFocus) this.host.focus(EDITOR);
       return;
     }
     const listed = this.notes.status === "ready" ? this.notes.find(noteId) : undefined;
     if (listed) {
-      this.#selected(listed, navigation);
+      this.#selected(listed, moveFocus);
       return;
     }
     this.selection = { status: "loading", noteId };
@@ -118,7 +118,7 @@ export class NotesController implements PageController {
     this.host.update();
     try {
       const note = await readNote(personId, noteId);
-      if (ticket === this.#noteTicket) this.#selected(note, navigation);
+      if (ticket === this.#noteTicket) this.#selected(note, moveFocus);
     } catch (error) {
       if (ticket !== this.#noteTicket) return;
       this.selection = { status: "error", noteId, error: toApiError(error) };
@@ -126,11 +126,11 @@ export class NotesController implements PageController {
     }
   }
 
-  #selected(note: Note, navigation: Navigation): void {
+  #selected(note: Note, moveFocus: boolean): void {
     this.selection = { status: "ready", noteId: note.note_id, note };
     this.form.fill(note);
     this.host.update();
-    if (navigation === "push") this.host.focus(EDITOR);
+    if (moveFocus) this.host.focus(EDITOR);
   }
 
   async #save(): Promise<void> {

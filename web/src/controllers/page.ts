@@ -1,5 +1,5 @@
 import type { TemplateResult } from "lit";
-import type { Navigation, Route } from "../router.js";
+import type { Route } from "../router.js";
 
 /** What a page controller may ask of the app around it. */
 export interface Host {
@@ -16,7 +16,8 @@ export interface Host {
 export interface PageController {
   /** For the document title. */
   readonly title: string;
-  show(route: Route, navigation: Navigation): void;
+  /** `moveFocus`: the user chose something within this page, so focus goes to where they will act on it. */
+  show(route: Route, moveFocus: boolean): void;
   view(): TemplateResult;
   dispose(): void;
 }

@@ -2,7 +2,7 @@ import { type ApiError, type Person, toApiError } from "../model/api.js";
 import { PagedList } from "../model/paged-list.js";
 import { createPerson, deletePerson, fullName, listPeople, readPerson, updatePerson } from "../model/people.js";
 import { type PersonField, PersonForm } from "../model/person-form.js";
-import { type Navigation, paths, type Route } from "../router.js";
+import { paths, type Route } from "../router.js";
 import { confirmAction } from "../views/confirm-dialog.js";
 import { peopleView } from "../views/people-view.js";
 import type { Host, PageController } from "./page.js";
@@ -38,14 +38,14 @@ export class PeopleController implements PageController {
     return "People";
   }
 
-  show(route: Route, navigation: Navigation): void {
+  show(route: Route, moveFocus: boolean): void {
     if (route.page !== "people") return;
     if (!this.#listRequested) {
       this.#listRequested = true;
       void this.people.reload();
     }
     const current = this.selection.status === "none" ? undefined : this.selection.personId;
-    if (route.personId !== current || navigation === "initial") void this.#select(route.personId, navigation);
+    if (route.personId !== current) void this.#select(route.personId, moveFocus);
   }
 
   view() {
@@ -71,19 +71,19 @@ export class PeopleController implements PageController {
     this.#ticket++;
   }
 
-  async #select(personId: number | undefined, navigation: Navigation): Promise<void> {
+  async #select(personId: number | undefined, moveFocus: boolean): Promise<void> {
     const ticket = ++this.#ticket;
     this.busy = undefined;
     if (personId === undefined) {
       this.selection = { status: "none" };
       this.form.fill(undefined);
       this.host.update();
-      if (navigation === "push") this.host.focus(`#${FIELD_IDS.fname}`);
+      if (moveFocus) this.host.focus(`#${FIELD_IDS.fname}`);
       return;
     }
     const listed = this.people.find(personId);
     if (listed) {
-      this.#selected(listed, navigation);
+      this.#selected(listed, moveFocus);
       return;
     }
     this.selection = { status: "loading", personId };
@@ -91,7 +91,7 @@ export class PeopleController implements PageController {
     this.host.update();
     try {
       const person = await readPerson(personId);
-      if (ticket === this.#ticket) this.#selected(person, navigation);
+      if (ticket === this.#ticket) this.#selected(person, moveFocus);
     } catch (error) {
       if (ticket !== this.#ticket) return;
       this.selection = { status: "error", personId, error: toApiError(error) };
@@ -99,11 +99,11 @@ export class PeopleController implements PageController {
     }
   }
 
-  #selected(person: Person, navigation: Navigation): void {
+  #selected(person: Person, moveFocus: boolean): void {
     this.selection = { status: "ready", personId: person.person_id, person };
     this.form.fill(person);
     this.host.update();
-    if (navigation === "push") this.host.focus(`#${FIELD_IDS.fname}`);
+    if (moveFocus) this.host.focus(`#${FIELD_IDS.fname}`);
   }
 
   async #save(): Promise<void> {
