@@ -296,6 +296,12 @@ for (const engine of engines()) {
       ]);
     });
 
+    test("content with an unpaired surrogate is 400", async () => {
+      assertInvalidFields(await api.post("/api/people/1/notes", { content: "half a pair \udc00" }), [
+        { in: "body", pointer: "/content" },
+      ]);
+    });
+
     test("content is stored as text, never interpreted", async () => {
       const content = `<img src=x onerror=alert(1)> http://169.254.169.254/ '; drop table note; -- ✓ 😀`;
       const note = await api.createNote(2, content);

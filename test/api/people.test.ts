@@ -390,6 +390,15 @@ for (const engine of engines()) {
       ]);
     });
 
+    test("names with an unpaired surrogate are 400, paired ones are kept", async () => {
+      assertInvalidFields(await api.post("/api/people", { fname: "Lone\ud800", lname: "Surrogate" }), [
+        { in: "body", pointer: "/fname" },
+      ]);
+      const response = await api.post("/api/people", { fname: "Emoji 😀", lname: "Pair" });
+      assert.equal(response.statusCode, 201);
+      assert.equal(response.json<Person>().fname, "Emoji 😀");
+    });
+
     test("a body that is not an object is 400", async () => {
       for (const body of ["[]", '"Doug Farrell"', "null", "5"]) {
         assertProblem(await api.post("/api/people", body), 400);
