@@ -31,7 +31,10 @@ class App implements Host {
   #controller: PageController | undefined;
   #toast: string | undefined;
   #toastTimer: number | undefined;
-  /** After a page change the heading has focus; a page that redraws its heading once loaded keeps it there. */
+  /**
+   * After a page change the heading has focus. Pages redraw their heading once loaded; focus then
+   * falls back to the body, and is put back on the new heading.
+   */
   #keepHeadingFocus = false;
 
   constructor(root: HTMLElement) {
@@ -46,7 +49,8 @@ class App implements Host {
     if (!this.#controller) return;
     render(layoutView(this.#route, this.#controller.view(), this.#toast), this.#root);
     document.title = `${this.#controller.title} · ${APP_NAME}`;
-    if (this.#keepHeadingFocus && !this.#root.contains(document.activeElement)) this.focus("h1");
+    const focusLost = document.activeElement === null || document.activeElement === document.body;
+    if (this.#keepHeadingFocus && focusLost) this.focus("h1");
   }
 
   navigate(path: string, options?: { replace?: boolean }): void {

@@ -65,19 +65,23 @@ export class PagedList<T> {
     this.loadingMore = true;
     this.moreError = undefined;
     this.changed();
+    let page: Page<T>;
     try {
-      const page = await this.fetchPage(PAGE_SIZE, this.next);
-      if (ticket !== this.#ticket) return;
-      const known = new Set(this.items.map(this.keyOf));
-      this.items = [...this.items, ...page.items.filter((item) => !known.has(this.keyOf(item)))];
-      this.total = page.total;
-      this.next = page.next;
+      page = await this.fetchPage(PAGE_SIZE, this.next);
     } catch (error) {
       if (ticket !== this.#ticket) return;
+      this.loadingMore = false;
       this.moreError = toApiError(error);
-    } finally {
-      if (ticket === this.#ticket) this.loadingMore = false;
+      this.changed();
+      return;
     }
+    if (ticket !== this.#ticket) return;
+    // Items can shift between pages when notes are edited meanwhile; never show one twice.
+    const known = new Set(this.items.map(this.keyOf));
+    this.items = [...this.items, ...page.items.filter((item) => !known.has(this.keyOf(item)))];
+    this.total = page.total;
+    this.next = page.next;
+    this.loadingMore = false;
     this.changed();
   }
 

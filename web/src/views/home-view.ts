@@ -17,18 +17,18 @@ function noteCard(note: Note, index: number) {
   const author = fullName(note.person);
   return html`<li class="card note-card" data-note-index=${index}>
     <div class="note-card__meta">
-      <a class="author" href=${paths.person(note.person_id)}>
-        ${avatarView(note.person)}<span class="author__name">${author}</span>
-      </a>
-      <span class="dot" aria-hidden="true">·</span>
-      ${timeView(note.timestamp)}
+      ${avatarView(note.person)}
+      <div class="note-card__byline">
+        <a class="author" href=${paths.person(note.person_id)}><span class="author__name">${author}</span></a>
+        ${timeView(note.timestamp)}
+      </div>
     </div>
     <p class="note-card__content" id="note-${note.note_id}-content">${note.content}</p>
     <a
       class="note-card__open"
       href=${paths.note(note.person_id, note.note_id)}
       aria-describedby="note-${note.note_id}-content"
-    >Open note<span class="visually-hidden"> by ${author}</span></a>
+    >Open note<span class="visually-hidden"> by ${author}</span> <span aria-hidden="true">→</span></a>
   </li>`;
 }
 
