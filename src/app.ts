@@ -12,6 +12,7 @@ import { NotesService } from "./domain/notes.js";
 import { PeopleService } from "./domain/people.js";
 import { registerSecurityHeaders } from "./http/headers.js";
 import { problem, registerProblemHandlers, sendProblem } from "./http/problems.js";
+import { OneLinePerRequest } from "./http/request-log.js";
 import { loadSpec, pathMethods } from "./http/spec.js";
 import { compileValidator } from "./http/validation.js";
 import { registerWebApp } from "./http/web.js";
@@ -71,6 +72,7 @@ function acceptJsonOnly(app: FastifyInstance): void {
 export async function buildApp({ store, logger = false, webRoot }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger,
+    logController: new OneLinePerRequest(),
     bodyLimit: BODY_LIMIT,
     // Fastify's default (100) makes a longer id miss its route and fall through to 404/405 handling;
     // every id must reach validation and get its 400. Node refuses URLs over 16 KiB before this.

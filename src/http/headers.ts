@@ -18,12 +18,14 @@ export const CONTENT_SECURITY_POLICY = [
 ].join("; ");
 
 export function registerSecurityHeaders(app: FastifyInstance): void {
-  app.addHook("onRequest", async (request, reply) => {
+  // A callback hook, not an async one: it runs on every request and has nothing to wait for.
+  app.addHook("onRequest", (request, reply, done) => {
     reply.headers({
       "x-request-id": request.id,
       "x-content-type-options": "nosniff",
       "referrer-policy": "no-referrer",
       "content-security-policy": CONTENT_SECURITY_POLICY,
     });
+    done();
   });
 }
