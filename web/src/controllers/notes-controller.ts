@@ -1,22 +1,13 @@
-import { type ApiError, type Note, type Person, toApiError } from "../model/api.js";
+import { type Note, type Person, toApiError } from "../model/api.js";
 import { NoteForm } from "../model/note-form.js";
 import { createNote, deleteNote, listNotesOf, readNote, updateNote } from "../model/notes.js";
 import { PagedList } from "../model/paged-list.js";
 import { fullName, readPerson } from "../model/people.js";
+import { type Busy, type Loaded, type Selection, selectedId, selectedValue } from "../model/selection.js";
 import { paths, type Route } from "../router.js";
 import { confirmAction } from "../views/confirm-dialog.js";
 import { notesView } from "../views/notes-view.js";
 import type { Host, PageController } from "./page.js";
-
-export type Loaded<T> = { status: "loading" } | { status: "ready"; value: T } | { status: "error"; error: ApiError };
-
-export type NoteSelection =
-  | { status: "none" }
-  | { status: "loading"; noteId: number }
-  | { status: "ready"; noteId: number; note: Note }
-  | { status: "error"; noteId: number; error: ApiError };
-
-export type Busy = "saving" | "deleting" | undefined;
 
 const EDITOR = "#note-content";
 
@@ -28,7 +19,7 @@ export class NotesController implements PageController {
   personId = 0;
   person: Loaded<Person> = { status: "loading" };
   readonly notes: PagedList<Note>;
-  selection: NoteSelection = { status: "none" };
+  selection: Selection<Note> = { status: "none" };
   readonly form = new NoteForm();
   busy: Busy;
   #personTicket = 0;
@@ -54,8 +45,7 @@ export class NotesController implements PageController {
       void this.#loadPerson();
       void this.notes.reload();
     }
-    const current = this.selection.status === "none" ? undefined : this.selection.noteId;
-    if (personChanged || route.noteId !== current) void this.#select(route.noteId, moveFocus);
+    if (personChanged || route.noteId !== selectedId(this.selection)) void this.#select(route.noteId, moveFocus);
   }
 
   view() {
@@ -113,7 +103,7 @@ export class NotesController implements PageController {
       this.#selected(listed, moveFocus);
       return;
     }
-    this.selection = { status: "loading", noteId };
+    this.selection = { status: "loading", id: noteId };
     this.form.fill(undefined);
     this.host.update();
     try {
@@ -121,13 +111,13 @@ export class NotesController implements PageController {
       if (ticket === this.#noteTicket) this.#selected(note, moveFocus);
     } catch (error) {
       if (ticket !== this.#noteTicket) return;
-      this.selection = { status: "error", noteId, error: toApiError(error) };
+      this.selection = { status: "error", id: noteId, error: toApiError(error) };
       this.host.update();
     }
   }
 
   #selected(note: Note, moveFocus: boolean): void {
-    this.selection = { status: "ready", noteId: note.note_id, note };
+    this.selection = { status: "ready", id: note.note_id, value: note };
     this.form.fill(note);
     this.host.update();
     if (moveFocus) this.host.focus(EDITOR);
@@ -140,7 +130,7 @@ export class NotesController implements PageController {
       this.host.focus(EDITOR);
       return;
     }
-    const editing = this.selection.status === "ready" ? this.selection.note : undefined;
+    const editing = selectedValue(this.selection);
     const ticket = this.#noteTicket;
     this.busy = "saving";
     this.host.update();
@@ -152,7 +142,7 @@ export class NotesController implements PageController {
       this.busy = undefined;
       void this.notes.reload({ keepShown: true });
       if (editing) {
-        this.selection = { status: "ready", noteId: saved.note_id, note: saved };
+        this.selection = { status: "ready", id: saved.note_id, value: saved };
         this.form.fill(saved);
         this.host.notify("Note saved.");
       } else {
@@ -170,14 +160,14 @@ export class NotesController implements PageController {
   }
 
   async #remove(): Promise<void> {
-    if (this.busy || this.selection.status !== "ready") return;
-    const note = this.selection.note;
+    const note = selectedValue(this.selection);
+    if (this.busy || !note) return;
     const confirmed = await confirmAction({
       title: "Delete this note?",
       message: `“${excerpt(note.content)}” will be deleted. This can't be undone.`,
       confirmLabel: "Delete note",
     });
-    if (!confirmed || this.selection.status !== "ready" || this.selection.noteId !== note.note_id) return;
+    if (!confirmed || selectedValue(this.selection) !== note) return;
     const ticket = this.#noteTicket;
     this.busy = "deleting";
     this.host.update();

@@ -1,26 +1,19 @@
-import { type ApiError, type Person, toApiError } from "../model/api.js";
+import { type Person, toApiError } from "../model/api.js";
 import { PagedList } from "../model/paged-list.js";
 import { createPerson, deletePerson, fullName, listPeople, readPerson, updatePerson } from "../model/people.js";
 import { type PersonField, PersonForm } from "../model/person-form.js";
+import { type Busy, type Selection, selectedId, selectedValue } from "../model/selection.js";
 import { paths, type Route } from "../router.js";
 import { confirmAction } from "../views/confirm-dialog.js";
 import { peopleView } from "../views/people-view.js";
 import type { Host, PageController } from "./page.js";
-
-export type Selection =
-  | { status: "none" }
-  | { status: "loading"; personId: number }
-  | { status: "ready"; personId: number; person: Person }
-  | { status: "error"; personId: number; error: ApiError };
-
-export type Busy = "saving" | "deleting" | undefined;
 
 const FIELD_IDS: Record<PersonField, string> = { fname: "person-fname", lname: "person-lname" };
 
 export class PeopleController implements PageController {
   readonly people: PagedList<Person>;
   readonly form = new PersonForm();
-  selection: Selection = { status: "none" };
+  selection: Selection<Person> = { status: "none" };
   busy: Busy;
   #ticket = 0;
   #listRequested = false;
@@ -34,8 +27,8 @@ export class PeopleController implements PageController {
   }
 
   get title(): string {
-    if (this.selection.status === "ready") return `Edit ${fullName(this.selection.person)}`;
-    return "People";
+    const person = selectedValue(this.selection);
+    return person ? `Edit ${fullName(person)}` : "People";
   }
 
   show(route: Route, moveFocus: boolean): void {
@@ -44,8 +37,7 @@ export class PeopleController implements PageController {
       this.#listRequested = true;
       void this.people.reload();
     }
-    const current = this.selection.status === "none" ? undefined : this.selection.personId;
-    if (route.personId !== current) void this.#select(route.personId, moveFocus);
+    if (route.personId !== selectedId(this.selection)) void this.#select(route.personId, moveFocus);
   }
 
   view() {
@@ -86,7 +78,7 @@ export class PeopleController implements PageController {
       this.#selected(listed, moveFocus);
       return;
     }
-    this.selection = { status: "loading", personId };
+    this.selection = { status: "loading", id: personId };
     this.form.fill(undefined);
     this.host.update();
     try {
@@ -94,13 +86,13 @@ export class PeopleController implements PageController {
       if (ticket === this.#ticket) this.#selected(person, moveFocus);
     } catch (error) {
       if (ticket !== this.#ticket) return;
-      this.selection = { status: "error", personId, error: toApiError(error) };
+      this.selection = { status: "error", id: personId, error: toApiError(error) };
       this.host.update();
     }
   }
 
   #selected(person: Person, moveFocus: boolean): void {
-    this.selection = { status: "ready", personId: person.person_id, person };
+    this.selection = { status: "ready", id: person.person_id, value: person };
     this.form.fill(person);
     this.host.update();
     if (moveFocus) this.host.focus(`#${FIELD_IDS.fname}`);
@@ -114,7 +106,7 @@ export class PeopleController implements PageController {
       this.host.focus(`#${FIELD_IDS[invalid]}`);
       return;
     }
-    const editing = this.selection.status === "ready" ? this.selection.person : undefined;
+    const editing = selectedValue(this.selection);
     const ticket = this.#ticket;
     this.busy = "saving";
     this.host.update();
@@ -126,7 +118,7 @@ export class PeopleController implements PageController {
       this.busy = undefined;
       void this.people.reload({ keepShown: true });
       if (editing) {
-        this.selection = { status: "ready", personId: saved.person_id, person: saved };
+        this.selection = { status: "ready", id: saved.person_id, value: saved };
         this.form.fill(saved);
         this.host.notify(`Saved ${fullName(saved)}.`);
       } else {
@@ -144,14 +136,14 @@ export class PeopleController implements PageController {
   }
 
   async #remove(): Promise<void> {
-    if (this.busy || this.selection.status !== "ready") return;
-    const person = this.selection.person;
+    const person = selectedValue(this.selection);
+    if (this.busy || !person) return;
     const confirmed = await confirmAction({
       title: `Delete ${fullName(person)}?`,
       message: "Their notes will be deleted too. This can't be undone.",
       confirmLabel: "Delete person",
     });
-    if (!confirmed || this.selection.status !== "ready" || this.selection.personId !== person.person_id) return;
+    if (!confirmed || selectedValue(this.selection) !== person) return;
     const ticket = this.#ticket;
     this.busy = "deleting";
     this.host.update();

@@ -1,14 +1,25 @@
 import { html, nothing } from "lit";
 import { repeat } from "lit/directives/repeat.js";
-import type { NotesController } from "../controllers/notes-controller.js";
 import type { Note, Person } from "../model/api.js";
 import { CONTENT_MAX_LENGTH, formatCount } from "../model/limits.js";
+import type { NoteForm } from "../model/note-form.js";
+import type { PagedList } from "../model/paged-list.js";
 import { fullName } from "../model/people.js";
+import { type Busy, type Loaded, type Selection, selectedId, selectedValue } from "../model/selection.js";
 import { paths } from "../router.js";
 import { avatarView } from "./avatar.js";
 import { emptyView, loadErrorView, loadingView, loadMoreView, problemView } from "./feedback.js";
 import { fieldView } from "./fields.js";
 import { timeView } from "./time.js";
+
+export interface NotesState {
+  readonly personId: number;
+  readonly person: Loaded<Person>;
+  readonly notes: PagedList<Note>;
+  readonly selection: Selection<Note>;
+  readonly form: NoteForm;
+  readonly busy: Busy;
+}
 
 interface NotesHandlers {
   retryPerson: () => void;
@@ -20,7 +31,7 @@ interface NotesHandlers {
   dismissProblem: () => void;
 }
 
-export function notesView(state: NotesController, handlers: NotesHandlers) {
+export function notesView(state: NotesState, handlers: NotesHandlers) {
   const { person } = state;
   if (person.status === "loading") {
     return html`<div class="page">
@@ -82,7 +93,7 @@ function personHeader(person: Person) {
   </header>`;
 }
 
-function editorView(state: NotesController, handlers: NotesHandlers) {
+function editorView(state: NotesState, handlers: NotesHandlers) {
   const { selection, form, busy, personId } = state;
   if (selection.status === "loading") {
     return html`<h2 id="editor-heading" class="section-title">Edit note</h2>
@@ -95,7 +106,7 @@ function editorView(state: NotesController, handlers: NotesHandlers) {
         <a class="button button--secondary" href=${paths.notes(personId)}>Write a new note instead</a>
       </div>`;
   }
-  const note = selection.status === "ready" ? selection.note : undefined;
+  const note = selectedValue(selection);
   const length = [...form.content.trim()].length;
   const submit = (event: Event) => {
     event.preventDefault();
@@ -142,17 +153,17 @@ function editorView(state: NotesController, handlers: NotesHandlers) {
     </form>`;
 }
 
-function listView(state: NotesController, handlers: NotesHandlers) {
+function listView(state: NotesState, handlers: NotesHandlers) {
   const { notes, selection } = state;
   if (notes.status === "loading") return loadingView("Loading notes…");
   if (notes.status === "error") return loadErrorView("notes", notes.error, handlers.retryNotes);
   if (notes.items.length === 0) return emptyView("No notes yet", "Write the first one with the form.");
-  const selectedId = selection.status === "none" ? undefined : selection.noteId;
+  const chosen = selectedId(selection);
   return html`<ol class="note-list card">
       ${repeat(
         notes.items,
         (note) => note.note_id,
-        (note) => noteRow(note, note.note_id === selectedId),
+        (note) => noteRow(note, note.note_id === chosen),
       )}
     </ol>
     ${loadMoreView({

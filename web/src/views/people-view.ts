@@ -1,15 +1,23 @@
 import { html, nothing } from "lit";
 import { repeat } from "lit/directives/repeat.js";
-import type { PeopleController } from "../controllers/people-controller.js";
 import type { Person } from "../model/api.js";
 import { NAME_MAX_LENGTH } from "../model/limits.js";
+import type { PagedList } from "../model/paged-list.js";
 import { fullName } from "../model/people.js";
-import type { PersonField } from "../model/person-form.js";
+import type { PersonField, PersonForm } from "../model/person-form.js";
+import { type Busy, type Selection, selectedId, selectedValue } from "../model/selection.js";
 import { paths } from "../router.js";
 import { avatarView } from "./avatar.js";
 import { emptyView, loadErrorView, loadingView, loadMoreView, problemView } from "./feedback.js";
 import { fieldView } from "./fields.js";
 import { timeView } from "./time.js";
+
+export interface PeopleState {
+  readonly people: PagedList<Person>;
+  readonly form: PersonForm;
+  readonly selection: Selection<Person>;
+  readonly busy: Busy;
+}
 
 interface PeopleHandlers {
   retry: () => void;
@@ -20,7 +28,7 @@ interface PeopleHandlers {
   dismissProblem: () => void;
 }
 
-export function peopleView(state: PeopleController, handlers: PeopleHandlers) {
+export function peopleView(state: PeopleState, handlers: PeopleHandlers) {
   return html`<div class="page">
     <header class="page__header">
       <h1 tabindex="-1">People</h1>
@@ -36,7 +44,7 @@ export function peopleView(state: PeopleController, handlers: PeopleHandlers) {
   </div>`;
 }
 
-function editorView(state: PeopleController, handlers: PeopleHandlers) {
+function editorView(state: PeopleState, handlers: PeopleHandlers) {
   const { selection, form, busy } = state;
   if (selection.status === "loading") {
     return html`<h2 id="editor-heading" class="section-title">Edit person</h2>
@@ -49,7 +57,7 @@ function editorView(state: PeopleController, handlers: PeopleHandlers) {
         <a class="button button--secondary" href=${paths.people()}>Add a person instead</a>
       </div>`;
   }
-  const person = selection.status === "ready" ? selection.person : undefined;
+  const person = selectedValue(selection);
   const errors = form.errors;
   const hint = `Up to ${NAME_MAX_LENGTH} characters.`;
   const submit = (event: Event) => {
@@ -113,17 +121,17 @@ function editorView(state: PeopleController, handlers: PeopleHandlers) {
     }`;
 }
 
-function listView(state: PeopleController, handlers: PeopleHandlers) {
+function listView(state: PeopleState, handlers: PeopleHandlers) {
   const { people, selection } = state;
   if (people.status === "loading") return loadingView("Loading people…");
   if (people.status === "error") return loadErrorView("people", people.error, handlers.retry);
   if (people.items.length === 0) return emptyView("No people yet", "Add the first person with the form.");
-  const selectedId = selection.status === "none" ? undefined : selection.personId;
+  const chosen = selectedId(selection);
   return html`<ul class="people-list card">
       ${repeat(
         people.items,
         (person) => person.person_id,
-        (person) => personRow(person, person.person_id === selectedId),
+        (person) => personRow(person, person.person_id === chosen),
       )}
     </ul>
     ${loadMoreView({
