@@ -253,6 +253,29 @@ describe("notes page", () => {
     await watched.close();
   });
 
+  test("shows loading and retryable error states for the notes list", async () => {
+    watched = await openPage(browser, server);
+    const { page } = watched;
+    const hold = gate();
+    let fail = true;
+    await page.route("**/api/people/1/notes?*", async (route) => {
+      if (!fail) return route.continue();
+      await hold.opened();
+      await route.abort("connectionfailed");
+    });
+    await page.goto("/people/1/notes");
+    await page.getByRole("heading", { level: 1, name: "Doug Farrell" }).waitFor();
+    await page.getByRole("status").filter({ hasText: "Loading notes…" }).waitFor();
+    hold.open();
+    const error = page.getByRole("alert").filter({ hasText: "Couldn't load notes" });
+    await error.waitFor();
+    assert.match((await error.textContent()) ?? "", /Could not reach the server/);
+    fail = false;
+    await error.getByRole("button", { name: "Try again" }).click();
+    await page.locator(".note-row").first().waitFor();
+    await watched.close();
+  });
+
   test("pages through a person's notes with Load more", async () => {
     const person = await api.createPerson("Prolific", "Writer");
     for (let n = 1; n <= 27; n++) await api.createNote(person.person_id, `Thought number ${n}`);

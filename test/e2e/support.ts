@@ -257,6 +257,8 @@ export function gate() {
   });
   return {
     open,
+    /** Resolves once the gate is open. */
+    opened: () => opened,
     async pass(route: Route): Promise<void> {
       await opened;
       await route.continue();
