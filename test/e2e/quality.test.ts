@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import {
+  ApiClient,
   describeViolations,
   launchBrowser,
   localTime,
@@ -135,6 +136,18 @@ describe("accessibility, small screens, privacy and security", () => {
       await screenshot(page, `mobile-${name}`);
       await assertNoSeriousViolations(page, `${name} at 360px`);
     }
+
+    // The longest names and words the API accepts still fit.
+    const long = await new ApiClient(server.origin).createPerson("W".repeat(32), "M".repeat(32));
+    await new ApiClient(server.origin).createNote(long.person_id, "x".repeat(400));
+    for (const path of ["/", "/people", `/people/${long.person_id}`, `/people/${long.person_id}/notes`]) {
+      await page.goto(path);
+      await page.locator(".note-card, .person-row, .note-row").first().waitFor();
+      await page.locator(".state--loading").waitFor({ state: "detached" });
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - 360);
+      assert.ok(overflow <= 0, `${path} with long names is ${overflow}px wider than the screen`);
+    }
+    await screenshot(page, "mobile-long-names");
 
     // A whole journey at that size: add a person, then write a note for them.
     await page.goto("/people");
