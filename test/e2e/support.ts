@@ -1,7 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,6 +11,7 @@ import {
   type Page,
   type Route,
 } from "playwright-core";
+import { startServer as startServerProcess } from "../support/server-process.js";
 
 export const projectRoot = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 export const CHROMIUM_PATH = "/usr/bin/chromium";
@@ -25,74 +24,16 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.unref();
-    probe.on("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      probe.close(() => resolvePort(port));
-    });
-  });
-}
-
-async function waitForHealth(origin: string, child: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output()}`);
-    try {
-      const response = await fetch(`${origin}/healthz`);
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((wake) => setTimeout(wake, 100));
-  }
-  throw new Error(`server did not become healthy:\n${output()}`);
-}
-
 export async function startServer(): Promise<TestServer> {
-  const entry = join(projectRoot, "dist/server.js");
-  if (!existsSync(entry) || !existsSync(join(projectRoot, "web/dist/index.html"))) {
+  if (!existsSync(join(projectRoot, "dist/server.js")) || !existsSync(join(projectRoot, "web/dist/index.html"))) {
     throw new Error("the app is not built: run `npm run build` first (npm test does)");
   }
   const dir = await mkdtemp(join(tmpdir(), "people-notes-e2e-"));
-  const port = await freePort();
-  let output = "";
-  const child = spawn(process.execPath, [entry], {
-    cwd: projectRoot,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      DATABASE_URL: `sqlite:${dir}/e2e.db`,
-      LOG_LEVEL: "warn",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stdout?.on("data", (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on("data", (chunk) => {
-    output += chunk;
-  });
-  const origin = `http://127.0.0.1:${port}`;
-  try {
-    await waitForHealth(origin, child, () => output);
-  } catch (error) {
-    child.kill("SIGKILL");
-    throw error;
-  }
+  const server = await startServerProcess({ DATABASE_URL: `sqlite:${dir}/e2e.db` });
   return {
-    origin,
+    origin: server.url,
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((done) => child.once("exit", done));
-        child.kill("SIGTERM");
-        await exited;
-      }
+      await server.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -6,7 +6,7 @@ import { after, describe, test } from "node:test";
 import pg from "pg";
 import { openStore } from "../../src/db/database.js";
 import { prepareDatabase } from "../../src/db/setup.js";
-import { runToExit, startServer } from "./server-process.js";
+import { runToExit, startServer } from "../support/server-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "people-notes-fault-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

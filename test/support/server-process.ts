@@ -20,6 +20,8 @@ export interface RunningServer {
   child: ChildProcess;
   output: () => string;
   exited: Promise<number | null>;
+  /** SIGTERM, then wait for the process to exit; resolves to its exit code. */
+  stop(): Promise<number | null>;
 }
 
 /** Runs the built server (dist/server.js) as a separate process, collecting what it prints. */
@@ -44,8 +46,13 @@ export async function startServer(env: Record<string, string>): Promise<RunningS
   const { child, output } = spawnServer({ LOG_LEVEL: "warn", ...env, PORT: String(port), HOST: "127.0.0.1" });
   const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
   const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output()}`);
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`server did not answer within 20 s:\n${output()}`);
+    }
     try {
       if ((await fetch(`${url}/healthz`)).ok) break;
     } catch {
@@ -53,7 +60,11 @@ export async function startServer(env: Record<string, string>): Promise<RunningS
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { url, child, output, exited };
+  const stop = () => {
+    if (child.exitCode === null) child.kill("SIGTERM");
+    return exited;
+  };
+  return { url, child, output, exited, stop };
 }
 
 /** Runs the server entry point to completion (for start-up failures). */
