@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, sep } from "node:path";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { webDistPath } from "../paths.js";
@@ -19,16 +19,22 @@ export async function registerWebApp(app: FastifyInstance, root = webDistPath): 
     return { sendPage: () => false };
   }
   const index = readFileSync(indexPath);
-  await app.register(fastifyStatic, { root, prefix: "/", index: false, wildcard: true, cacheControl: false });
-  // Hashed asset names never change content, so they may be cached for good.
-  app.addHook("onSend", async (request, reply) => {
-    if (request.url.startsWith("/assets/") && reply.statusCode === 200) {
-      reply.header("cache-control", "public, max-age=31536000, immutable");
-    }
+  // One route per built file (wildcard: false): any other path goes straight to the not-found
+  // handler without touching the file system. Hashed asset names never change content, so they
+  // may be cached for good.
+  await app.register(fastifyStatic, {
+    root,
+    prefix: "/",
+    index: false,
+    wildcard: false,
+    cacheControl: false,
+    setHeaders(reply, path) {
+      if (path.includes(`${sep}assets${sep}`)) reply.header("cache-control", "public, max-age=31536000, immutable");
+    },
   });
   const sendIndex = (reply: FastifyReply, status: number) =>
     reply.code(status).type("text/html; charset=utf-8").header("cache-control", "no-cache").send(index);
-  // The static handler would answer the root directory itself with 403, so the home page gets its own route.
+  // The home page is a page path like the others, not a file.
   app.get("/", { logLevel: "warn" }, async (_request, reply) => sendIndex(reply, 200));
   return {
     sendPage(request, reply) {
