@@ -207,6 +207,8 @@ function readNote(personId: number, noteId: number) {
   return toNote(row);
 }
 
+const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 function noteContent(body: string): string {
   let input: unknown;
   try {
@@ -218,8 +220,14 @@ function noteContent(body: string): string {
   if (typeof input !== "object" || input === null || Array.isArray(input)) throw badRequest("body must be an object");
   if (!Object.keys(input).every((name) => allowed.has(name))) throw badRequest("body has unknown fields");
   const { content } = input as { content?: unknown };
-  if (typeof content !== "string" || content.length > MAX_CONTENT || content.trim() === "" || content.includes("\0")) {
-    throw badRequest("body.content must not be blank or contain NUL characters");
+  if (
+    typeof content !== "string" ||
+    content.length > MAX_CONTENT ||
+    content.trim() === "" ||
+    content.includes("\0") ||
+    UNPAIRED_SURROGATE.test(content)
+  ) {
+    throw badRequest("body.content must not be blank or contain NUL characters or unpaired surrogates");
   }
   return content.trim();
 }

@@ -3,12 +3,18 @@
  * neither side always runs on a machine warmed or disturbed by the other) and the median ratio.
  */
 import { type LoadResult, type LoadTool, load, type Target } from "./load.js";
-import type { RunningServer } from "./servers.js";
+import { cpuSeconds, type RunningServer } from "./servers.js";
 
 export interface Figures {
   rps: number;
   p50Ms: number;
   p99Ms: number;
+  /** Server CPU time per request (user + system), in microseconds. */
+  cpuUs: number;
+}
+
+interface Measured extends LoadResult {
+  cpuUs: number;
 }
 
 export interface Comparison {
@@ -42,11 +48,19 @@ export const median = (values: number[]): number => {
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 };
 
-const figures = (results: LoadResult[]): Figures => ({
+const figures = (results: Measured[]): Figures => ({
   rps: median(results.map((r) => r.rps)),
   p50Ms: median(results.map((r) => r.p50Ms)),
   p99Ms: median(results.map((r) => r.p99Ms)),
+  cpuUs: median(results.map((r) => r.cpuUs)),
 });
+
+async function measure(tool: LoadTool, server: RunningServer, endpoint: Endpoint, seconds: number): Promise<Measured> {
+  const cpuBefore = cpuSeconds(server);
+  const result = await load(tool, server.url, endpoint.target, seconds);
+  const cpu = cpuSeconds(server) - cpuBefore;
+  return { ...result, cpuUs: (cpu * 1e6) / result.requests };
+}
 
 export interface CompareOptions {
   tool: LoadTool;
@@ -67,18 +81,18 @@ export async function compare(
   const { tool, seconds, rounds, log } = options;
   await load(tool, service.url, endpoint.target, options.warmupSeconds);
   await load(tool, baseline.url, endpoint.target, options.warmupSeconds);
-  const serviceResults: LoadResult[] = [];
-  const baselineResults: LoadResult[] = [];
+  const serviceResults: Measured[] = [];
+  const baselineResults: Measured[] = [];
   const ratios: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    let a: LoadResult;
-    let b: LoadResult;
+    let a: Measured;
+    let b: Measured;
     if (round % 2 === 0) {
-      a = await load(tool, service.url, endpoint.target, seconds);
-      b = await load(tool, baseline.url, endpoint.target, seconds);
+      a = await measure(tool, service, endpoint, seconds);
+      b = await measure(tool, baseline, endpoint, seconds);
     } else {
-      b = await load(tool, baseline.url, endpoint.target, seconds);
-      a = await load(tool, service.url, endpoint.target, seconds);
+      b = await measure(tool, baseline, endpoint, seconds);
+      a = await measure(tool, service, endpoint, seconds);
     }
     serviceResults.push(a);
     baselineResults.push(b);
@@ -99,7 +113,8 @@ export async function compare(
   log(
     `  ${endpoint.name.padEnd(40)} ratio ${result.ratio.toFixed(2)} ` +
       `(rounds ${ratios.map((r) => r.toFixed(2)).join(" ")}) ` +
-      `service ${Math.round(result.service.rps)} req/s, baseline ${Math.round(result.baseline.rps)} req/s` +
+      `service ${Math.round(result.service.rps)} req/s, baseline ${Math.round(result.baseline.rps)} req/s, ` +
+      `CPU/req ${Math.round(result.service.cpuUs)} vs ${Math.round(result.baseline.cpuUs)} µs` +
       (result.errors > 0 ? `, ${result.errors} ERRORS` : ""),
   );
   return result;

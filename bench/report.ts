@@ -5,7 +5,7 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import type { Comparison } from "./compare.js";
-import { ROOT, SERVICE_LOG_LEVEL } from "./servers.js";
+import { ROOT, SERVICE_LOG_LEVEL, SERVICE_ROOT } from "./servers.js";
 
 export interface ScaleCheck {
   endpoint: string;
@@ -51,6 +51,7 @@ export function machine(loadTool: string, postgres: string | undefined): Record<
     sqlite: `${sqliteVersion} (bundled with better-sqlite3)`,
     postgres: postgres ?? "not reachable",
     load: loadTool,
+    ...(SERVICE_ROOT === ROOT ? {} : { "service build": SERVICE_ROOT }),
     "service log level": `${SERVICE_LOG_LEVEL} (one JSON line per request in and out, written to /dev/null)`,
   };
 }
@@ -80,8 +81,8 @@ export function resultsMarkdown(results: Results): string {
   lines.push(
     "### Service vs baseline (req/s ratio, median of per-round ratios)",
     "",
-    "| dataset | service on | endpoint | ratio | target | met | per-round ratios | service req/s | baseline req/s | service p50 / p99 ms | baseline p50 / p99 ms |",
-    "|---|---|---|---|---|---|---|---|---|---|---|",
+    "| dataset | service on | endpoint | ratio | target | met | per-round ratios | service req/s | baseline req/s | service p50 / p99 ms | baseline p50 / p99 ms | CPU µs/req service / baseline |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
   );
   for (const c of results.comparisons) {
     const met = c.engine === "postgres" ? "—" : mark(c.ratio >= c.target && c.errors === 0);
@@ -89,7 +90,8 @@ export function resultsMarkdown(results: Results): string {
     lines.push(
       `| ${c.dataset} | ${c.engine === "sqlite" ? "SQLite" : "PostgreSQL"} | ${c.endpoint} | ${n(c.ratio, 2)} | ${target} | ${met} | ` +
         `${c.ratios.map((r) => n(r, 2)).join(" ")} | ${n(c.service.rps)} | ${n(c.baseline.rps)} | ` +
-        `${n(c.service.p50Ms, 2)} / ${n(c.service.p99Ms, 2)} | ${n(c.baseline.p50Ms, 2)} / ${n(c.baseline.p99Ms, 2)} |`,
+        `${n(c.service.p50Ms, 2)} / ${n(c.service.p99Ms, 2)} | ${n(c.baseline.p50Ms, 2)} / ${n(c.baseline.p99Ms, 2)} | ` +
+        `${n(c.service.cpuUs)} / ${n(c.baseline.cpuUs)} |`,
     );
   }
   const errors = results.comparisons.reduce((sum, c) => sum + c.errors, 0);

@@ -1,7 +1,7 @@
 /** Starting, watching and stopping the two servers under test. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { openSync, readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -15,6 +15,8 @@ export interface RunningServer {
   process: ChildProcess;
   /** Milliseconds from spawn to the first answered request. */
   startupMs: number;
+  /** What the server has written to stderr so far. */
+  stderr(): string;
 }
 
 export interface ServerSpec {
@@ -24,12 +26,18 @@ export interface ServerSpec {
   env: Record<string, string>;
 }
 
+/**
+ * Which build of the service runs: this checkout's, or another checkout's (built) when
+ * BENCH_SERVICE_ROOT names one, to measure an older version against the same baseline.
+ */
+export const SERVICE_ROOT = resolve(process.env.BENCH_SERVICE_ROOT ?? ROOT);
+
 /** The service as production runs it: compiled, with its default log level; logs go to /dev/null. */
 export function serviceSpec(port: number, databaseUrl: string, extraNodeArgs: string[] = []): ServerSpec {
   return {
     name: "service",
     port,
-    command: [process.execPath, ...extraNodeArgs, "dist/server.js"],
+    command: [process.execPath, ...extraNodeArgs, join(SERVICE_ROOT, "dist/server.js")],
     env: { PORT: String(port), HOST, DATABASE_URL: databaseUrl, LOG_LEVEL: SERVICE_LOG_LEVEL },
   };
 }
@@ -75,7 +83,7 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
   while (performance.now() - started < STARTUP_TIMEOUT_MS) {
     if (child.exitCode !== null) break;
     if (await answers(`${url}${PROBE_PATH}`)) {
-      return { name: spec.name, url, process: child, startupMs: performance.now() - started };
+      return { name: spec.name, url, process: child, startupMs: performance.now() - started, stderr: () => stderr };
     }
     await new Promise((done) => setTimeout(done, POLL_MS));
   }
@@ -103,6 +111,23 @@ export function residentMb(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * CPU time a process has used so far (all its threads, user and system), in seconds. Unlike
+ * req/s, CPU per request hardly moves when other work shares the machine.
+ */
+export function cpuSeconds(server: RunningServer): number {
+  const { pid, exitCode, signalCode } = server.process;
+  if (exitCode !== null || signalCode !== null) {
+    throw new Error(`${server.name} stopped (exit ${exitCode ?? signalCode}):\n${server.stderr()}`);
+  }
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may hold spaces) start at field 3; utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
 /** Samples the peak resident memory of some processes while it runs. */
