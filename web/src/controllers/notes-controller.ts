@@ -3,10 +3,10 @@ import { NoteForm } from "../model/note-form.js";
 import { createNote, deleteNote, listNotesOf, readNote, updateNote } from "../model/notes.js";
 import { PagedList } from "../model/paged-list.js";
 import { fullName, readPerson } from "../model/people.js";
-import { type Busy, type Loaded, type Selection, selectedId, selectedValue } from "../model/selection.js";
+import { type Loaded, selectedId } from "../model/selection.js";
 import { paths, type Route } from "../router.js";
-import { confirmAction } from "../views/confirm-dialog.js";
 import { notesView } from "../views/notes-view.js";
+import { Editor } from "./editor.js";
 import type { Host, PageController } from "./page.js";
 
 const EDITOR = "#note-content";
@@ -19,11 +19,9 @@ export class NotesController implements PageController {
   personId = 0;
   person: Loaded<Person> = { status: "loading" };
   readonly notes: PagedList<Note>;
-  selection: Selection<Note> = { status: "none" };
   readonly form = new NoteForm();
-  busy: Busy;
+  readonly editor: Editor<Note>;
   #personTicket = 0;
-  #noteTicket = 0;
 
   constructor(private readonly host: Host) {
     this.notes = new PagedList(
@@ -31,6 +29,29 @@ export class NotesController implements PageController {
       (note) => note.note_id,
       () => host.update(),
     );
+    this.editor = new Editor<Note>({
+      host,
+      form: this.form,
+      list: this.notes,
+      keyOf: (note) => note.note_id,
+      // Until the list is ready it may still hold the previous person's notes.
+      listed: (noteId) => (this.notes.status === "ready" ? this.notes.find(noteId) : undefined),
+      read: (noteId) => readNote(this.personId, noteId),
+      create: () => createNote(this.personId, this.form.input),
+      update: (note) => updateNote(this.personId, note.note_id, this.form.input),
+      delete: (note) => deleteNote(note.person_id, note.note_id),
+      firstField: EDITOR,
+      invalidField: () => (this.form.validate() ? undefined : EDITOR),
+      confirmDelete: (note) => ({
+        title: "Delete this note?",
+        message: `“${excerpt(note.content)}” will be deleted. This can't be undone.`,
+        confirmLabel: "Delete note",
+      }),
+      added: () => "Note added.",
+      saved: () => "Note saved.",
+      deleted: () => "Note deleted.",
+      afterDelete: (note) => ({ path: paths.notes(note.person_id), focus: "#notes-heading" }),
+    });
   }
 
   get title(): string {
@@ -45,7 +66,9 @@ export class NotesController implements PageController {
       void this.#loadPerson();
       void this.notes.reload();
     }
-    if (personChanged || route.noteId !== selectedId(this.selection)) void this.#select(route.noteId, moveFocus);
+    if (personChanged || route.noteId !== selectedId(this.editor.selection)) {
+      void this.editor.select(route.noteId, moveFocus);
+    }
   }
 
   view() {
@@ -57,20 +80,16 @@ export class NotesController implements PageController {
         this.form.set(value);
         this.host.update();
       },
-      submit: () => void this.#save(),
-      remove: () => void this.#remove(),
-      dismissProblem: () => {
-        this.form.problem = undefined;
-        this.host.update();
-        this.host.focus(EDITOR);
-      },
+      submit: () => void this.editor.save(),
+      remove: () => void this.editor.remove(),
+      dismissProblem: () => this.editor.dismissProblem(),
     });
   }
 
   dispose(): void {
     this.notes.cancel();
+    this.editor.cancel();
     this.#personTicket++;
-    this.#noteTicket++;
   }
 
   async #loadPerson(): Promise<void> {
@@ -85,106 +104,6 @@ export class NotesController implements PageController {
       if (ticket === this.#personTicket) this.person = { status: "error", error: toApiError(error) };
     }
     this.host.update();
-  }
-
-  async #select(noteId: number | undefined, moveFocus: boolean): Promise<void> {
-    const ticket = ++this.#noteTicket;
-    const personId = this.personId;
-    this.busy = undefined;
-    if (noteId === undefined) {
-      this.selection = { status: "none" };
-      this.form.fill(undefined);
-      this.host.update();
-      if (moveFocus) this.host.focus(EDITOR);
-      return;
-    }
-    const listed = this.notes.status === "ready" ? this.notes.find(noteId) : undefined;
-    if (listed) {
-      this.#selected(listed, moveFocus);
-      return;
-    }
-    this.selection = { status: "loading", id: noteId };
-    this.form.fill(undefined);
-    this.host.update();
-    try {
-      const note = await readNote(personId, noteId);
-      if (ticket === this.#noteTicket) this.#selected(note, moveFocus);
-    } catch (error) {
-      if (ticket !== this.#noteTicket) return;
-      this.selection = { status: "error", id: noteId, error: toApiError(error) };
-      this.host.update();
-    }
-  }
-
-  #selected(note: Note, moveFocus: boolean): void {
-    this.selection = { status: "ready", id: note.note_id, value: note };
-    this.form.fill(note);
-    this.host.update();
-    if (moveFocus) this.host.focus(EDITOR);
-  }
-
-  async #save(): Promise<void> {
-    if (this.busy) return;
-    if (!this.form.validate()) {
-      this.host.update();
-      this.host.focus(EDITOR);
-      return;
-    }
-    const editing = selectedValue(this.selection);
-    const ticket = this.#noteTicket;
-    this.busy = "saving";
-    this.host.update();
-    try {
-      const saved = editing
-        ? await updateNote(this.personId, editing.note_id, this.form.input)
-        : await createNote(this.personId, this.form.input);
-      if (ticket !== this.#noteTicket) return;
-      this.busy = undefined;
-      void this.notes.reload({ keepShown: true });
-      if (editing) {
-        this.selection = { status: "ready", id: saved.note_id, value: saved };
-        this.form.fill(saved);
-        this.host.notify("Note saved.");
-      } else {
-        this.form.fill(undefined);
-        this.host.notify("Note added.");
-        this.host.focus(EDITOR);
-      }
-      this.host.update();
-    } catch (error) {
-      if (ticket !== this.#noteTicket) return;
-      this.busy = undefined;
-      this.form.refused(toApiError(error));
-      this.host.update();
-    }
-  }
-
-  async #remove(): Promise<void> {
-    const note = selectedValue(this.selection);
-    if (this.busy || !note) return;
-    const confirmed = await confirmAction({
-      title: "Delete this note?",
-      message: `“${excerpt(note.content)}” will be deleted. This can't be undone.`,
-      confirmLabel: "Delete note",
-    });
-    if (!confirmed || selectedValue(this.selection) !== note) return;
-    const ticket = this.#noteTicket;
-    this.busy = "deleting";
-    this.host.update();
-    try {
-      await deleteNote(note.person_id, note.note_id);
-      if (ticket !== this.#noteTicket) return;
-      this.busy = undefined;
-      this.host.notify("Note deleted.");
-      void this.notes.reload({ keepShown: true });
-      this.host.navigate(paths.notes(note.person_id), { replace: true });
-      this.host.focus("#notes-heading");
-    } catch (error) {
-      if (ticket !== this.#noteTicket) return;
-      this.busy = undefined;
-      this.form.refused(toApiError(error));
-      this.host.update();
-    }
   }
 }
 

@@ -1,11 +1,11 @@
-import { type Person, toApiError } from "../model/api.js";
+import type { Person } from "../model/api.js";
 import { PagedList } from "../model/paged-list.js";
 import { createPerson, deletePerson, fullName, listPeople, readPerson, updatePerson } from "../model/people.js";
 import { type PersonField, PersonForm } from "../model/person-form.js";
-import { type Busy, type Selection, selectedId, selectedValue } from "../model/selection.js";
+import { selectedId } from "../model/selection.js";
 import { paths, type Route } from "../router.js";
-import { confirmAction } from "../views/confirm-dialog.js";
 import { peopleView } from "../views/people-view.js";
+import { Editor } from "./editor.js";
 import type { Host, PageController } from "./page.js";
 
 const FIELD_IDS: Record<PersonField, string> = { fname: "person-fname", lname: "person-lname" };
@@ -13,9 +13,7 @@ const FIELD_IDS: Record<PersonField, string> = { fname: "person-fname", lname: "
 export class PeopleController implements PageController {
   readonly people: PagedList<Person>;
   readonly form = new PersonForm();
-  selection: Selection<Person> = { status: "none" };
-  busy: Busy;
-  #ticket = 0;
+  readonly editor: Editor<Person>;
   #listRequested = false;
 
   constructor(private readonly host: Host) {
@@ -24,10 +22,35 @@ export class PeopleController implements PageController {
       (person) => person.person_id,
       () => host.update(),
     );
+    this.editor = new Editor<Person>({
+      host,
+      form: this.form,
+      list: this.people,
+      keyOf: (person) => person.person_id,
+      listed: (personId) => this.people.find(personId),
+      read: readPerson,
+      create: () => createPerson(this.form.input),
+      update: (person) => updatePerson(person.person_id, this.form.input),
+      delete: (person) => deletePerson(person.person_id),
+      firstField: `#${FIELD_IDS.fname}`,
+      invalidField: () => {
+        const invalid = this.form.validate();
+        return invalid && `#${FIELD_IDS[invalid]}`;
+      },
+      confirmDelete: (person) => ({
+        title: `Delete ${fullName(person)}?`,
+        message: "Their notes will be deleted too. This can't be undone.",
+        confirmLabel: "Delete person",
+      }),
+      added: (person) => `Added ${fullName(person)}.`,
+      saved: (person) => `Saved ${fullName(person)}.`,
+      deleted: (person) => `Deleted ${fullName(person)}.`,
+      afterDelete: () => ({ path: paths.people(), focus: "#people-heading" }),
+    });
   }
 
   get title(): string {
-    const person = selectedValue(this.selection);
+    const person = this.editor.editing;
     return person ? `Edit ${fullName(person)}` : "People";
   }
 
@@ -37,7 +60,7 @@ export class PeopleController implements PageController {
       this.#listRequested = true;
       void this.people.reload();
     }
-    if (route.personId !== selectedId(this.selection)) void this.#select(route.personId, moveFocus);
+    if (route.personId !== selectedId(this.editor.selection)) void this.editor.select(route.personId, moveFocus);
   }
 
   view() {
@@ -48,118 +71,14 @@ export class PeopleController implements PageController {
         this.form.set(field, value);
         this.host.update();
       },
-      submit: () => void this.#save(),
-      remove: () => void this.#remove(),
-      dismissProblem: () => {
-        this.form.problem = undefined;
-        this.host.update();
-        this.host.focus(`#${FIELD_IDS.fname}`);
-      },
+      submit: () => void this.editor.save(),
+      remove: () => void this.editor.remove(),
+      dismissProblem: () => this.editor.dismissProblem(),
     });
   }
 
   dispose(): void {
     this.people.cancel();
-    this.#ticket++;
-  }
-
-  async #select(personId: number | undefined, moveFocus: boolean): Promise<void> {
-    const ticket = ++this.#ticket;
-    this.busy = undefined;
-    if (personId === undefined) {
-      this.selection = { status: "none" };
-      this.form.fill(undefined);
-      this.host.update();
-      if (moveFocus) this.host.focus(`#${FIELD_IDS.fname}`);
-      return;
-    }
-    const listed = this.people.find(personId);
-    if (listed) {
-      this.#selected(listed, moveFocus);
-      return;
-    }
-    this.selection = { status: "loading", id: personId };
-    this.form.fill(undefined);
-    this.host.update();
-    try {
-      const person = await readPerson(personId);
-      if (ticket === this.#ticket) this.#selected(person, moveFocus);
-    } catch (error) {
-      if (ticket !== this.#ticket) return;
-      this.selection = { status: "error", id: personId, error: toApiError(error) };
-      this.host.update();
-    }
-  }
-
-  #selected(person: Person, moveFocus: boolean): void {
-    this.selection = { status: "ready", id: person.person_id, value: person };
-    this.form.fill(person);
-    this.host.update();
-    if (moveFocus) this.host.focus(`#${FIELD_IDS.fname}`);
-  }
-
-  async #save(): Promise<void> {
-    if (this.busy) return;
-    const invalid = this.form.validate();
-    if (invalid) {
-      this.host.update();
-      this.host.focus(`#${FIELD_IDS[invalid]}`);
-      return;
-    }
-    const editing = selectedValue(this.selection);
-    const ticket = this.#ticket;
-    this.busy = "saving";
-    this.host.update();
-    try {
-      const saved = editing
-        ? await updatePerson(editing.person_id, this.form.input)
-        : await createPerson(this.form.input);
-      if (ticket !== this.#ticket) return;
-      this.busy = undefined;
-      void this.people.reload({ keepShown: true });
-      if (editing) {
-        this.selection = { status: "ready", id: saved.person_id, value: saved };
-        this.form.fill(saved);
-        this.host.notify(`Saved ${fullName(saved)}.`);
-      } else {
-        this.form.fill(undefined);
-        this.host.notify(`Added ${fullName(saved)}.`);
-        this.host.focus(`#${FIELD_IDS.fname}`);
-      }
-      this.host.update();
-    } catch (error) {
-      if (ticket !== this.#ticket) return;
-      this.busy = undefined;
-      this.form.refused(toApiError(error));
-      this.host.update();
-    }
-  }
-
-  async #remove(): Promise<void> {
-    const person = selectedValue(this.selection);
-    if (this.busy || !person) return;
-    const confirmed = await confirmAction({
-      title: `Delete ${fullName(person)}?`,
-      message: "Their notes will be deleted too. This can't be undone.",
-      confirmLabel: "Delete person",
-    });
-    if (!confirmed || selectedValue(this.selection) !== person) return;
-    const ticket = this.#ticket;
-    this.busy = "deleting";
-    this.host.update();
-    try {
-      await deletePerson(person.person_id);
-      if (ticket !== this.#ticket) return;
-      this.busy = undefined;
-      this.host.notify(`Deleted ${fullName(person)}.`);
-      void this.people.reload({ keepShown: true });
-      this.host.navigate(paths.people(), { replace: true });
-      this.host.focus("#people-heading");
-    } catch (error) {
-      if (ticket !== this.#ticket) return;
-      this.busy = undefined;
-      this.form.refused(toApiError(error));
-      this.host.update();
-    }
+    this.editor.cancel();
   }
 }

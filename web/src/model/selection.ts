@@ -13,6 +13,12 @@ export type Selection<T> =
 /** An editor's request in flight; the form's buttons wait for it. */
 export type Busy = "saving" | "deleting" | undefined;
 
+/** An editor as its view sees it: the item open in it and its request in flight. */
+export interface EditorState<T> {
+  readonly selection: Selection<T>;
+  readonly busy: Busy;
+}
+
 export function selectedId<T>(selection: Selection<T>): number | undefined {
   return selection.status === "none" ? undefined : selection.id;
 }

@@ -1,5 +1,6 @@
 import { html, nothing, type TemplateResult } from "lit";
 import type { ApiError } from "../model/api.js";
+import type { PagedList } from "../model/paged-list.js";
 
 export function loadingView(label: string) {
   return html`<div class="state state--loading" role="status">
@@ -48,7 +49,7 @@ interface LoadMoreOptions {
   loadMore: () => void;
 }
 
-export function loadMoreView(options: LoadMoreOptions) {
+function loadMoreView(options: LoadMoreOptions) {
   const { shown, total, noun, hasMore, loading, error, loadMore } = options;
   return html`<div class="load-more">
     <p class="load-more__count">Showing ${shown} of ${total} ${noun}</p>
@@ -61,4 +62,32 @@ export function loadMoreView(options: LoadMoreOptions) {
         : nothing
     }
   </div>`;
+}
+
+interface PagedListOptions<T> {
+  /** What the list holds, in the plural: "notes", "people". */
+  noun: string;
+  empty: { title: string; body: TemplateResult | string };
+  /** The list element itself, given the items loaded so far. */
+  items: (items: T[]) => TemplateResult;
+  retry: () => void;
+  loadMore: () => void;
+}
+
+/** A list shown a page at a time: loading, failed, empty, or its items with a count and Load more. */
+export function pagedListView<T>(list: PagedList<T>, options: PagedListOptions<T>) {
+  const { noun, empty, items, retry, loadMore } = options;
+  if (list.status === "loading") return loadingView(`Loading ${noun}…`);
+  if (list.status === "error") return loadErrorView(noun, list.error, retry);
+  if (list.items.length === 0) return emptyView(empty.title, empty.body);
+  return html`${items(list.items)}
+    ${loadMoreView({
+      shown: list.items.length,
+      total: list.total,
+      noun,
+      hasMore: list.hasMore,
+      loading: list.loadingMore,
+      error: list.moreError,
+      loadMore,
+    })}`;
 }

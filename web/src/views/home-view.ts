@@ -5,7 +5,7 @@ import type { PagedList } from "../model/paged-list.js";
 import { fullName } from "../model/people.js";
 import { paths } from "../router.js";
 import { avatarView } from "./avatar.js";
-import { emptyView, loadErrorView, loadingView, loadMoreView } from "./feedback.js";
+import { pagedListView } from "./feedback.js";
 import { timeView } from "./time.js";
 
 interface HomeHandlers {
@@ -43,28 +43,21 @@ export function homeView(notes: PagedList<Note>, handlers: HomeHandlers) {
 }
 
 function homeBody(notes: PagedList<Note>, handlers: HomeHandlers) {
-  if (notes.status === "loading") return loadingView("Loading notes…");
-  if (notes.status === "error") return loadErrorView("notes", notes.error, handlers.retry);
-  if (notes.items.length === 0) {
-    return emptyView(
-      "No notes yet",
-      html`Choose someone on the <a href=${paths.people()}>People</a> page to write one.`,
-    );
-  }
-  return html`<ol class="card-list" aria-label="Notes, newest first">
-      ${repeat(
-        notes.items,
-        (note) => note.note_id,
-        (note, index) => noteCard(note, index),
-      )}
-    </ol>
-    ${loadMoreView({
-      shown: notes.items.length,
-      total: notes.total,
-      noun: "notes",
-      hasMore: notes.hasMore,
-      loading: notes.loadingMore,
-      error: notes.moreError,
-      loadMore: handlers.loadMore,
-    })}`;
+  return pagedListView(notes, {
+    noun: "notes",
+    empty: {
+      title: "No notes yet",
+      body: html`Choose someone on the <a href=${paths.people()}>People</a> page to write one.`,
+    },
+    items: (items) =>
+      html`<ol class="card-list" aria-label="Notes, newest first">
+        ${repeat(
+          items,
+          (note) => note.note_id,
+          (note, index) => noteCard(note, index),
+        )}
+      </ol>`,
+    retry: handlers.retry,
+    loadMore: handlers.loadMore,
+  });
 }

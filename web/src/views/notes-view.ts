@@ -5,10 +5,11 @@ import { CONTENT_MAX_LENGTH, formatCount } from "../model/limits.js";
 import type { NoteForm } from "../model/note-form.js";
 import type { PagedList } from "../model/paged-list.js";
 import { fullName } from "../model/people.js";
-import { type Busy, type Loaded, type Selection, selectedId, selectedValue } from "../model/selection.js";
+import { type EditorState, type Loaded, selectedId } from "../model/selection.js";
 import { paths } from "../router.js";
 import { avatarView } from "./avatar.js";
-import { emptyView, loadErrorView, loadingView, loadMoreView, problemView } from "./feedback.js";
+import { editorView } from "./editor.js";
+import { loadingView, pagedListView } from "./feedback.js";
 import { fieldView } from "./fields.js";
 import { timeView } from "./time.js";
 
@@ -16,9 +17,8 @@ export interface NotesState {
   readonly personId: number;
   readonly person: Loaded<Person>;
   readonly notes: PagedList<Note>;
-  readonly selection: Selection<Note>;
   readonly form: NoteForm;
-  readonly busy: Busy;
+  readonly editor: EditorState<Note>;
 }
 
 interface NotesHandlers {
@@ -63,7 +63,7 @@ export function notesView(state: NotesState, handlers: NotesHandlers) {
   return html`<div class="page">
     ${personHeader(person.value)}
     <div class="split">
-      <section class="card editor" aria-labelledby="editor-heading">${editorView(state, handlers)}</section>
+      <section class="card editor" aria-labelledby="editor-heading">${noteEditorView(state, handlers)}</section>
       <section class="list-section" aria-labelledby="notes-heading">
         <h2 id="notes-heading" class="section-title" tabindex="-1">Notes</h2>
         ${listView(state, handlers)}
@@ -93,37 +93,22 @@ function personHeader(person: Person) {
   </header>`;
 }
 
-function editorView(state: NotesState, handlers: NotesHandlers) {
-  const { selection, form, busy, personId } = state;
-  if (selection.status === "loading") {
-    return html`<h2 id="editor-heading" class="section-title">Edit note</h2>
-      ${loadingView("Loading note…")}`;
-  }
-  if (selection.status === "error") {
-    return html`<h2 id="editor-heading" class="section-title">Note not available</h2>
-      <div class="state state--error" role="alert">
-        <p class="state__body">${selection.error.message}</p>
-        <a class="button button--secondary" href=${paths.notes(personId)}>Write a new note instead</a>
-      </div>`;
-  }
-  const note = selectedValue(selection);
+function noteEditorView(state: NotesState, handlers: NotesHandlers) {
+  const { form, personId } = state;
   const length = [...form.content.trim()].length;
-  const submit = (event: Event) => {
-    event.preventDefault();
-    handlers.submit();
-  };
-  return html`<div class="editor__head">
-      <h2 id="editor-heading" class="section-title">${note ? "Edit note" : "Write a note"}</h2>
-      ${note ? html`<span class="badge" title="Note ID">#${note.note_id}</span>` : nothing}
-    </div>
-    ${
-      note
-        ? html`<p class="editor__meta">Last changed ${timeView(note.timestamp)}</p>`
-        : html`<p class="editor__meta">Notes are plain text. The newest appear first.</p>`
-    }
-    ${problemView(form.problem, handlers.dismissProblem)}
-    <form class="form" novalidate @submit=${submit}>
-      ${fieldView({
+  return editorView(
+    {
+      editor: state.editor,
+      problem: form.problem,
+      noun: "note",
+      idOf: (note) => note.note_id,
+      newTitle: "Write a note",
+      newIntro: "Notes are plain text. The newest appear first.",
+      addLabel: "Add note",
+      saveLabel: "Save note",
+      newPath: paths.notes(personId),
+      newInstead: "Write a new note instead",
+      fields: fieldView({
         id: "note-content",
         label: "Note",
         value: form.content,
@@ -131,50 +116,28 @@ function editorView(state: NotesState, handlers: NotesHandlers) {
         hint: `${formatCount(length)} of ${formatCount(CONTENT_MAX_LENGTH)} characters`,
         multiline: true,
         onInput: handlers.input,
-      })}
-      <div class="form__actions">
-        <button type="submit" class="button button--primary" ?disabled=${busy !== undefined}>
-          ${busy === "saving" ? "Saving…" : note ? "Save note" : "Add note"}
-        </button>
-        ${
-          note
-            ? html`<a class="button button--secondary" href=${paths.notes(personId)}>Cancel</a>
-              <button
-                type="button"
-                class="button button--danger-quiet"
-                ?disabled=${busy !== undefined}
-                @click=${handlers.remove}
-              >
-                ${busy === "deleting" ? "Deleting…" : "Delete"}
-              </button>`
-            : nothing
-        }
-      </div>
-    </form>`;
+      }),
+    },
+    handlers,
+  );
 }
 
 function listView(state: NotesState, handlers: NotesHandlers) {
-  const { notes, selection } = state;
-  if (notes.status === "loading") return loadingView("Loading notes…");
-  if (notes.status === "error") return loadErrorView("notes", notes.error, handlers.retryNotes);
-  if (notes.items.length === 0) return emptyView("No notes yet", "Write the first one with the form.");
-  const chosen = selectedId(selection);
-  return html`<ol class="note-list card">
-      ${repeat(
-        notes.items,
-        (note) => note.note_id,
-        (note) => noteRow(note, note.note_id === chosen),
-      )}
-    </ol>
-    ${loadMoreView({
-      shown: notes.items.length,
-      total: notes.total,
-      noun: "notes",
-      hasMore: notes.hasMore,
-      loading: notes.loadingMore,
-      error: notes.moreError,
-      loadMore: handlers.loadMore,
-    })}`;
+  const chosen = selectedId(state.editor.selection);
+  return pagedListView(state.notes, {
+    noun: "notes",
+    empty: { title: "No notes yet", body: "Write the first one with the form." },
+    items: (notes) =>
+      html`<ol class="note-list card">
+        ${repeat(
+          notes,
+          (note) => note.note_id,
+          (note) => noteRow(note, note.note_id === chosen),
+        )}
+      </ol>`,
+    retry: handlers.retryNotes,
+    loadMore: handlers.loadMore,
+  });
 }
 
 function noteRow(note: Note, selected: boolean) {

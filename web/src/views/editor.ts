@@ -1,0 +1,89 @@
+import { html, nothing, type TemplateResult } from "lit";
+import { type EditorState, selectedValue } from "../model/selection.js";
+import { loadingView, problemView } from "./feedback.js";
+import { timeView } from "./time.js";
+
+interface EditorOptions<T> {
+  editor: EditorState<T>;
+  problem: string | undefined;
+  /** What is edited, in lower case: "note", "person". */
+  noun: string;
+  idOf: (item: T) => number;
+  /** The heading and the line below it while writing a new one. */
+  newTitle: string;
+  newIntro: string;
+  addLabel: string;
+  saveLabel: string;
+  /** The page with the form empty for a new one: where Cancel leads, and the way on from a missing item. */
+  newPath: string;
+  /** The link to `newPath` in place of an item that could not be loaded. */
+  newInstead: string;
+  fields: TemplateResult;
+  /** Below the form while an item is open. */
+  footer?: (item: T) => TemplateResult;
+}
+
+interface EditorHandlers {
+  submit: () => void;
+  remove: () => void;
+  dismissProblem: () => void;
+}
+
+/**
+ * Inside a page's editor card: writes a new item, or changes or deletes the open one. Its heading
+ * has the id `editor-heading`, which labels the card.
+ */
+export function editorView<T extends { timestamp: string }>(options: EditorOptions<T>, handlers: EditorHandlers) {
+  const { editor, problem, noun, idOf, newTitle, newIntro, addLabel, saveLabel, newPath, newInstead, fields, footer } =
+    options;
+  const { selection, busy } = editor;
+  const Noun = `${noun.charAt(0).toUpperCase()}${noun.slice(1)}`;
+  if (selection.status === "loading") {
+    return html`<h2 id="editor-heading" class="section-title">Edit ${noun}</h2>
+      ${loadingView(`Loading ${noun}…`)}`;
+  }
+  if (selection.status === "error") {
+    return html`<h2 id="editor-heading" class="section-title">${Noun} not available</h2>
+      <div class="state state--error" role="alert">
+        <p class="state__body">${selection.error.message}</p>
+        <a class="button button--secondary" href=${newPath}>${newInstead}</a>
+      </div>`;
+  }
+  const item = selectedValue(selection);
+  const submit = (event: Event) => {
+    event.preventDefault();
+    handlers.submit();
+  };
+  return html`<div class="editor__head">
+      <h2 id="editor-heading" class="section-title">${item ? `Edit ${noun}` : newTitle}</h2>
+      ${item ? html`<span class="badge" title="${Noun} ID">#${idOf(item)}</span>` : nothing}
+    </div>
+    ${
+      item
+        ? html`<p class="editor__meta">Last changed ${timeView(item.timestamp)}</p>`
+        : html`<p class="editor__meta">${newIntro}</p>`
+    }
+    ${problemView(problem, handlers.dismissProblem)}
+    <form class="form" novalidate @submit=${submit}>
+      ${fields}
+      <div class="form__actions">
+        <button type="submit" class="button button--primary" ?disabled=${busy !== undefined}>
+          ${busy === "saving" ? "Saving…" : item ? saveLabel : addLabel}
+        </button>
+        ${
+          item
+            ? html`<a class="button button--secondary" href=${newPath}>Cancel</a>
+              <button
+                type="button"
+                class="button button--danger-quiet"
+                ?disabled=${busy !== undefined}
+                @click=${handlers.remove}
+              >
+                ${busy === "deleting" ? "Deleting…" : "Delete"}
+              </button>`
+            : nothing
+        }
+      </div>
+    </form>
+    ${item && footer ? footer(item) : nothing}`;
+}
