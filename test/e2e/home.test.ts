@@ -1,37 +1,13 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import type { Browser } from "playwright-core";
-import {
-  ApiClient,
-  launchBrowser,
-  localTime,
-  openPage,
-  SEED,
-  screenshot,
-  startServer,
-  type TestServer,
-  type WatchedPage,
-} from "./support.js";
+import { describe, test } from "node:test";
+import { localTime, SEED, screenshot, useE2E, type WatchedPage } from "./support.js";
 
 describe("home page", () => {
-  let server: TestServer;
-  let browser: Browser;
-  let api: ApiClient;
+  const e2e = useE2E();
   let watched: WatchedPage;
 
-  before(async () => {
-    server = await startServer();
-    api = new ApiClient(server.origin);
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
-
   async function open(path = "/") {
-    watched = await openPage(browser, server);
+    watched = await e2e.openPage();
     await watched.page.goto(path);
     return watched.page;
   }
@@ -109,7 +85,7 @@ describe("home page", () => {
   });
 
   test("shows a loading state, then an error with a retry, then the notes", async () => {
-    watched = await openPage(browser, server);
+    watched = await e2e.openPage();
     const { page } = watched;
     let release: () => void = () => {};
     const held = new Promise<void>((resolve) => {
@@ -147,7 +123,7 @@ describe("home page", () => {
   });
 
   test("shows an empty state when there are no notes", async () => {
-    watched = await openPage(browser, server);
+    watched = await e2e.openPage();
     const { page } = watched;
     await page.route("**/api/notes?*", (route) =>
       route.fulfill({ status: 200, contentType: "application/json", headers: { "x-total-count": "0" }, body: "[]" }),
@@ -159,9 +135,9 @@ describe("home page", () => {
   });
 
   test("a note written as HTML shows as text and runs nothing", async () => {
-    const person = await api.createPerson("<b>Mallory</b>", "<i>Script</i>");
+    const person = await e2e.api.createPerson("<b>Mallory</b>", "<i>Script</i>");
     const attack = "<img src=x onerror=alert(1)>";
-    await api.createNote(person.person_id, attack);
+    await e2e.api.createNote(person.person_id, attack);
     const page = await open();
     const card = page.locator(".note-card").first();
     await card.waitFor();
@@ -174,13 +150,13 @@ describe("home page", () => {
     assert.equal(await page.getByRole("heading", { level: 1 }).textContent(), "<b>Mallory</b> <i>Script</i>");
     assert.equal(await page.locator("main img, main b, main i").count(), 0);
     assert.deepEqual(watched.dialogs, []);
-    await api.deletePerson(person.person_id);
+    await e2e.api.deletePerson(person.person_id);
     await watched.close();
   });
 
   test("pages through a long list with Load more, following the API's next link", async () => {
-    const person = await api.createPerson("Paige", "Turner");
-    for (let n = 1; n <= 25; n++) await api.createNote(person.person_id, `Page note ${n}`);
+    const person = await e2e.api.createPerson("Paige", "Turner");
+    for (let n = 1; n <= 25; n++) await e2e.api.createNote(person.person_id, `Page note ${n}`);
     const page = await open();
     const cards = page.locator(".note-card");
     await cards.first().waitFor();
@@ -198,7 +174,7 @@ describe("home page", () => {
     assert.equal(contents[31], SEED.firstNote.content);
     // Focus continues at the first newly loaded note.
     assert.equal(await page.evaluate(() => document.activeElement?.closest("li")?.dataset.noteIndex), "20");
-    await api.deletePerson(person.person_id);
+    await e2e.api.deletePerson(person.person_id);
     await watched.close();
   });
 });

@@ -1,22 +1,11 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchBrowser, openPage, startServer, type TestServer, type WatchedPage } from "./support.js";
+import { describe, test } from "node:test";
+import type { Page } from "playwright-core";
+import { useE2E, type WatchedPage } from "./support.js";
 
 describe("navigation", () => {
-  let server: TestServer;
-  let browser: Browser;
+  const e2e = useE2E();
   let watched: WatchedPage;
-
-  before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
 
   const nav = (page: Page) => page.getByRole("navigation", { name: "Main" });
   const focused = (page: Page) =>
@@ -30,7 +19,7 @@ describe("navigation", () => {
     page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument === true);
 
   test("every page has the navigation bar, with the current page marked", async () => {
-    watched = await openPage(browser, server);
+    watched = await e2e.openPage();
     const { page } = watched;
     const pages: [string, "Home" | "People" | undefined][] = [
       ["/", "Home"],
@@ -52,7 +41,7 @@ describe("navigation", () => {
   });
 
   test("the server answers every deep link with the app, and unknown paths with a not-found page", async () => {
-    watched = await openPage(browser, server);
+    watched = await e2e.openPage();
     const { page } = watched;
     const deepLinks: [string, (page: Page) => Promise<void>][] = [
       ["/", (p) => p.locator(".note-card").first().waitFor()],
@@ -78,12 +67,12 @@ describe("navigation", () => {
     await page.getByRole("heading", { name: "Page not found" }).waitFor();
     assert.equal(await page.title(), "Page not found · People & Notes");
     await page.getByRole("link", { name: "Latest notes" }).click();
-    await page.waitForURL(`${server.origin}/`);
+    await page.waitForURL(`${e2e.origin}/`);
     await watched.close();
   });
 
   test("back, forward and reload keep you where you were", async () => {
-    watched = await openPage(browser, server);
+    watched = await e2e.openPage();
     const { page } = watched;
     await page.goto("/");
     await page.locator(".note-card").first().waitFor();
@@ -137,7 +126,7 @@ describe("navigation", () => {
   });
 
   test("changing page moves focus to the new page's heading and updates the title", async () => {
-    watched = await openPage(browser, server);
+    watched = await e2e.openPage();
     const { page } = watched;
     await page.goto("/");
     await page.locator(".note-card").first().waitFor();
@@ -146,7 +135,7 @@ describe("navigation", () => {
     assert.equal(await focused(page), "h1:People");
     assert.equal(await page.title(), "People · People & Notes");
     await nav(page).getByRole("link", { name: "Home" }).click();
-    await page.waitForURL(`${server.origin}/`);
+    await page.waitForURL(`${e2e.origin}/`);
     assert.equal(await focused(page), "h1:Latest notes");
     assert.equal(await page.title(), "Latest notes · People & Notes");
     await page
@@ -163,7 +152,7 @@ describe("navigation", () => {
   });
 
   test("the keyboard alone gets around: skip link, visible focus, links and buttons", async () => {
-    watched = await openPage(browser, server);
+    watched = await e2e.openPage();
     const { page } = watched;
     await page.goto("/");
     await page.locator(".note-card").first().waitFor();

@@ -1,39 +1,14 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import {
-  ApiClient,
-  gate,
-  launchBrowser,
-  localTime,
-  openPage,
-  SEED,
-  screenshot,
-  settle,
-  startServer,
-  type TestServer,
-  type WatchedPage,
-} from "./support.js";
+import { describe, test } from "node:test";
+import type { Page } from "playwright-core";
+import { gate, localTime, SEED, screenshot, settle, useE2E, type WatchedPage } from "./support.js";
 
 describe("notes page", () => {
-  let server: TestServer;
-  let browser: Browser;
-  let api: ApiClient;
+  const e2e = useE2E();
   let watched: WatchedPage;
 
-  before(async () => {
-    server = await startServer();
-    api = new ApiClient(server.origin);
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
-
   async function open(path: string): Promise<Page> {
-    watched = await openPage(browser, server);
+    watched = await e2e.openPage();
     await watched.page.goto(path);
     return watched.page;
   }
@@ -131,12 +106,12 @@ describe("notes page", () => {
     assert.equal((await contents(page))[0], "Cool, a mini-blogging application! (edited)");
     const time = page.locator(".note-row").first().locator("time");
     assert.notEqual(await time.getAttribute("datetime"), SEED.firstNote.iso);
-    assert.equal(page.url(), `${server.origin}/people/1/notes/1`);
+    assert.equal(page.url(), `${e2e.origin}/people/1/notes/1`);
     await watched.close();
   });
 
   test("asks before deleting a note; cancelling keeps it", async () => {
-    const note = await api.createNote(3, "Delete me, maybe");
+    const note = await e2e.api.createNote(3, "Delete me, maybe");
     const page = await open(`/people/3/notes/${note.note_id}`);
     await page.getByRole("heading", { name: "Edit note" }).waitFor();
     await page.getByRole("button", { name: "Delete", exact: true }).click();
@@ -145,7 +120,7 @@ describe("notes page", () => {
     assert.match((await dialog.textContent()) ?? "", /“Delete me, maybe” will be deleted/);
     await dialog.getByRole("button", { name: "Cancel" }).click();
     await dialog.waitFor({ state: "hidden" });
-    assert.equal((await fetch(`${server.origin}/api/people/3/notes/${note.note_id}`)).status, 200);
+    assert.equal((await fetch(`${e2e.origin}/api/people/3/notes/${note.note_id}`)).status, 200);
 
     await page.getByRole("button", { name: "Delete", exact: true }).click();
     await dialog.getByRole("button", { name: "Delete note" }).click();
@@ -153,17 +128,17 @@ describe("notes page", () => {
     await page.waitForURL("**/people/3/notes");
     await page.locator(".note-row__content", { hasText: "Delete me, maybe" }).waitFor({ state: "detached" });
     assert.equal(await focusedId(page), "notes-heading");
-    assert.equal((await fetch(`${server.origin}/api/people/3/notes/${note.note_id}`)).status, 404);
+    assert.equal((await fetch(`${e2e.origin}/api/people/3/notes/${note.note_id}`)).status, 404);
     assert.deepEqual(watched.dialogs, []);
     await watched.close();
   });
 
   test("an API error stays on screen with the text kept, until dismissed", async () => {
-    const person = await api.createPerson("Gone", "Soon");
+    const person = await e2e.api.createPerson("Gone", "Soon");
     const page = await open(`/people/${person.person_id}/notes`);
     await page.getByText("No notes yet").waitFor();
     await screenshot(page, "notes-empty");
-    await api.deletePerson(person.person_id);
+    await e2e.api.deletePerson(person.person_id);
     await editor(page).fill("Written after the author left");
     await page.getByRole("button", { name: "Add note" }).click();
     const problem = page.locator(".problem");
@@ -179,7 +154,7 @@ describe("notes page", () => {
   });
 
   test("a deep link shows the right note even when the person loads last", async () => {
-    watched = await openPage(browser, server);
+    watched = await e2e.openPage();
     const { page } = watched;
     const hold = gate();
     await page.route("**/api/people/1", hold.pass);
@@ -197,7 +172,7 @@ describe("notes page", () => {
   });
 
   test("a deep link shows the right note even when the note loads last", async () => {
-    watched = await openPage(browser, server);
+    watched = await e2e.openPage();
     const { page } = watched;
     const hold = gate();
     await page.route("**/api/people/1/notes/3", hold.pass);
@@ -211,7 +186,7 @@ describe("notes page", () => {
   });
 
   test("a slow answer for a page already left never overwrites the current one", async () => {
-    watched = await openPage(browser, server);
+    watched = await e2e.openPage();
     const { page } = watched;
     const hold = gate();
     await page.route("**/api/people/1", hold.pass);
@@ -254,7 +229,7 @@ describe("notes page", () => {
   });
 
   test("shows loading and retryable error states for the notes list", async () => {
-    watched = await openPage(browser, server);
+    watched = await e2e.openPage();
     const { page } = watched;
     const hold = gate();
     let fail = true;
@@ -277,8 +252,8 @@ describe("notes page", () => {
   });
 
   test("pages through a person's notes with Load more", async () => {
-    const person = await api.createPerson("Prolific", "Writer");
-    for (let n = 1; n <= 27; n++) await api.createNote(person.person_id, `Thought number ${n}`);
+    const person = await e2e.api.createPerson("Prolific", "Writer");
+    for (let n = 1; n <= 27; n++) await e2e.api.createNote(person.person_id, `Thought number ${n}`);
     const page = await open(`/people/${person.person_id}/notes`);
     await page.getByText("Showing 20 of 27 notes").waitFor();
     assert.equal(await page.locator(".note-row").count(), 20);
@@ -293,13 +268,13 @@ describe("notes page", () => {
     assert.equal(shown[26], "Thought number 1");
 
     // A note beyond the first page still opens from a deep link.
-    const oldest = await fetch(`${server.origin}/api/people/${person.person_id}/notes?limit=27`).then(
+    const oldest = await fetch(`${e2e.origin}/api/people/${person.person_id}/notes?limit=27`).then(
       (response) => response.json() as Promise<{ note_id: number }[]>,
     );
     await page.goto(`/people/${person.person_id}/notes/${oldest[26]?.note_id}`);
     await page.getByRole("heading", { name: "Edit note" }).waitFor();
     assert.equal(await editor(page).inputValue(), "Thought number 1");
-    await api.deletePerson(person.person_id);
+    await e2e.api.deletePerson(person.person_id);
     await watched.close();
   });
 });

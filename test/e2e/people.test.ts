@@ -1,37 +1,14 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import {
-  ApiClient,
-  gate,
-  launchBrowser,
-  openPage,
-  screenshot,
-  settle,
-  startServer,
-  type TestServer,
-  type WatchedPage,
-} from "./support.js";
+import { describe, test } from "node:test";
+import type { Page } from "playwright-core";
+import { gate, screenshot, settle, useE2E, type WatchedPage } from "./support.js";
 
 describe("people page", () => {
-  let server: TestServer;
-  let browser: Browser;
-  let api: ApiClient;
+  const e2e = useE2E();
   let watched: WatchedPage;
 
-  before(async () => {
-    server = await startServer();
-    api = new ApiClient(server.origin);
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
-
   async function open(path = "/people"): Promise<Page> {
-    watched = await openPage(browser, server);
+    watched = await e2e.openPage();
     await watched.page.goto(path);
     await watched.page.locator(".person-row").first().waitFor();
     return watched.page;
@@ -188,7 +165,7 @@ describe("people page", () => {
     await page.getByRole("status").filter({ hasText: "Saved Kenneth Brockman." }).waitFor();
     await page.locator(".person-row__name", { hasText: "Kenneth Brockman" }).waitFor();
     assert.equal(await page.locator(".problem").count(), 0);
-    assert.equal(page.url(), `${server.origin}/people/2`);
+    assert.equal(page.url(), `${e2e.origin}/people/2`);
 
     await page.getByRole("link", { name: "Cancel" }).click();
     await page.waitForURL("**/people");
@@ -198,7 +175,7 @@ describe("people page", () => {
   });
 
   test("asks before deleting, in an accessible dialog; Escape and Cancel keep the person", async () => {
-    const person = await api.createPerson("Temp", "Person");
+    const person = await e2e.api.createPerson("Temp", "Person");
     const page = await open(`/people/${person.person_id}`);
     await page.getByRole("heading", { name: "Edit person" }).waitFor();
     const deleteButton = page.getByRole("button", { name: "Delete", exact: true });
@@ -216,7 +193,7 @@ describe("people page", () => {
     await deleteButton.click();
     await dialog.getByRole("button", { name: "Cancel" }).click();
     await dialog.waitFor({ state: "hidden" });
-    const still = await fetch(`${server.origin}/api/people/${person.person_id}`);
+    const still = await fetch(`${e2e.origin}/api/people/${person.person_id}`);
     assert.equal(still.status, 200);
 
     await deleteButton.click();
@@ -225,7 +202,7 @@ describe("people page", () => {
     await page.waitForURL("**/people");
     await page.locator(".person-row__name", { hasText: "Temp Person" }).waitFor({ state: "detached" });
     assert.equal(await focusedId(page), "people-heading");
-    const gone = await fetch(`${server.origin}/api/people/${person.person_id}`);
+    const gone = await fetch(`${e2e.origin}/api/people/${person.person_id}`);
     assert.equal(gone.status, 404);
     assert.deepEqual(watched.dialogs, []);
     await watched.close();
@@ -240,19 +217,19 @@ describe("people page", () => {
   });
 
   test("shows names exactly as typed, even ones that look like values", async () => {
-    const person = await api.createPerson("null", "123");
+    const person = await e2e.api.createPerson("null", "123");
     const page = await open(`/people/${person.person_id}`);
     await page.getByRole("heading", { name: "Edit person" }).waitFor();
     assert.equal(await firstName(page).inputValue(), "null");
     assert.equal(await lastName(page).inputValue(), "123");
     await page.getByRole("link", { name: "null 123", exact: true }).click();
     assert.equal(await firstName(page).inputValue(), "null");
-    await api.deletePerson(person.person_id);
+    await e2e.api.deletePerson(person.person_id);
     await watched.close();
   });
 
   test("a slow answer for a person already left never overwrites the one chosen since", async () => {
-    watched = await openPage(browser, server);
+    watched = await e2e.openPage();
     const { page } = watched;
     const hold = gate();
     await page.route("**/api/people/1", hold.pass);
@@ -277,7 +254,7 @@ describe("people page", () => {
   });
 
   test("a deep link to a missing person says so", async () => {
-    watched = await openPage(browser, server);
+    watched = await e2e.openPage();
     const { page } = watched;
     await page.goto("/people/9999");
     await page.getByText("Person not found for Id: 9999").waitFor();
@@ -287,7 +264,7 @@ describe("people page", () => {
   });
 
   test("shows an empty state and a retryable error state", async () => {
-    watched = await openPage(browser, server);
+    watched = await e2e.openPage();
     const { page } = watched;
     let mode: "empty" | "error" = "error";
     await page.route("**/api/people?*", (route) =>
@@ -311,10 +288,10 @@ describe("people page", () => {
 
   test("pages through a long list with Load more", async () => {
     const created = [];
-    for (let n = 10; n < 35; n++) created.push(await api.createPerson("Zed", `Zulu${n}`));
+    for (let n = 10; n < 35; n++) created.push(await e2e.api.createPerson("Zed", `Zulu${n}`));
     const page = await open();
     const rows = page.locator(".person-row");
-    const total = (await (await fetch(`${server.origin}/api/people?limit=1`)).headers.get("x-total-count")) ?? "";
+    const total = (await (await fetch(`${e2e.origin}/api/people?limit=1`)).headers.get("x-total-count")) ?? "";
     await page.getByText(`Showing 20 of ${total} people`).waitFor();
     assert.equal(await rows.count(), 20);
     await page.getByRole("button", { name: "Load more" }).click();
@@ -327,7 +304,7 @@ describe("people page", () => {
       [...shown].sort((a, b) => a.split(" ")[1]?.localeCompare(b.split(" ")[1] ?? "") ?? 0),
     );
     assert.equal(await page.getByRole("button", { name: "Load more" }).count(), 0);
-    for (const person of created) await api.deletePerson(person.person_id);
+    for (const person of created) await e2e.api.deletePerson(person.person_id);
     await watched.close();
   });
 });

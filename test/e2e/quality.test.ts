@@ -1,16 +1,12 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import type { Browser, Page } from "playwright-core";
+import { describe, test } from "node:test";
+import type { Page } from "playwright-core";
 import {
-  ApiClient,
   describeViolations,
-  launchBrowser,
   localTime,
-  openPage,
   screenshot,
   seriousAxeViolations,
-  startServer,
-  type TestServer,
+  useE2E,
   type WatchedPage,
 } from "./support.js";
 
@@ -55,19 +51,8 @@ document.addEventListener("securitypolicyviolation", (event) => {
 });`;
 
 describe("accessibility, small screens, privacy and security", () => {
-  let server: TestServer;
-  let browser: Browser;
+  const e2e = useE2E();
   let watched: WatchedPage;
-
-  before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
 
   async function assertNoSeriousViolations(page: Page, label: string) {
     const violations = await seriousAxeViolations(page);
@@ -75,7 +60,7 @@ describe("accessibility, small screens, privacy and security", () => {
   }
 
   test("axe-core finds no serious or critical violation on any page", async () => {
-    watched = await openPage(browser, server, AXE_CONTEXT);
+    watched = await e2e.openPage(AXE_CONTEXT);
     const { page } = watched;
     for (const { name, path, ready } of PAGES) {
       await page.goto(path);
@@ -86,7 +71,7 @@ describe("accessibility, small screens, privacy and security", () => {
   });
 
   test("axe-core finds no serious or critical violation in error states and the dialog", async () => {
-    watched = await openPage(browser, server, AXE_CONTEXT);
+    watched = await e2e.openPage(AXE_CONTEXT);
     const { page } = watched;
     await page.goto("/people");
     await page.locator(".person-row").first().waitFor();
@@ -114,7 +99,7 @@ describe("accessibility, small screens, privacy and security", () => {
   });
 
   test("every page is usable 360 pixels wide, with nothing cut off sideways", async () => {
-    watched = await openPage(browser, server, {
+    watched = await e2e.openPage({
       ...AXE_CONTEXT,
       viewport: { width: 360, height: 760 },
       isMobile: true,
@@ -138,8 +123,8 @@ describe("accessibility, small screens, privacy and security", () => {
     }
 
     // The longest names and words the API accepts still fit.
-    const long = await new ApiClient(server.origin).createPerson("W".repeat(32), "M".repeat(32));
-    await new ApiClient(server.origin).createNote(long.person_id, "x".repeat(400));
+    const long = await e2e.api.createPerson("W".repeat(32), "M".repeat(32));
+    await e2e.api.createNote(long.person_id, "x".repeat(400));
     for (const path of ["/", "/people", `/people/${long.person_id}`, `/people/${long.person_id}/notes`]) {
       await page.goto(path);
       await page.locator(".note-card, .person-row, .note-row").first().waitFor();
@@ -164,7 +149,7 @@ describe("accessibility, small screens, privacy and security", () => {
   });
 
   test("a page load makes no request to any host but the server, and breaks no security policy", async () => {
-    watched = await openPage(browser, server);
+    watched = await e2e.openPage();
     const { page } = watched;
     await page.addInitScript(CSP_RECORDER);
     const first = await page.goto("/");
@@ -186,7 +171,7 @@ describe("accessibility, small screens, privacy and security", () => {
   });
 
   test("Swagger UI works under the same security policy, with nothing from outside", async () => {
-    watched = await openPage(browser, server);
+    watched = await e2e.openPage();
     const { page } = watched;
     await page.addInitScript(CSP_RECORDER);
     await page.goto("/api/ui/");
@@ -199,7 +184,7 @@ describe("accessibility, small screens, privacy and security", () => {
   });
 
   test("every time on every page is local and readable, with the exact ISO time on hover", async () => {
-    watched = await openPage(browser, server);
+    watched = await e2e.openPage();
     const { page } = watched;
     for (const { name, path, ready } of PAGES) {
       await page.goto(path);

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { after, afterEach, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import {
   type Browser,
@@ -19,12 +20,12 @@ const SCREENSHOT_DIR = join(projectRoot, "test-results/screenshots");
 const AXE_PATH = join(projectRoot, "node_modules/axe-core/axe.min.js");
 
 /** The server under test: a real `node dist/server.js` on its own fresh SQLite database. */
-export interface TestServer {
+interface TestServer {
   origin: string;
   stop(): Promise<void>;
 }
 
-export async function startServer(): Promise<TestServer> {
+async function startServer(): Promise<TestServer> {
   if (!existsSync(join(projectRoot, "dist/server.js")) || !existsSync(join(projectRoot, "web/dist/index.html"))) {
     throw new Error("the app is not built: run `npm run build` first (npm test does)");
   }
@@ -40,7 +41,7 @@ export async function startServer(): Promise<TestServer> {
 }
 
 /** Debian's Chromium; a missing browser is a failure with instructions, never a skip. */
-export async function launchBrowser(): Promise<Browser> {
+async function launchBrowser(): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     const why = process.env.CI === "true" ? "CI=true and the browser is missing" : "the browser is missing";
     throw new Error(`${why}: install chromium: apt-get install -y chromium`);
@@ -72,7 +73,7 @@ export interface WatchedPage {
   close(): Promise<void>;
 }
 
-export async function openPage(
+async function openPage(
   browser: Browser,
   server: TestServer,
   options: BrowserContextOptions = {},
@@ -108,6 +109,55 @@ export async function openPage(
     void dialog.dismiss();
   });
   return watched;
+}
+
+/** What the browser tests of one suite share: a server with its own database, and a browser. */
+export interface E2E {
+  /** The server's address, e.g. `http://127.0.0.1:40123`. */
+  readonly origin: string;
+  readonly api: ApiClient;
+  /** A new page in its own browser context; it is closed after the test if the test has not closed it. */
+  openPage(options?: BrowserContextOptions): Promise<WatchedPage>;
+}
+
+/**
+ * Starts the server and the browser before the tests of the suite (or file) it is called in, and
+ * stops them after. Its getters work only inside tests and hooks.
+ */
+export function useE2E(): E2E {
+  let server: TestServer | undefined;
+  let browser: Browser | undefined;
+  let api: ApiClient | undefined;
+  const open: WatchedPage[] = [];
+  before(async () => {
+    server = await startServer();
+    api = new ApiClient(server.origin);
+    browser = await launchBrowser();
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((watched) => watched.close()));
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+  function started<T>(value: T | undefined): T {
+    if (value === undefined) throw new Error("the server and browser start before the first test");
+    return value;
+  }
+  return {
+    get origin() {
+      return started(server).origin;
+    },
+    get api() {
+      return started(api);
+    },
+    async openPage(options) {
+      const watched = await openPage(started(browser), started(server), options);
+      open.push(watched);
+      return watched;
+    },
+  };
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {

@@ -1,23 +1,11 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import type { Browser } from "playwright-core";
-import { launchBrowser, openPage, screenshot, startServer, type TestServer } from "./support.js";
+import { test } from "node:test";
+import { screenshot, useE2E } from "./support.js";
 
-let server: TestServer;
-let browser: Browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const e2e = useE2E();
 
 test("Swagger UI loads offline under the CSP and runs an operation against the API", async () => {
-  const { page, foreignRequests, errors, close } = await openPage(browser, server);
+  const { page, foreignRequests, errors, close } = await e2e.openPage();
   await page.goto("/api/ui/");
   const operation = page.locator(".opblock-get", { hasText: "Read one person" });
   await operation.locator(".opblock-summary").click();
@@ -35,7 +23,7 @@ test("Swagger UI loads offline under the CSP and runs an operation against the A
 });
 
 test("Swagger UI shows every operation with its parameters and example body ready to try", async () => {
-  const { page, close } = await openPage(browser, server);
+  const { page, close } = await e2e.openPage();
   await page.goto("/api/ui/");
   const operations = page.locator(".opblock");
   await operations.first().waitFor();
