@@ -45,7 +45,6 @@ describe("home page", () => {
     assert.equal(await page.title(), "Latest notes · People & Notes");
     await screenshot(page, "home");
     assert.deepEqual(watched.errors, []);
-    await watched.close();
   });
 
   test("choosing an author opens that person, with a single click", async () => {
@@ -54,7 +53,6 @@ describe("home page", () => {
     await page.waitForURL("**/people/1");
     assert.equal(await page.getByLabel("First name").inputValue(), "Doug");
     assert.equal(await page.getByLabel("Last name").inputValue(), "Farrell");
-    await watched.close();
   });
 
   test("choosing a note opens it in its person's notes page, ready to edit", async () => {
@@ -68,7 +66,6 @@ describe("home page", () => {
       () => (document.querySelector("#note-content") as HTMLTextAreaElement | null)?.value !== "",
     );
     assert.equal(await editor.inputValue(), "Maybe they'll be more obvious than I thought");
-    await watched.close();
   });
 
   test("the keyboard reaches and follows the links", async () => {
@@ -81,12 +78,10 @@ describe("home page", () => {
     await openLink.focus();
     await page.keyboard.press("Enter");
     await page.waitForURL("**/people/3/notes/7");
-    await watched.close();
   });
 
   test("shows a loading state, then an error with a retry, then the notes", async () => {
-    watched = await e2e.openPage();
-    const { page } = watched;
+    const { page } = await e2e.openPage();
     let release: () => void = () => {};
     const held = new Promise<void>((resolve) => {
       release = resolve;
@@ -119,19 +114,16 @@ describe("home page", () => {
     fail = false;
     await page.getByRole("button", { name: "Try again" }).click();
     await page.locator(".note-card").first().waitFor();
-    await watched.close();
   });
 
   test("shows an empty state when there are no notes", async () => {
-    watched = await e2e.openPage();
-    const { page } = watched;
+    const { page } = await e2e.openPage();
     await page.route("**/api/notes?*", (route) =>
       route.fulfill({ status: 200, contentType: "application/json", headers: { "x-total-count": "0" }, body: "[]" }),
     );
     await page.goto("/");
     await page.getByText("No notes yet").waitFor();
     assert.equal(await page.getByRole("link", { name: "People", exact: true }).count(), 2);
-    await watched.close();
   });
 
   test("a note written as HTML shows as text and runs nothing", async () => {
@@ -151,7 +143,6 @@ describe("home page", () => {
     assert.equal(await page.locator("main img, main b, main i").count(), 0);
     assert.deepEqual(watched.dialogs, []);
     await e2e.api.deletePerson(person.person_id);
-    await watched.close();
   });
 
   test("pages through a long list with Load more, following the API's next link", async () => {
@@ -175,6 +166,5 @@ describe("home page", () => {
     // Focus continues at the first newly loaded note.
     assert.equal(await page.evaluate(() => document.activeElement?.closest("li")?.dataset.noteIndex), "20");
     await e2e.api.deletePerson(person.person_id);
-    await watched.close();
   });
 });

@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Page } from "playwright-core";
-import { useE2E, type WatchedPage } from "./support.js";
+import { useE2E } from "./support.js";
 
 describe("navigation", () => {
   const e2e = useE2E();
-  let watched: WatchedPage;
 
   const nav = (page: Page) => page.getByRole("navigation", { name: "Main" });
   const focused = (page: Page) =>
@@ -19,8 +18,7 @@ describe("navigation", () => {
     page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument === true);
 
   test("every page has the navigation bar, with the current page marked", async () => {
-    watched = await e2e.openPage();
-    const { page } = watched;
+    const { page } = await e2e.openPage();
     const pages: [string, "Home" | "People" | undefined][] = [
       ["/", "Home"],
       ["/people", "People"],
@@ -37,12 +35,10 @@ describe("navigation", () => {
       const marked = await nav(page).locator('[aria-current="page"]').allTextContents();
       assert.deepEqual(marked, current ? [current] : [], path);
     }
-    await watched.close();
   });
 
   test("the server answers every deep link with the app, and unknown paths with a not-found page", async () => {
-    watched = await e2e.openPage();
-    const { page } = watched;
+    const { page } = await e2e.openPage();
     const deepLinks: [string, (page: Page) => Promise<void>][] = [
       ["/", (p) => p.locator(".note-card").first().waitFor()],
       ["/people", (p) => p.getByRole("heading", { name: "Add a person" }).waitFor()],
@@ -68,12 +64,10 @@ describe("navigation", () => {
     assert.equal(await page.title(), "Page not found · People & Notes");
     await page.getByRole("link", { name: "Latest notes" }).click();
     await page.waitForURL(`${e2e.origin}/`);
-    await watched.close();
   });
 
   test("back, forward and reload keep you where you were", async () => {
-    watched = await e2e.openPage();
-    const { page } = watched;
+    const { page } = await e2e.openPage();
     await page.goto("/");
     await page.locator(".note-card").first().waitFor();
     await markDocument(page);
@@ -122,12 +116,10 @@ describe("navigation", () => {
     await page.waitForURL("**/people/1/notes/2");
     await page.getByRole("heading", { name: "Edit note" }).waitFor();
     assert.equal(await page.getByLabel("Note", { exact: true }).inputValue(), "This could be useful");
-    await watched.close();
   });
 
   test("changing page moves focus to the new page's heading and updates the title", async () => {
-    watched = await e2e.openPage();
-    const { page } = watched;
+    const { page } = await e2e.openPage();
     await page.goto("/");
     await page.locator(".note-card").first().waitFor();
     await nav(page).getByRole("link", { name: "People" }).click();
@@ -148,12 +140,10 @@ describe("navigation", () => {
     // The heading is drawn again once the person has loaded; focus follows it.
     assert.equal(await focused(page), "h1:Bunny Easter");
     assert.equal(await page.title(), "Bunny Easter's notes · People & Notes");
-    await watched.close();
   });
 
   test("the keyboard alone gets around: skip link, visible focus, links and buttons", async () => {
-    watched = await e2e.openPage();
-    const { page } = watched;
+    const { page } = await e2e.openPage();
     await page.goto("/");
     await page.locator(".note-card").first().waitFor();
     await page.keyboard.press("Tab");
@@ -187,6 +177,5 @@ describe("navigation", () => {
     await page.keyboard.press("Enter");
     await page.waitForURL("**/people/2");
     assert.equal(await page.evaluate(() => document.activeElement?.id), "person-fname");
-    await watched.close();
   });
 });

@@ -40,7 +40,6 @@ describe("notes page", () => {
     assert.equal(await page.title(), "Doug Farrell's notes · People & Notes");
     await screenshot(page, "notes");
     assert.deepEqual(watched.errors, []);
-    await watched.close();
   });
 
   test("adds a note, clearing the editor only after the server accepted it", async () => {
@@ -60,7 +59,6 @@ describe("notes page", () => {
     assert.equal((await contents(page))[0], "Breaking news: tests pass");
     assert.equal(await editor(page).inputValue(), "");
     assert.equal(await focusedId(page), "note-content");
-    await watched.close();
   });
 
   test("shows note errors inline: blank, and longer than 10,000 characters", async () => {
@@ -84,7 +82,6 @@ describe("notes page", () => {
     assert.equal(await page.locator(".field__error").count(), 0);
     assert.deepEqual(writes, []);
     assert.deepEqual(watched.dialogs, []);
-    await watched.close();
   });
 
   test("edits a note chosen with a visible link; the changed note moves to the top", async () => {
@@ -107,7 +104,6 @@ describe("notes page", () => {
     const time = page.locator(".note-row").first().locator("time");
     assert.notEqual(await time.getAttribute("datetime"), SEED.firstNote.iso);
     assert.equal(page.url(), `${e2e.origin}/people/1/notes/1`);
-    await watched.close();
   });
 
   test("asks before deleting a note; cancelling keeps it", async () => {
@@ -130,7 +126,6 @@ describe("notes page", () => {
     assert.equal(await focusedId(page), "notes-heading");
     assert.equal((await fetch(`${e2e.origin}/api/people/3/notes/${note.note_id}`)).status, 404);
     assert.deepEqual(watched.dialogs, []);
-    await watched.close();
   });
 
   test("an API error stays on screen with the text kept, until dismissed", async () => {
@@ -150,12 +145,10 @@ describe("notes page", () => {
     await problem.getByRole("button", { name: "Dismiss" }).click();
     await problem.waitFor({ state: "detached" });
     assert.equal(await focusedId(page), "note-content");
-    await watched.close();
   });
 
   test("a deep link shows the right note even when the person loads last", async () => {
-    watched = await e2e.openPage();
-    const { page } = watched;
+    const { page } = await e2e.openPage();
     const hold = gate();
     await page.route("**/api/people/1", hold.pass);
     await page.route("**/api/people/1/notes?*", hold.pass);
@@ -168,12 +161,10 @@ describe("notes page", () => {
     await settle(page);
     assert.equal(await editor(page).inputValue(), "This could be useful");
     assert.equal(await page.locator(".editor .badge").textContent(), "#2");
-    await watched.close();
   });
 
   test("a deep link shows the right note even when the note loads last", async () => {
-    watched = await e2e.openPage();
-    const { page } = watched;
+    const { page } = await e2e.openPage();
     const hold = gate();
     await page.route("**/api/people/1/notes/3", hold.pass);
     await page.goto("/people/1/notes/3");
@@ -182,12 +173,10 @@ describe("notes page", () => {
     hold.open();
     await page.getByRole("heading", { name: "Edit note" }).waitFor();
     assert.equal(await editor(page).inputValue(), "Well, sort of useful");
-    await watched.close();
   });
 
   test("a slow answer for a page already left never overwrites the current one", async () => {
-    watched = await e2e.openPage();
-    const { page } = watched;
+    const { page } = await e2e.openPage();
     const hold = gate();
     await page.route("**/api/people/1", hold.pass);
     await page.route("**/api/people/1/notes/1", hold.pass);
@@ -210,7 +199,6 @@ describe("notes page", () => {
     assert.equal(await page.getByRole("heading", { level: 1 }).textContent(), "Kent Brockman");
     assert.equal(await editor(page).inputValue(), "I'm going to make really profound observations");
     assert.equal(await page.locator(".editor .badge").textContent(), "#4");
-    await watched.close();
   });
 
   test("a deep link to a note of someone else, or to a missing person, says so", async () => {
@@ -225,12 +213,10 @@ describe("notes page", () => {
     await screenshot(page, "notes-missing-person");
     await page.getByRole("link", { name: "Go to People" }).click();
     await page.waitForURL("**/people");
-    await watched.close();
   });
 
   test("shows loading and retryable error states for the notes list", async () => {
-    watched = await e2e.openPage();
-    const { page } = watched;
+    const { page } = await e2e.openPage();
     const hold = gate();
     let fail = true;
     await page.route("**/api/people/1/notes?*", async (route) => {
@@ -248,7 +234,6 @@ describe("notes page", () => {
     fail = false;
     await error.getByRole("button", { name: "Try again" }).click();
     await page.locator(".note-row").first().waitFor();
-    await watched.close();
   });
 
   test("pages through a person's notes with Load more", async () => {
@@ -275,6 +260,5 @@ describe("notes page", () => {
     await page.getByRole("heading", { name: "Edit note" }).waitFor();
     assert.equal(await editor(page).inputValue(), "Thought number 1");
     await e2e.api.deletePerson(person.person_id);
-    await watched.close();
   });
 });

@@ -31,7 +31,6 @@ describe("people page", () => {
     await page.waitForURL("**/people/3/notes");
     await page.getByRole("heading", { level: 1, name: "Bunny Easter" }).waitFor();
     assert.deepEqual(watched.errors, []);
-    await watched.close();
   });
 
   test("adds a person with the keyboard alone, then clears the form for the next one", async () => {
@@ -49,7 +48,6 @@ describe("people page", () => {
     assert.equal(await lastName(page).inputValue(), "");
     assert.equal(await focusedId(page), "person-fname");
     assert.deepEqual(watched.dialogs, []);
-    await watched.close();
   });
 
   test("shows field errors inline, without alert() and without calling the API", async () => {
@@ -80,7 +78,6 @@ describe("people page", () => {
     assert.equal(await page.locator(".field__error").count(), 0);
     assert.deepEqual(writes, []);
     assert.deepEqual(watched.dialogs, []);
-    await watched.close();
   });
 
   test("keeps a refused name in the form and the server's message on screen until dismissed", async () => {
@@ -114,7 +111,6 @@ describe("people page", () => {
     await page.getByRole("button", { name: "Add person" }).click();
     await page.locator(".person-row__name", { hasText: "Doug Farrell Jr" }).waitFor();
     assert.equal(await problem.count(), 0);
-    await watched.close();
   });
 
   test("keeps the input while the server is answering, and clears it only on success", async () => {
@@ -139,7 +135,6 @@ describe("people page", () => {
     release();
     await page.getByRole("status").filter({ hasText: "Added Lisa Simpson." }).waitFor();
     assert.equal(await firstName(page).inputValue(), "");
-    await watched.close();
   });
 
   test("edits a person chosen with a visible link, and refuses a name someone else has", async () => {
@@ -171,7 +166,6 @@ describe("people page", () => {
     await page.waitForURL("**/people");
     await page.getByRole("heading", { name: "Add a person" }).waitFor();
     assert.equal(await firstName(page).inputValue(), "");
-    await watched.close();
   });
 
   test("asks before deleting, in an accessible dialog; Escape and Cancel keep the person", async () => {
@@ -205,7 +199,6 @@ describe("people page", () => {
     const gone = await fetch(`${e2e.origin}/api/people/${person.person_id}`);
     assert.equal(gone.status, 404);
     assert.deepEqual(watched.dialogs, []);
-    await watched.close();
   });
 
   test("opens the chosen person's notes from the editor", async () => {
@@ -213,7 +206,6 @@ describe("people page", () => {
     await page.getByRole("link", { name: "View Doug Farrell's notes" }).click();
     await page.waitForURL("**/people/1/notes");
     await page.getByRole("heading", { level: 1, name: "Doug Farrell" }).waitFor();
-    await watched.close();
   });
 
   test("shows names exactly as typed, even ones that look like values", async () => {
@@ -225,12 +217,10 @@ describe("people page", () => {
     await page.getByRole("link", { name: "null 123", exact: true }).click();
     assert.equal(await firstName(page).inputValue(), "null");
     await e2e.api.deletePerson(person.person_id);
-    await watched.close();
   });
 
   test("a slow answer for a person already left never overwrites the one chosen since", async () => {
-    watched = await e2e.openPage();
-    const { page } = watched;
+    const { page } = await e2e.openPage();
     const hold = gate();
     await page.route("**/api/people/1", hold.pass);
     await page.route("**/api/people?*", hold.pass);
@@ -250,22 +240,18 @@ describe("people page", () => {
     assert.equal(await firstName(page).inputValue(), "Bunny");
     assert.equal(await lastName(page).inputValue(), "Easter");
     assert.equal(await page.locator(".person-row--selected .person-row__name").textContent(), "Bunny Easter");
-    await watched.close();
   });
 
   test("a deep link to a missing person says so", async () => {
-    watched = await e2e.openPage();
-    const { page } = watched;
+    const { page } = await e2e.openPage();
     await page.goto("/people/9999");
     await page.getByText("Person not found for Id: 9999").waitFor();
     await page.getByRole("link", { name: "Add a person instead" }).click();
     await page.getByRole("heading", { name: "Add a person" }).waitFor();
-    await watched.close();
   });
 
   test("shows an empty state and a retryable error state", async () => {
-    watched = await e2e.openPage();
-    const { page } = watched;
+    const { page } = await e2e.openPage();
     let mode: "empty" | "error" = "error";
     await page.route("**/api/people?*", (route) =>
       mode === "error"
@@ -283,7 +269,6 @@ describe("people page", () => {
     mode = "empty";
     await page.getByRole("button", { name: "Try again" }).click();
     await page.getByText("No people yet").waitFor();
-    await watched.close();
   });
 
   test("pages through a long list with Load more", async () => {
@@ -305,6 +290,5 @@ describe("people page", () => {
     );
     assert.equal(await page.getByRole("button", { name: "Load more" }).count(), 0);
     for (const person of created) await e2e.api.deletePerson(person.person_id);
-    await watched.close();
   });
 });

@@ -1,14 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Page } from "playwright-core";
-import {
-  describeViolations,
-  localTime,
-  screenshot,
-  seriousAxeViolations,
-  useE2E,
-  type WatchedPage,
-} from "./support.js";
+import { describeViolations, localTime, screenshot, seriousAxeViolations, useE2E } from "./support.js";
 
 /** Each page of the app, and what shows that it has finished loading. */
 const PAGES: { name: string; path: string; ready: (page: Page) => Promise<void> }[] = [
@@ -52,7 +45,6 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 describe("accessibility, small screens, privacy and security", () => {
   const e2e = useE2E();
-  let watched: WatchedPage;
 
   async function assertNoSeriousViolations(page: Page, label: string) {
     const violations = await seriousAxeViolations(page);
@@ -60,19 +52,16 @@ describe("accessibility, small screens, privacy and security", () => {
   }
 
   test("axe-core finds no serious or critical violation on any page", async () => {
-    watched = await e2e.openPage(AXE_CONTEXT);
-    const { page } = watched;
+    const { page } = await e2e.openPage(AXE_CONTEXT);
     for (const { name, path, ready } of PAGES) {
       await page.goto(path);
       await ready(page);
       await assertNoSeriousViolations(page, name);
     }
-    await watched.close();
   });
 
   test("axe-core finds no serious or critical violation in error states and the dialog", async () => {
-    watched = await e2e.openPage(AXE_CONTEXT);
-    const { page } = watched;
+    const { page } = await e2e.openPage(AXE_CONTEXT);
     await page.goto("/people");
     await page.locator(".person-row").first().waitFor();
     await page.getByRole("button", { name: "Add person" }).click();
@@ -95,17 +84,15 @@ describe("accessibility, small screens, privacy and security", () => {
     await page.goto("/people/77/notes");
     await page.getByText("Person not found for Id: 77").waitFor();
     await assertNoSeriousViolations(page, "missing person");
-    await watched.close();
   });
 
   test("every page is usable 360 pixels wide, with nothing cut off sideways", async () => {
-    watched = await e2e.openPage({
+    const { page } = await e2e.openPage({
       ...AXE_CONTEXT,
       viewport: { width: 360, height: 760 },
       isMobile: true,
       hasTouch: true,
     });
-    const { page } = watched;
     for (const { name, path, ready } of PAGES) {
       await page.goto(path);
       await ready(page);
@@ -145,11 +132,10 @@ describe("accessibility, small screens, privacy and security", () => {
     await page.getByLabel("Note", { exact: true }).fill("Squeak.");
     await page.getByRole("button", { name: "Add note" }).tap();
     await page.locator(".note-row__content", { hasText: "Squeak." }).waitFor();
-    await watched.close();
   });
 
   test("a page load makes no request to any host but the server, and breaks no security policy", async () => {
-    watched = await e2e.openPage();
+    const watched = await e2e.openPage();
     const { page } = watched;
     await page.addInitScript(CSP_RECORDER);
     const first = await page.goto("/");
@@ -167,11 +153,10 @@ describe("accessibility, small screens, privacy and security", () => {
     assert.deepEqual(fonts, [], "no web fonts: the system font stack");
     const notFoundErrors = watched.errors.filter((error) => !/status of 404/.test(error));
     assert.deepEqual(notFoundErrors, []);
-    await watched.close();
   });
 
   test("Swagger UI works under the same security policy, with nothing from outside", async () => {
-    watched = await e2e.openPage();
+    const watched = await e2e.openPage();
     const { page } = watched;
     await page.addInitScript(CSP_RECORDER);
     await page.goto("/api/ui/");
@@ -180,12 +165,10 @@ describe("accessibility, small screens, privacy and security", () => {
     const violations = await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations);
     assert.deepEqual(violations, []);
     assert.deepEqual(watched.foreignRequests, []);
-    await watched.close();
   });
 
   test("every time on every page is local and readable, with the exact ISO time on hover", async () => {
-    watched = await e2e.openPage();
-    const { page } = watched;
+    const { page } = await e2e.openPage();
     for (const { name, path, ready } of PAGES) {
       await page.goto(path);
       await ready(page);
@@ -203,6 +186,5 @@ describe("accessibility, small screens, privacy and security", () => {
         assert.equal(time.text, localTime(time.datetime), name);
       }
     }
-    await watched.close();
   });
 });

@@ -5,7 +5,7 @@ import { screenshot, useE2E } from "./support.js";
 const e2e = useE2E();
 
 test("Swagger UI loads offline under the CSP and runs an operation against the API", async () => {
-  const { page, foreignRequests, errors, close } = await e2e.openPage();
+  const { page, foreignRequests, errors } = await e2e.openPage();
   await page.goto("/api/ui/");
   const operation = page.locator(".opblock-get", { hasText: "Read one person" });
   await operation.locator(".opblock-summary").click();
@@ -19,11 +19,10 @@ test("Swagger UI loads offline under the CSP and runs an operation against the A
   await screenshot(page, "swagger-ui");
   assert.deepEqual(foreignRequests, [], "Swagger UI makes no request outside the server");
   assert.deepEqual(errors, [], "no script error and nothing blocked by the Content-Security-Policy");
-  await close();
 });
 
 test("Swagger UI shows every operation with its parameters and example body ready to try", async () => {
-  const { page, close } = await e2e.openPage();
+  const { page } = await e2e.openPage();
   await page.goto("/api/ui/");
   const operations = page.locator(".opblock");
   await operations.first().waitFor();
@@ -40,5 +39,4 @@ test("Swagger UI shows every operation with its parameters and example body read
       assert.ok(JSON.parse(example), "the request body comes filled with the contract's example");
     }
   }
-  await close();
 });
