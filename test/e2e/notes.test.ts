@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Page } from "playwright-core";
-import { gate, localTime, SEED, screenshot, settle, useE2E, type WatchedPage } from "./support.js";
+import { gate, goWithinApp, localTime, SEED, screenshot, settle, useE2E, type WatchedPage } from "./support.js";
 
 describe("notes page", () => {
   const e2e = useE2E();
@@ -183,10 +183,7 @@ describe("notes page", () => {
     await page.goto("/people/1/notes/1");
     await page.getByRole("status").filter({ hasText: "Loading person…" }).waitFor();
     // Move on to Kent's note while Doug's answers are still outstanding.
-    await page.evaluate(() => {
-      history.pushState(null, "", "/people/2/notes/4");
-      dispatchEvent(new PopStateEvent("popstate"));
-    });
+    await goWithinApp(page, "/people/2/notes/4");
     await page.getByRole("heading", { level: 1, name: "Kent Brockman" }).waitFor();
     await page.getByRole("heading", { name: "Edit note" }).waitFor();
     const stale = [

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Page } from "playwright-core";
-import { gate, screenshot, settle, useE2E, type WatchedPage } from "./support.js";
+import { gate, goWithinApp, screenshot, settle, useE2E, type WatchedPage } from "./support.js";
 
 describe("people page", () => {
   const e2e = useE2E();
@@ -226,10 +226,7 @@ describe("people page", () => {
     await page.route("**/api/people?*", hold.pass);
     await page.goto("/people/1");
     await page.getByRole("status").filter({ hasText: "Loading person…" }).waitFor();
-    await page.evaluate(() => {
-      history.pushState(null, "", "/people/3");
-      dispatchEvent(new PopStateEvent("popstate"));
-    });
+    await goWithinApp(page, "/people/3");
     await page.getByRole("heading", { name: "Edit person" }).waitFor();
     assert.equal(await firstName(page).inputValue(), "Bunny");
     const stale = page.waitForResponse((response) => response.url().endsWith("/api/people/1"));

@@ -257,6 +257,14 @@ export function gate() {
   };
 }
 
+/** Moves the app to `path` without loading the page again, as the browser's back and forward buttons do. */
+export async function goWithinApp(page: Page, path: string): Promise<void> {
+  await page.evaluate((to) => {
+    history.pushState(null, "", to);
+    dispatchEvent(new PopStateEvent("popstate"));
+  }, path);
+}
+
 /** Lets the page finish handling answers that have already arrived (one frame, then one task). */
 export async function settle(page: Page): Promise<void> {
   await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve))));
