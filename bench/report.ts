@@ -52,7 +52,7 @@ export function machine(loadTool: string, postgres: string | undefined): Record<
     postgres: postgres ?? "not reachable",
     load: loadTool,
     ...(SERVICE_ROOT === ROOT ? {} : { "service build": SERVICE_ROOT }),
-    "service log level": `${SERVICE_LOG_LEVEL} (one JSON line per request in and out, written to /dev/null)`,
+    "service log level": `${SERVICE_LOG_LEVEL} (one JSON line per request, written to /dev/null)`,
   };
 }
 
