@@ -8,14 +8,14 @@
  */
 import { execFileSync } from "node:child_process";
 import { parseArgs } from "node:util";
-import { type Comparison, compare } from "./compare.js";
+import { type CompareOptions, type Comparison, compare, type Endpoint } from "./compare.js";
 import type { DatasetName } from "./dataset.js";
 import { endpointsOf, workingCopy } from "./endpoints.js";
-import { CONNECTIONS, ensureLoadTool, loadToolVersion } from "./load.js";
+import { CONNECTIONS, ensureLoadTool, loadToolVersion, type Target } from "./load.js";
 import { compareReads, compareWrites } from "./parity.js";
 import { createPostgresDataset, postgresVersion } from "./postgres.js";
 import { machine, type Results, resultsMarkdown, type ScaleCheck, saveJson, writeDocs } from "./report.js";
-import { ensureSqliteDataset } from "./seed.js";
+import { ensureSqliteDataset, type SeedReport } from "./seed.js";
 import { baselineSpec, PeakMemory, ROOT, type RunningServer, serviceSpec, startServer, stopServer } from "./servers.js";
 
 const SERVICE_PORT = 5201;
@@ -76,117 +76,12 @@ async function main(): Promise<void> {
     peakRssMb: {},
     startupMs: { service: [], baseline: [], dataset: "" },
   };
-  const measure = { tool, seconds: settings.seconds, warmupSeconds, rounds: settings.rounds, log };
+  const measure: Measure = { tool, seconds: settings.seconds, warmupSeconds, rounds: settings.rounds, log };
 
-  // The tutorial data first: the smallest check that both servers give the same answers.
-  {
-    const tutorial = await ensureSqliteDataset("tutorial", args.fresh);
-    const path = workingCopy(tutorial.path, "tutorial");
-    const service = await startServer(serviceSpec(SERVICE_PORT, `sqlite:${path}`));
-    const baseline = await startServer(baselineSpec(BASELINE_PORT, path));
-    try {
-      const reads = endpointsOf(path).filter((e) => e.kind === "read");
-      const differences = [
-        ...(await compareReads(service.url, baseline.url, [
-          ...reads.map((e) => e.target),
-          { method: "GET", path: "/api/people/99" },
-        ])),
-        ...(await compareWrites(service.url, baseline.url, 1, 1)),
-      ];
-      if (differences.length > 0) fail("tutorial", differences);
-      log("tutorial: the service and the baseline give the same answers");
-    } finally {
-      await stopServer(service);
-      await stopServer(baseline);
-    }
-  }
-
+  await checkTutorialAnswers();
   for (const dataset of settings.datasets) {
-    const seeded = await ensureSqliteDataset(dataset, args.fresh);
-    results.seeding.push({ ...seeded, engine: "SQLite" });
-    log(
-      `${dataset}: ${seeded.people} people, ${seeded.notes} notes (${seeded.reused ? "reused" : "seeded"} ${seeded.seconds.toFixed(1)} s)`,
-    );
-    const path = workingCopy(seeded.path, dataset);
-    const endpoints = endpointsOf(path);
-    const reads = endpoints.filter((e) => e.kind === "read");
-    const writes = endpoints.filter((e) => e.kind === "write");
-    const write = writes.find((e) => e.target.method === "PUT")?.target.ids ?? [];
-
-    const service = await startServer(serviceSpec(SERVICE_PORT, `sqlite:${path}`));
-    const baseline = await startServer(baselineSpec(BASELINE_PORT, path));
-    const running: RunningServer[] = [service, baseline];
-    const memory = new PeakMemory();
-    memory.watch(() => running);
-    const measured: Comparison[] = [];
-    try {
-      const readDifferences = await compareReads(
-        service.url,
-        baseline.url,
-        reads.map((e) => e.target),
-      );
-      if (readDifferences.length > 0) fail(dataset, readDifferences);
-      log(`${dataset}: same answers from both; reads`);
-      for (const endpoint of reads) {
-        measured.push(await compare(service, baseline, endpoint, { ...measure, dataset, engine: "sqlite" }));
-      }
-
-      if (settings.postgres && pgVersion) {
-        log(`${dataset}: seeding PostgreSQL`);
-        const pg = await createPostgresDataset(dataset);
-        results.seeding.push({ ...pg.seed, engine: "PostgreSQL", reused: false });
-        log(`${dataset}: PostgreSQL seeded in ${pg.seed.seconds.toFixed(1)} s; reads, service on PostgreSQL`);
-        try {
-          const onPostgres = await startServer({
-            ...serviceSpec(SERVICE_PORT + 10, pg.databaseUrl),
-            name: "service on PostgreSQL",
-          });
-          running.push(onPostgres);
-          try {
-            const pgDifferences = await compareReads(
-              onPostgres.url,
-              baseline.url,
-              reads.map((e) => e.target),
-            );
-            if (pgDifferences.length > 0) fail(`${dataset} on PostgreSQL`, pgDifferences);
-            for (const endpoint of reads) {
-              measured.push(await compare(onPostgres, baseline, endpoint, { ...measure, dataset, engine: "postgres" }));
-            }
-          } finally {
-            running.pop();
-            await stopServer(onPostgres);
-          }
-        } finally {
-          await pg.drop();
-        }
-      }
-
-      const writeDifferences = await compareWrites(service.url, baseline.url, write[0] ?? 1, write[1] ?? 1);
-      if (writeDifferences.length > 0) fail(dataset, writeDifferences);
-      log(`${dataset}: writes`);
-      for (const endpoint of writes) {
-        measured.push(await compare(service, baseline, endpoint, { ...measure, dataset, engine: "sqlite" }));
-      }
-    } finally {
-      results.peakRssMb[dataset] = memory.stop();
-      await stopServer(service);
-      await stopServer(baseline);
-    }
-    results.comparisons.push(...measured);
-
-    // Start-up on the largest dataset, with nothing else running.
-    results.startupMs = { service: [], baseline: [], dataset };
-    for (let i = 0; i < STARTUP_SAMPLES; i++) {
-      for (const [spec, into] of [
-        [serviceSpec(SERVICE_PORT, `sqlite:${path}`), results.startupMs.service],
-        [baselineSpec(BASELINE_PORT, path), results.startupMs.baseline],
-      ] as const) {
-        const server = await startServer(spec);
-        into.push(server.startupMs);
-        await stopServer(server);
-      }
-    }
-    log(`${dataset}: start-up ${results.startupMs.service.map((ms) => ms.toFixed(0)).join(", ")} ms`);
+    const path = await measureDataset(dataset, results, measure, pgVersion !== undefined);
+    results.startupMs = await measureStartup(dataset, path);
   }
 
   results.scale = scaleChecks(results.comparisons);
@@ -195,6 +90,141 @@ async function main(): Promise<void> {
   log(`results: ${json}`);
   if (settings.docs) log(`table written to ${writeDocs(results)}`);
   log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+type Measure = Omit<CompareOptions, "dataset" | "engine">;
+
+/** The tutorial data first: the smallest check that both servers give the same answers. */
+async function checkTutorialAnswers(): Promise<void> {
+  const tutorial = await ensureSqliteDataset("tutorial", args.fresh);
+  const path = workingCopy(tutorial.path, "tutorial");
+  const service = await startServer(serviceSpec(SERVICE_PORT, `sqlite:${path}`));
+  const baseline = await startServer(baselineSpec(BASELINE_PORT, path));
+  try {
+    const reads = endpointsOf(path).filter((e) => e.kind === "read");
+    const missing: Target = { method: "GET", path: "/api/people/99" };
+    const differences = [
+      ...(await compareReads(service.url, baseline.url, [...reads.map((e) => e.target), missing])),
+      ...(await compareWrites(service.url, baseline.url, 1, 1)),
+    ];
+    if (differences.length > 0) fail("tutorial", differences);
+    log("tutorial: the service and the baseline give the same answers");
+  } finally {
+    await stopServer(service);
+    await stopServer(baseline);
+  }
+}
+
+/**
+ * Reads, then (optionally) the same reads with the service on PostgreSQL, then writes, on a fresh
+ * copy of the dataset; returns the copy's path.
+ */
+async function measureDataset(
+  dataset: DatasetName,
+  results: Results,
+  measure: Measure,
+  withPostgres: boolean,
+): Promise<string> {
+  const seeded = await ensureSqliteDataset(dataset, args.fresh);
+  results.seeding.push({ ...seeded, engine: "SQLite" });
+  const how = seeded.reused ? "reused" : "seeded";
+  log(`${dataset}: ${seeded.people} people, ${seeded.notes} notes (${how} ${seeded.seconds.toFixed(1)} s)`);
+  const path = workingCopy(seeded.path, dataset);
+  const endpoints = endpointsOf(path);
+  const reads = endpoints.filter((e) => e.kind === "read");
+  const writes = endpoints.filter((e) => e.kind === "write");
+  const [personId = 1, noteId = 1] = writes.find((e) => e.target.method === "PUT")?.target.ids ?? [];
+
+  const service = await startServer(serviceSpec(SERVICE_PORT, `sqlite:${path}`));
+  const baseline = await startServer(baselineSpec(BASELINE_PORT, path));
+  const running: RunningServer[] = [service, baseline];
+  const memory = new PeakMemory();
+  memory.watch(() => running);
+  try {
+    const differences = await compareReads(
+      service.url,
+      baseline.url,
+      reads.map((e) => e.target),
+    );
+    if (differences.length > 0) fail(dataset, differences);
+    log(`${dataset}: same answers from both; reads`);
+    for (const endpoint of reads) {
+      results.comparisons.push(await compare(service, baseline, endpoint, { ...measure, dataset, engine: "sqlite" }));
+    }
+
+    if (withPostgres) {
+      const onPostgres = await measurePostgresReads(dataset, baseline, reads, measure, running);
+      results.seeding.push({ ...onPostgres.seed, engine: "PostgreSQL", reused: false });
+      results.comparisons.push(...onPostgres.comparisons);
+    }
+
+    const writeDifferences = await compareWrites(service.url, baseline.url, personId, noteId);
+    if (writeDifferences.length > 0) fail(dataset, writeDifferences);
+    log(`${dataset}: writes`);
+    for (const endpoint of writes) {
+      results.comparisons.push(await compare(service, baseline, endpoint, { ...measure, dataset, engine: "sqlite" }));
+    }
+  } finally {
+    results.peakRssMb[dataset] = memory.stop();
+    await stopServer(service);
+    await stopServer(baseline);
+  }
+  return path;
+}
+
+/** The same reads with the service on a PostgreSQL schema seeded with the same data. */
+async function measurePostgresReads(
+  dataset: DatasetName,
+  baseline: RunningServer,
+  reads: Endpoint[],
+  measure: Measure,
+  running: RunningServer[],
+): Promise<{ seed: SeedReport; comparisons: Comparison[] }> {
+  log(`${dataset}: seeding PostgreSQL`);
+  const pg = await createPostgresDataset(dataset);
+  log(`${dataset}: PostgreSQL seeded in ${pg.seed.seconds.toFixed(1)} s; reads, service on PostgreSQL`);
+  const comparisons: Comparison[] = [];
+  try {
+    const service = await startServer({
+      ...serviceSpec(SERVICE_PORT + 10, pg.databaseUrl),
+      name: "service on PostgreSQL",
+    });
+    running.push(service);
+    try {
+      const differences = await compareReads(
+        service.url,
+        baseline.url,
+        reads.map((e) => e.target),
+      );
+      if (differences.length > 0) fail(`${dataset} on PostgreSQL`, differences);
+      for (const endpoint of reads) {
+        comparisons.push(await compare(service, baseline, endpoint, { ...measure, dataset, engine: "postgres" }));
+      }
+    } finally {
+      running.pop();
+      await stopServer(service);
+    }
+  } finally {
+    await pg.drop();
+  }
+  return { seed: pg.seed, comparisons };
+}
+
+/** Process start to first answered request, a few fresh starts each, with nothing else running. */
+async function measureStartup(dataset: DatasetName, path: string): Promise<Results["startupMs"]> {
+  const startup: Results["startupMs"] = { service: [], baseline: [], dataset };
+  for (let i = 0; i < STARTUP_SAMPLES; i++) {
+    for (const [spec, into] of [
+      [serviceSpec(SERVICE_PORT, `sqlite:${path}`), startup.service],
+      [baselineSpec(BASELINE_PORT, path), startup.baseline],
+    ] as const) {
+      const server = await startServer(spec);
+      into.push(server.startupMs);
+      await stopServer(server);
+    }
+  }
+  log(`${dataset}: start-up ${startup.service.map((ms) => ms.toFixed(0)).join(", ")} ms`);
+  return startup;
 }
 
 /** A list page must not get slower as the data grows: p99 at 1m within 1.5× of p99 at 1k. */
