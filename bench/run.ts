@@ -2,7 +2,7 @@
  * `npm run bench`: the service against the bare baseline, side by side, on the 1k and 1m datasets
  * (and on PostgreSQL when a server is reachable); the table goes into docs/benchmarks.md.
  *
- *   npm run bench                  # full run: 1k and 1m, 5 rounds of 5 s per endpoint (about 30 min)
+ *   npm run bench                  # full run: 1k and 1m, 5 rounds of 5 s per endpoint (about 25 min)
  *   npm run bench -- --quick       # 1k only, 5 rounds of 1 s, SQLite only (under two minutes)
  *   options: --rounds N --seconds N --datasets 1k,1m --no-postgres --docs/--no-docs --no-build --fresh
  */
