@@ -93,8 +93,8 @@ export async function buildApp({ store, logger = false, webRoot }: AppOptions): 
   const spec = loadSpec();
   const apiNotFound = registerProblemHandlers(app, pathMethods(spec.document, API_PREFIX));
 
-  const people = new PeopleRepository(store.db);
-  const notes = new NotesRepository(store.db);
+  const people = new PeopleRepository(store.db, store.runner);
+  const notes = new NotesRepository(store.db, store.runner);
   const services = { people: new PeopleService(people), notes: new NotesService(notes, people) };
 
   await app.register(swagger, { mode: "static", specification: { document: structuredClone(spec.document) as never } });

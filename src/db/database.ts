@@ -2,24 +2,27 @@ import { Kysely, Migrator, sql } from "kysely";
 import type { DatabaseConfig } from "../config.js";
 import { migrations } from "./migrations/index.js";
 import { openPostgres } from "./postgres.js";
+import type { QueryRunner } from "./prepared.js";
 import type { Database, Engine } from "./schema.js";
 import { openSqlite } from "./sqlite.js";
 
 export interface Store {
   db: Kysely<Database>;
+  /** Runs the repositories' compiled queries: the fastest path each engine has. */
+  runner: QueryRunner;
   engine: Engine;
   close(): Promise<void>;
 }
 
 export function openStore(config: DatabaseConfig): Store {
   if (config.engine === "sqlite") {
-    const { dialect } = openSqlite(config.path);
+    const { dialect, runner } = openSqlite(config.path);
     const db = new Kysely<Database>({ dialect });
-    return { db, engine: "sqlite", close: () => db.destroy() };
+    return { db, runner, engine: "sqlite", close: () => db.destroy() };
   }
   const { dialect } = openPostgres(config.url, config.schema);
   const db = new Kysely<Database>({ dialect });
-  return { db, engine: "postgres", close: () => db.destroy() };
+  return { db, runner: db, engine: "postgres", close: () => db.destroy() };
 }
 
 /**

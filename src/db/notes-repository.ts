@@ -1,6 +1,6 @@
 import type { Kysely, SelectQueryBuilder } from "kysely";
 import { isForeignKeyViolation } from "./errors.js";
-import { prepareQuery } from "./prepared.js";
+import { prepareQuery, type QueryRunner } from "./prepared.js";
 import type { Database } from "./schema.js";
 
 export type NoteKey = [timestamp: string, noteId: number];
@@ -40,31 +40,33 @@ const before = (query: NoteQuery, timestamp: string, noteId: number) =>
   query.where((eb) => eb(eb.refTuple("note.timestamp", "note.note_id"), "<", eb.tuple(timestamp, noteId)));
 
 /** Every query is compiled once, when the repository is made (see prepareQuery). */
-function queries(db: Kysely<Database>) {
+function queries(db: Kysely<Database>, runner: QueryRunner) {
   const ofPerson = (personId: number) => withAuthor(db).where("note.person_id", "=", personId);
   return {
-    firstPage: prepareQuery(db, (limit: number) => newestFirst(withAuthor(db), limit)),
-    pageAfter: prepareQuery(db, (timestamp: string, noteId: number, limit: number) =>
+    firstPage: prepareQuery(runner, (limit: number) => newestFirst(withAuthor(db), limit)),
+    pageAfter: prepareQuery(runner, (timestamp: string, noteId: number, limit: number) =>
       newestFirst(before(withAuthor(db), timestamp, noteId), limit),
     ),
-    firstPageOfPerson: prepareQuery(db, (personId: number, limit: number) => newestFirst(ofPerson(personId), limit)),
-    pageOfPersonAfter: prepareQuery(db, (personId: number, timestamp: string, noteId: number, limit: number) =>
+    firstPageOfPerson: prepareQuery(runner, (personId: number, limit: number) =>
+      newestFirst(ofPerson(personId), limit),
+    ),
+    pageOfPersonAfter: prepareQuery(runner, (personId: number, timestamp: string, noteId: number, limit: number) =>
       newestFirst(before(ofPerson(personId), timestamp, noteId), limit),
     ),
-    count: prepareQuery(db, () => db.selectFrom("counter").select("value").where("name", "=", "note")),
-    countOfPerson: prepareQuery(db, (personId: number) =>
+    count: prepareQuery(runner, () => db.selectFrom("counter").select("value").where("name", "=", "note")),
+    countOfPerson: prepareQuery(runner, (personId: number) =>
       db
         .selectFrom("note")
         .select((eb) => eb.fn.countAll<number | string>().as("count"))
         .where("person_id", "=", personId),
     ),
-    find: prepareQuery(db, (personId: number, noteId: number) =>
+    find: prepareQuery(runner, (personId: number, noteId: number) =>
       withAuthor(db).where("note.note_id", "=", noteId).where("note.person_id", "=", personId),
     ),
-    insert: prepareQuery(db, (personId: number, content: string, timestamp: string) =>
+    insert: prepareQuery(runner, (personId: number, content: string, timestamp: string) =>
       db.insertInto("note").values({ person_id: personId, content, timestamp }).returning("note_id"),
     ),
-    update: prepareQuery(db, (personId: number, noteId: number, content: string, timestamp: string) =>
+    update: prepareQuery(runner, (personId: number, noteId: number, content: string, timestamp: string) =>
       db
         .updateTable("note")
         .set({ content, timestamp })
@@ -72,7 +74,7 @@ function queries(db: Kysely<Database>) {
         .where("person_id", "=", personId)
         .where("content", "!=", content),
     ),
-    delete: prepareQuery(db, (personId: number, noteId: number) =>
+    delete: prepareQuery(runner, (personId: number, noteId: number) =>
       db.deleteFrom("note").where("note_id", "=", noteId).where("person_id", "=", personId),
     ),
   };
@@ -81,8 +83,8 @@ function queries(db: Kysely<Database>) {
 export class NotesRepository {
   private readonly queries: ReturnType<typeof queries>;
 
-  constructor(db: Kysely<Database>) {
-    this.queries = queries(db);
+  constructor(db: Kysely<Database>, runner: QueryRunner) {
+    this.queries = queries(db, runner);
   }
 
   async list(limit: number, after?: NoteKey): Promise<NoteRow[]> {

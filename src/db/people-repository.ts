@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import { prepareQuery } from "./prepared.js";
+import { prepareQuery, type QueryRunner } from "./prepared.js";
 import type { Database } from "./schema.js";
 
 export type PersonKey = [lnameKey: string, fnameKey: string, personId: number];
@@ -31,7 +31,7 @@ const personColumns = ["person_id", "fname", "lname", "fname_key", "lname_key", 
 const noteColumns = ["note_id", "person_id", "content", "timestamp"] as const;
 
 /** The queries every read runs, compiled once when the repository is made (see prepareQuery). */
-function queries(db: Kysely<Database>) {
+function queries(db: Kysely<Database>, runner: QueryRunner) {
   const inListOrder = (limit: number) =>
     db
       .selectFrom("person")
@@ -41,17 +41,17 @@ function queries(db: Kysely<Database>) {
       .orderBy("person_id")
       .limit(limit);
   return {
-    firstPage: prepareQuery(db, (limit: number) => inListOrder(limit)),
-    pageAfter: prepareQuery(db, (lnameKey: string, fnameKey: string, personId: number, limit: number) =>
+    firstPage: prepareQuery(runner, (limit: number) => inListOrder(limit)),
+    pageAfter: prepareQuery(runner, (lnameKey: string, fnameKey: string, personId: number, limit: number) =>
       inListOrder(limit).where((eb) =>
         eb(eb.refTuple("lname_key", "fname_key", "person_id"), ">", eb.tuple(lnameKey, fnameKey, personId)),
       ),
     ),
-    find: prepareQuery(db, (personId: number) =>
+    find: prepareQuery(runner, (personId: number) =>
       db.selectFrom("person").select(personColumns).where("person_id", "=", personId),
     ),
-    count: prepareQuery(db, () => db.selectFrom("counter").select("value").where("name", "=", "person")),
-    newestNotes: prepareQuery(db, (personId: number, limit: number) =>
+    count: prepareQuery(runner, () => db.selectFrom("counter").select("value").where("name", "=", "person")),
+    newestNotes: prepareQuery(runner, (personId: number, limit: number) =>
       db
         .selectFrom("note")
         .select(noteColumns)
@@ -66,8 +66,11 @@ function queries(db: Kysely<Database>) {
 export class PeopleRepository {
   private readonly queries: ReturnType<typeof queries>;
 
-  constructor(private readonly db: Kysely<Database>) {
-    this.queries = queries(db);
+  constructor(
+    private readonly db: Kysely<Database>,
+    runner: QueryRunner,
+  ) {
+    this.queries = queries(db, runner);
   }
 
   /** People in list order (last name, first name, id), starting after `after`; `limit` rows at most. */

@@ -1,13 +1,16 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { type SqliteDatabase, SqliteDialect, type SqliteStatement } from "kysely";
+import { type CompiledQuery, type QueryResult, type SqliteDatabase, SqliteDialect, type SqliteStatement } from "kysely";
+import type { QueryRunner } from "./prepared.js";
 
 const STATEMENT_CACHE_SIZE = 200;
 
 export interface SqliteHandle {
   dialect: SqliteDialect;
   raw: BetterSqlite3.Database;
+  /** Runs compiled queries straight on the connection (see directRunner). */
+  runner: QueryRunner;
 }
 
 /**
@@ -21,7 +24,25 @@ export function openSqlite(path: string): SqliteHandle {
   raw.pragma("journal_mode = WAL");
   raw.pragma("synchronous = FULL");
   raw.pragma("foreign_keys = ON");
-  return { raw, dialect: new SqliteDialect({ database: withStatementCache(raw) }) };
+  const database = withStatementCache(raw);
+  return { raw, dialect: new SqliteDialect({ database }), runner: directRunner(database) };
+}
+
+/**
+ * better-sqlite3 is synchronous, so a compiled query can run on the connection directly, without
+ * Kysely's connection mutex and its chain of promises, which cost more than a small query itself.
+ * It gives the same results as Kysely's SQLite driver. The requests' queries are single statements;
+ * nothing runs them inside a transaction.
+ */
+function directRunner(database: SqliteDatabase): QueryRunner {
+  return {
+    async executeQuery<R>({ sql, parameters }: CompiledQuery<R>): Promise<QueryResult<R>> {
+      const statement = database.prepare(sql);
+      if (statement.reader) return { rows: statement.all(parameters) as R[] };
+      const { changes, lastInsertRowid } = statement.run(parameters);
+      return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
+    },
+  };
 }
 
 /** better-sqlite3 parses SQL on every prepare(); the service runs a small set of query shapes, so keep them. */
