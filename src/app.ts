@@ -7,9 +7,9 @@ import { operationResolver } from "./api/index.js";
 import { ping, type Store } from "./db/database.js";
 import { NotesRepository } from "./db/notes-repository.js";
 import { PeopleRepository } from "./db/people-repository.js";
-import { badRequest } from "./domain/errors.js";
 import { NotesService } from "./domain/notes.js";
 import { PeopleService } from "./domain/people.js";
+import { acceptJsonOnly } from "./http/bodies.js";
 import { registerSecurityHeaders } from "./http/headers.js";
 import { problem, registerProblemHandlers, sendProblem } from "./http/problems.js";
 import { OneLinePerRequest } from "./http/request-log.js";
@@ -29,45 +29,6 @@ export interface AppOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
-
-/**
- * Bodies are JSON only: any other media type is refused with 415 rather than reaching validation
- * as a string. A DELETE carries no meaningful body, so whatever it declares is ignored (the
- * tutorial's web app sends DELETEs as "plain/text").
- */
-function acceptJsonOnly(app: FastifyInstance): void {
-  app.removeContentTypeParser("text/plain");
-  // Problem documents are JSON too; the contract names the type (for error responses).
-  app.addContentTypeParser(
-    "application/problem+json",
-    { parseAs: "string" },
-    app.getDefaultJsonParser("error", "error"),
-  );
-  app.addContentTypeParser("*", (request, payload, done) => {
-    if (request.method === "DELETE") {
-      payload.resume();
-      payload.on("end", () => done(null, undefined));
-      return;
-    }
-    const type = request.headers["content-type"] ?? "";
-    const error = Object.assign(new Error(`The request body must be application/json, not ${type}`), {
-      statusCode: 415,
-    });
-    done(error, undefined);
-  });
-  // Without a body there is nothing to parse, so even "application/json" must not fail as empty JSON.
-  app.addHook("onRequest", async (request) => {
-    const { "content-length": length, "transfer-encoding": encoding } = request.headers;
-    const bodyless = encoding === undefined && (length === undefined || length === "0");
-    if (request.method === "DELETE" && bodyless) delete request.headers["content-type"];
-  });
-  // A POST or PUT with no body and no content type skips the per-media-type body validator.
-  app.addHook("preValidation", async (request) => {
-    if (request.body === undefined && request.routeOptions.schema?.body !== undefined) {
-      throw badRequest("The request body is required", [{ in: "body", pointer: "", message: "is required" }]);
-    }
-  });
-}
 
 export async function buildApp({ store, logger = false, webRoot }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({

@@ -1,0 +1,50 @@
+import type { FastifyInstance, onRequestHookHandler, preValidationHookHandler } from "fastify";
+import { badRequest } from "../domain/errors.js";
+
+/**
+ * Bodies are JSON only: any other media type is refused with 415 rather than reaching validation
+ * as a string. A DELETE carries no meaningful body, so whatever it declares is ignored (the
+ * tutorial's web app sends DELETEs as "plain/text").
+ */
+export function acceptJsonOnly(app: FastifyInstance): void {
+  app.removeContentTypeParser("text/plain");
+  // Problem documents are JSON too; the contract names the type (for error responses).
+  app.addContentTypeParser(
+    "application/problem+json",
+    { parseAs: "string" },
+    app.getDefaultJsonParser("error", "error"),
+  );
+  app.addContentTypeParser("*", (request, payload, done) => {
+    if (request.method === "DELETE") {
+      payload.resume();
+      payload.on("end", () => done(null, undefined));
+      return;
+    }
+    const type = request.headers["content-type"] ?? "";
+    const error = Object.assign(new Error(`The request body must be application/json, not ${type}`), {
+      statusCode: 415,
+    });
+    done(error, undefined);
+  });
+  // Both hooks run on every request, so they are plain callbacks: nothing to wait for, no promise.
+  app.addHook("onRequest", ignoreTypeOfMissingDeleteBody);
+  app.addHook("preValidation", requireBody);
+}
+
+// A DELETE without a body has nothing to parse, so even "application/json" must not fail as empty JSON.
+const ignoreTypeOfMissingDeleteBody: onRequestHookHandler = (request, _reply, done) => {
+  if (request.method === "DELETE") {
+    const { "content-length": length, "transfer-encoding": encoding } = request.headers;
+    if (encoding === undefined && (length === undefined || length === "0")) delete request.headers["content-type"];
+  }
+  done();
+};
+
+// A POST or PUT with no body and no content type skips the per-media-type body validator.
+const requireBody: preValidationHookHandler = (request, _reply, done) => {
+  if (request.body === undefined && request.routeOptions.schema?.body !== undefined) {
+    done(badRequest("The request body is required", [{ in: "body", pointer: "", message: "is required" }]));
+    return;
+  }
+  done();
+};
