@@ -8,6 +8,8 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import Database from "better-sqlite3";
+import type { NoteRow } from "../src/db/notes-repository.js";
+import type { PersonNoteRow, PersonRow } from "../src/db/people-repository.js";
 
 const EMBEDDED_NOTES = 20;
 const DEFAULT_LIMIT = 100;
@@ -27,26 +29,6 @@ const db = new Database(path, { timeout: 10_000 });
 db.pragma("journal_mode = WAL");
 db.pragma("synchronous = FULL");
 db.pragma("foreign_keys = ON");
-
-interface PersonRow {
-  person_id: number;
-  fname: string;
-  lname: string;
-  fname_key: string;
-  lname_key: string;
-  timestamp: string;
-}
-interface PersonNoteRow {
-  note_id: number;
-  person_id: number;
-  content: string;
-  timestamp: string;
-}
-interface NoteRow extends PersonNoteRow {
-  fname: string;
-  lname: string;
-  person_timestamp: string;
-}
 
 const PERSON = "person_id, fname, lname, fname_key, lname_key, timestamp";
 const NOTE_WITH_AUTHOR = `select note.note_id, note.person_id, note.content, note.timestamp, person.fname,
