@@ -3,10 +3,21 @@ import { before, describe, test } from "node:test";
 import { DEFAULT_LIMIT, EMBEDDED_NOTES, MAX_LIMIT } from "../../src/domain/paging.js";
 import { type Api, engines, insertNotes, insertPeople, type Note, type Person, useApp } from "../support/app.js";
 import { assertInvalidFields } from "../support/assertions.js";
+import { spec } from "../support/contract.js";
 
 const WRITER_NOTES = 150;
 const EXTRA_PEOPLE = 120;
 const LINK = /^<([^>]+)>; rel="next"$/;
+
+test("the contract documents the limits the service applies", () => {
+  const components = spec.components as {
+    parameters: { limit: { schema: { default: number; maximum: number } } };
+    schemas: { Person: { properties: { notes: { maxItems: number } } } };
+  };
+  assert.equal(components.parameters.limit.schema.default, DEFAULT_LIMIT);
+  assert.equal(components.parameters.limit.schema.maximum, MAX_LIMIT);
+  assert.equal(components.schemas.Person.properties.notes.maxItems, EMBEDDED_NOTES);
+});
 
 /** Three notes share each second, so page boundaries fall inside runs of equal timestamps. */
 function timestamps(count: number): string[] {
