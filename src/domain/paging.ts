@@ -6,11 +6,6 @@ export const MAX_LIMIT = 1000;
 /** How many of a person's newest notes are embedded in the person. */
 export const EMBEDDED_NOTES = 20;
 
-export interface PageRequest<K> {
-  limit: number;
-  after?: K;
-}
-
 export interface Page<T> {
   items: T[];
   /** Opaque cursor of the next page, absent on the last page. */

@@ -2,6 +2,5 @@ import type { components } from "../../openapi/types.js";
 
 export type Person = components["schemas"]["Person"];
 export type PersonNote = components["schemas"]["PersonNote"];
-export type PersonSummary = components["schemas"]["PersonSummary"];
 export type Note = components["schemas"]["Note"];
 export type Problem = components["schemas"]["Problem"];
