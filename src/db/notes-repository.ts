@@ -1,4 +1,5 @@
 import type { Kysely, SelectQueryBuilder } from "kysely";
+import { counterOf } from "./counters.js";
 import { isForeignKeyViolation } from "./errors.js";
 import { prepareQuery, type QueryRunner } from "./prepared.js";
 import type { Database } from "./schema.js";
@@ -53,7 +54,7 @@ function queries(db: Kysely<Database>, runner: QueryRunner) {
     pageOfPersonAfter: prepareQuery(runner, (personId: number, timestamp: string, noteId: number, limit: number) =>
       newestFirst(before(ofPerson(personId), timestamp, noteId), limit),
     ),
-    count: prepareQuery(runner, () => db.selectFrom("counter").select("value").where("name", "=", "note")),
+    count: counterOf(db, runner, "note"),
     countOfPerson: prepareQuery(runner, (personId: number) =>
       db
         .selectFrom("note")
@@ -101,10 +102,8 @@ export class NotesRepository {
     return result.rows;
   }
 
-  async count(): Promise<number> {
-    const { rows } = await this.queries.count();
-    if (rows[0] === undefined) throw new Error("the note counter is missing");
-    return Number(rows[0].value);
+  count(): Promise<number> {
+    return this.queries.count();
   }
 
   async countByPerson(personId: number): Promise<number> {

@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { counterOf } from "./counters.js";
 import { prepareQuery, type QueryRunner } from "./prepared.js";
 import type { Database } from "./schema.js";
 
@@ -50,7 +51,7 @@ function queries(db: Kysely<Database>, runner: QueryRunner) {
     find: prepareQuery(runner, (personId: number) =>
       db.selectFrom("person").select(personColumns).where("person_id", "=", personId),
     ),
-    count: prepareQuery(runner, () => db.selectFrom("counter").select("value").where("name", "=", "person")),
+    count: counterOf(db, runner, "person"),
     newestNotes: prepareQuery(runner, (personId: number, limit: number) =>
       db
         .selectFrom("note")
@@ -86,10 +87,8 @@ export class PeopleRepository {
     return rows[0];
   }
 
-  async count(): Promise<number> {
-    const { rows } = await this.queries.count();
-    if (rows[0] === undefined) throw new Error("the person counter is missing");
-    return Number(rows[0].value);
+  count(): Promise<number> {
+    return this.queries.count();
   }
 
   /** Throws the engine's unique violation when the name is taken. */

@@ -8,7 +8,6 @@ const STATEMENT_CACHE_SIZE = 200;
 
 export interface SqliteHandle {
   dialect: SqliteDialect;
-  raw: BetterSqlite3.Database;
   /** Runs compiled queries straight on the connection (see directRunner). */
   runner: QueryRunner;
 }
@@ -25,7 +24,7 @@ export function openSqlite(path: string): SqliteHandle {
   raw.pragma("synchronous = FULL");
   raw.pragma("foreign_keys = ON");
   const database = withStatementCache(raw);
-  return { raw, dialect: new SqliteDialect({ database }), runner: directRunner(database) };
+  return { dialect: new SqliteDialect({ database }), runner: directRunner(database) };
 }
 
 /**

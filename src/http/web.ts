@@ -35,7 +35,7 @@ export async function registerWebApp(app: FastifyInstance, root = webDistPath): 
   const sendIndex = (reply: FastifyReply, status: number) =>
     reply.code(status).type("text/html; charset=utf-8").header("cache-control", "no-cache").send(index);
   // The home page is a page path like the others, not a file.
-  app.get("/", { logLevel: "warn" }, async (_request, reply) => sendIndex(reply, 200));
+  app.get("/", async (_request, reply) => sendIndex(reply, 200));
   return {
     sendPage(request, reply) {
       if (request.method !== "GET" && request.method !== "HEAD") return false;
