@@ -84,7 +84,7 @@ async function profileEndpoint(path: string, endpoint: Endpoint, seconds: number
   const file = readdirSync(dir).find((name) => name.endsWith(".cpuprofile"));
   if (!file) throw new Error("the service wrote no profile");
   const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as CpuProfile;
-  return `== ${endpoint.name}: ${Math.round(result.rps)} req/s\n${summarize(profile)}\n`;
+  return `== ${endpoint.name}: ${Math.round(result.rps)} req/s\n${summarize(profile, 45)}\n`;
 }
 
 async function main(): Promise<void> {

@@ -6,8 +6,11 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const HOST = "127.0.0.1";
-/** The service's own default level: every request is logged (one line in, one line out). */
-export const SERVICE_LOG_LEVEL = "info";
+/**
+ * The service's own default level: every request is logged (one line when it completes).
+ * BENCH_LOG_LEVEL=silent measures it without request logs, to see what the logging costs.
+ */
+export const SERVICE_LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? "info";
 
 export interface RunningServer {
   name: string;
