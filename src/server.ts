@@ -2,6 +2,7 @@ import { buildApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { openStore } from "./db/database.js";
 import { prepareDatabase } from "./db/setup.js";
+import { stdoutDestination } from "./http/log-destination.js";
 
 /** In-flight requests get this long to finish after SIGTERM/SIGINT before connections are cut. */
 const DRAIN_TIMEOUT_MS = 25_000;
@@ -10,7 +11,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const store = openStore(config.database);
   const { seeded, applied } = await prepareDatabase(store);
-  const app = await buildApp({ store, logger: { level: config.logLevel } });
+  const app = await buildApp({ store, logger: { level: config.logLevel, stream: stdoutDestination() } });
   app.addHook("onClose", async () => {
     await store.close();
   });

@@ -76,7 +76,10 @@ describe("start-up", () => {
       .map((line) => JSON.parse(line));
     const completed = lines.find((line) => line.reqId === "trace-42" && line.msg === "request completed");
     assert.ok(completed, "the completed request is logged with its id");
-    assert.equal(completed.res.statusCode, 200);
+    assert.equal(completed.statusCode, 200);
+    assert.equal(completed.url, "/api/people/1");
+    const stopped = lines.findIndex((line) => line.msg === "stopped cleanly");
+    assert.ok(stopped > lines.indexOf(completed), "every line is written, the last one included, before the exit");
   });
 });
 
