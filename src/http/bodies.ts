@@ -26,9 +26,17 @@ export function acceptJsonOnly(app: FastifyInstance): void {
     });
     done(error, undefined);
   });
-  // Both hooks run on every request, so they are plain callbacks: nothing to wait for, no promise.
-  app.addHook("onRequest", ignoreTypeOfMissingDeleteBody);
-  app.addHook("preValidation", requireBody);
+  // Each hook goes only on the routes it concerns, so the others (every read) never run it.
+  app.addHook("onRoute", (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (methods.includes("DELETE")) route.onRequest = withHook(route.onRequest, ignoreTypeOfMissingDeleteBody);
+    if (route.schema?.body !== undefined) route.preValidation = withHook(route.preValidation, requireBody);
+  });
+}
+
+function withHook<Hook>(existing: Hook | Hook[] | undefined, hook: Hook): Hook[] {
+  if (existing === undefined) return [hook];
+  return Array.isArray(existing) ? [...existing, hook] : [existing, hook];
 }
 
 // A DELETE without a body has nothing to parse, so even "application/json" must not fail as empty JSON.
@@ -42,7 +50,7 @@ const ignoreTypeOfMissingDeleteBody: onRequestHookHandler = (request, _reply, do
 
 // A POST or PUT with no body and no content type skips the per-media-type body validator.
 const requireBody: preValidationHookHandler = (request, _reply, done) => {
-  if (request.body === undefined && request.routeOptions.schema?.body !== undefined) {
+  if (request.body === undefined) {
     done(badRequest("The request body is required", [{ in: "body", pointer: "", message: "is required" }]));
     return;
   }
