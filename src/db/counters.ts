@@ -8,8 +8,8 @@ export type CountedTable = "person" | "note";
 export function counterOf(db: Kysely<Database>, runner: QueryRunner, table: CountedTable): () => Promise<number> {
   const read = prepareQuery(runner, () => db.selectFrom("counter").select("value").where("name", "=", table));
   return async () => {
-    const { rows } = await read();
-    if (rows[0] === undefined) throw new Error(`the ${table} counter is missing`);
-    return Number(rows[0].value);
+    const row = await read.first();
+    if (row === undefined) throw new Error(`the ${table} counter is missing`);
+    return Number(row.value);
   };
 }

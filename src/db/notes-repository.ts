@@ -112,9 +112,8 @@ export class NotesRepository {
   }
 
   /** The note only if it belongs to that person. */
-  async find(personId: number, noteId: number): Promise<NoteRow | undefined> {
-    const { rows } = await this.queries.find(personId, noteId);
-    return rows[0];
+  find(personId: number, noteId: number): Promise<NoteRow | undefined> {
+    return this.queries.find.first(personId, noteId);
   }
 
   /** Returns the new note's id, or undefined when there is no such person. */

@@ -82,9 +82,8 @@ export class PeopleRepository {
     return result.rows;
   }
 
-  async find(personId: number): Promise<PersonRow | undefined> {
-    const { rows } = await this.queries.find(personId);
-    return rows[0];
+  find(personId: number): Promise<PersonRow | undefined> {
+    return this.queries.find.first(personId);
   }
 
   count(): Promise<number> {

@@ -8,9 +8,15 @@ class Placeholder {
 /** What running a compiled query needs: any Kysely instance (or transaction) has it. */
 export interface QueryRunner {
   executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
+  /** Only the first row, where the engine can stop reading there. */
+  executeQueryFirst?<R>(query: CompiledQuery<R>): Promise<R | undefined>;
 }
 
-export type PreparedQuery<Args extends unknown[], Row> = (...args: Args) => Promise<QueryResult<Row>>;
+export interface PreparedQuery<Args extends unknown[], Row> {
+  (...args: Args): Promise<QueryResult<Row>>;
+  /** The first row of the result, or undefined: for lookups of one row. */
+  first(...args: Args): Promise<Row | undefined>;
+}
 
 /**
  * A query shape built and compiled once. Kysely otherwise builds and compiles the same SQL on
@@ -25,8 +31,14 @@ export function prepareQuery<Args extends unknown[], Row>(
   const placeholders = Array.from({ length: build.length }, (_, i) => new Placeholder(i));
   const compiled = build(...(placeholders as unknown as Args)).compile();
   const sources = compiled.parameters.map((value) => (value instanceof Placeholder ? value.argument : -1));
-  return (...args) => {
-    const parameters = sources.map((source, i) => (source === -1 ? compiled.parameters[i] : args[source]));
-    return db.executeQuery<Row>({ ...compiled, parameters });
+  const bind = (args: Args): CompiledQuery<Row> => ({
+    ...compiled,
+    parameters: sources.map((source, i) => (source === -1 ? compiled.parameters[i] : args[source])),
+  });
+  const run = (...args: Args) => db.executeQuery<Row>(bind(args));
+  const first = async (...args: Args): Promise<Row | undefined> => {
+    if (db.executeQueryFirst) return db.executeQueryFirst<Row>(bind(args));
+    return (await db.executeQuery<Row>(bind(args))).rows[0];
   };
+  return Object.assign(run, { first });
 }

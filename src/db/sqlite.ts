@@ -6,6 +6,15 @@ import type { QueryRunner } from "./prepared.js";
 
 const STATEMENT_CACHE_SIZE = 200;
 
+/** Kysely's view of a statement, plus better-sqlite3's get(): the first row only. */
+interface Statement extends SqliteStatement {
+  get(parameters: ReadonlyArray<unknown>): unknown;
+}
+
+interface StatementCache extends SqliteDatabase {
+  prepare(sql: string): Statement;
+}
+
 export interface SqliteHandle {
   dialect: SqliteDialect;
   /** Runs compiled queries straight on the connection (see directRunner). */
@@ -33,7 +42,7 @@ export function openSqlite(path: string): SqliteHandle {
  * It gives the same results as Kysely's SQLite driver. The requests' queries are single statements;
  * nothing runs them inside a transaction.
  */
-function directRunner(database: SqliteDatabase): QueryRunner {
+function directRunner(database: StatementCache): QueryRunner {
   return {
     async executeQuery<R>({ sql, parameters }: CompiledQuery<R>): Promise<QueryResult<R>> {
       const statement = database.prepare(sql);
@@ -41,18 +50,21 @@ function directRunner(database: SqliteDatabase): QueryRunner {
       const { changes, lastInsertRowid } = statement.run(parameters);
       return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
     },
+    async executeQueryFirst<R>({ sql, parameters }: CompiledQuery<R>): Promise<R | undefined> {
+      return database.prepare(sql).get(parameters) as R | undefined;
+    },
   };
 }
 
 /** better-sqlite3 parses SQL on every prepare(); the service runs a small set of query shapes, so keep them. */
-function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
-  const cache = new Map<string, SqliteStatement>();
+function withStatementCache(raw: BetterSqlite3.Database): StatementCache {
+  const cache = new Map<string, Statement>();
   return {
     close: () => raw.close(),
     prepare(sql) {
       let statement = cache.get(sql);
       if (statement === undefined) {
-        statement = raw.prepare(sql) as unknown as SqliteStatement;
+        statement = raw.prepare(sql) as unknown as Statement;
         if (cache.size >= STATEMENT_CACHE_SIZE) {
           const oldest = cache.keys().next().value as string;
           cache.delete(oldest);

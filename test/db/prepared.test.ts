@@ -28,6 +28,15 @@ for (const engine of engines()) {
       assert.deepEqual((await notesOf(2, 10)).rows, []);
     });
 
+    test("first() gives the first row of the result, or undefined when there is none", async () => {
+      const { db, runner } = database.store;
+      const notesOf = prepareQuery(runner, (personId: number) =>
+        db.selectFrom("note").select("note_id").where("person_id", "=", personId).orderBy("note_id", "desc"),
+      );
+      assert.deepEqual(await notesOf.first(1), { note_id: 2 });
+      assert.equal(await notesOf.first(2), undefined);
+    });
+
     test("values written into the query itself stay as they are", async () => {
       const { db, runner } = database.store;
       const named = prepareQuery(runner, (fname: string) =>
