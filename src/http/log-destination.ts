@@ -1,9 +1,8 @@
 import pino from "pino";
 
-/** What pino needs of a destination. */
+/** Where the batched lines go. */
 export interface LineSink {
   write(text: string): void;
-  flushSync?(): void;
 }
 
 /**
@@ -30,14 +29,17 @@ export class TurnBatchedDestination {
     }
   }
 
-  /** Writes every pending line now (pino calls this as `flushSync` on a fatal exit). */
-  flush(): void {
-    if (this.#pending.length === 0) return;
-    const text = this.#pending.length === 1 ? (this.#pending[0] as string) : this.#pending.join("");
-    this.#pending = [];
-    this.#sink.write(text);
+  /** Writes every pending line now; `logger.flush(done)` ends up here. */
+  flush(done?: () => void): void {
+    if (this.#pending.length > 0) {
+      const text = this.#pending.length === 1 ? (this.#pending[0] as string) : this.#pending.join("");
+      this.#pending = [];
+      this.#sink.write(text);
+    }
+    done?.();
   }
 
+  /** pino's name for the same, used when it must write before the process dies. */
   flushSync(): void {
     this.flush();
   }

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
+import { pathToFileURL } from "node:url";
 import type { FastifyInstance } from "fastify";
+import pino from "pino";
 import { buildApp } from "../../src/app.js";
 import { prepareDatabase } from "../../src/db/setup.js";
 import { TurnBatchedDestination } from "../../src/http/log-destination.js";
@@ -46,6 +50,40 @@ describe("log destination", () => {
     await nextTurn();
     destination.flush();
     assert.deepEqual(sink.writes, ["last words\n"]);
+  });
+
+  test("pino's flush(done) writes what is pending, then calls done", async () => {
+    const sink = new RecordingSink();
+    const logger = pino({ base: null }, new TurnBatchedDestination(sink));
+    logger.info("pending");
+    let called = false;
+    logger.flush(() => {
+      called = true;
+    });
+    assert.equal(called, true);
+    assert.equal(sink.lines()[0]?.msg, "pending");
+  });
+
+  test("a fatal line is written at once, with what was pending before it", () => {
+    const sink = new RecordingSink();
+    const logger = pino({ base: null }, new TurnBatchedDestination(sink));
+    logger.info("before");
+    logger.fatal("the end");
+    assert.deepEqual(
+      sink.lines().map((line) => line.msg),
+      ["before", "the end"],
+    );
+  });
+
+  test("lines still pending when the process exits are written", () => {
+    const module = pathToFileURL(join(import.meta.dirname, "../../src/http/log-destination.ts")).href;
+    const script = `import { stdoutDestination } from ${JSON.stringify(module)};
+      const out = stdoutDestination();
+      out.write("first\\n");
+      out.write("last\\n");
+      process.exit(0);`;
+    const output = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script]);
+    assert.equal(output.toString(), "first\nlast\n");
   });
 });
 
