@@ -55,7 +55,9 @@ const sql = {
      order by note.timestamp desc, note.note_id desc limit ?`,
   ),
   note: db.prepare<[number, number], NoteRow>(`${NOTE_WITH_AUTHOR} where note.note_id = ? and note.person_id = ?`),
-  total: db.prepare<[string], { value: number }>("select value from counter where name = ?"),
+  total: db.prepare<[string], { value: number }>(
+    "select coalesce(sum(value), 0) as value from table_count where name = ?",
+  ),
   insertNote: db.prepare<[number, string, string]>(
     "insert into note (person_id, content, timestamp) values (?, ?, ?) returning note_id",
   ),

@@ -11,8 +11,10 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { DatabaseConfig } from "../src/config.js";
 import { migrateToLatest, openStore, type Store } from "../src/db/database.js";
+import { nameKey } from "../src/db/names.js";
+import { countNotes } from "../src/db/notes-repository.js";
+import { countPeople } from "../src/db/people-repository.js";
 import { seedTutorialData } from "../src/db/seed.js";
-import { nameKey } from "../src/domain/names.js";
 import { DATASETS, type DatasetName, generateNotes, generatePeople, isDatasetName } from "./dataset.js";
 
 export const DATA_DIR = resolve(dirname(fileURLToPath(import.meta.url)), ".data");
@@ -36,9 +38,7 @@ export interface CachedDataset extends SeedReport {
 }
 
 async function counts(store: Store): Promise<{ people: number; notes: number }> {
-  const rows = await store.db.selectFrom("counter").select(["name", "value"]).execute();
-  const value = (name: string) => Number(rows.find((row) => row.name === name)?.value ?? -1);
-  return { people: value("person"), notes: value("note") };
+  return { people: await countPeople(store), notes: await countNotes(store) };
 }
 
 function expectedCounts(dataset: DatasetName): { people: number; notes: number } {

@@ -4,13 +4,12 @@ import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import openapiGlue from "fastify-openapi-glue";
 import { operationResolver } from "./api/index.js";
-import { ping, type Store } from "./db/database.js";
-import { NotesRepository } from "./db/notes-repository.js";
-import { PeopleRepository } from "./db/people-repository.js";
+import type { Store } from "./db/database.js";
 import { NotesService } from "./domain/notes.js";
 import { PeopleService } from "./domain/people.js";
 import { acceptJsonOnly } from "./http/bodies.js";
 import { registerSecurityHeaders } from "./http/headers.js";
+import { Lifecycle, registerLifecycle } from "./http/lifecycle.js";
 import { problem, registerProblemHandlers, sendProblem } from "./http/problems.js";
 import { OneLinePerRequest } from "./http/request-log.js";
 import { loadSpec, pathMethods } from "./http/spec.js";
@@ -26,11 +25,21 @@ export interface AppOptions {
   logger?: FastifyServerOptions["logger"];
   /** Where the built web app lives; defaults to web/dist. */
   webRoot?: string;
+  /** Shutting down or not; the process entry drives it. */
+  lifecycle?: Lifecycle;
 }
+
+/** /readyz answers within this, whatever the database does. */
+export const READY_TIMEOUT_MS = 1000;
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-export async function buildApp({ store, logger = false, webRoot }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({
+  store,
+  logger = false,
+  webRoot,
+  lifecycle = new Lifecycle(),
+}: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger,
     logController: new OneLinePerRequest(),
@@ -50,13 +59,12 @@ export async function buildApp({ store, logger = false, webRoot }: AppOptions): 
   acceptJsonOnly(app);
   app.setValidatorCompiler(compileValidator);
   registerSecurityHeaders(app);
+  registerLifecycle(app, lifecycle);
 
   const spec = loadSpec();
   const apiNotFound = registerProblemHandlers(app, pathMethods(spec.document, API_PREFIX));
 
-  const people = new PeopleRepository(store.db, store.runner);
-  const notes = new NotesRepository(store.db, store.runner);
-  const services = { people: new PeopleService(people), notes: new NotesService(notes, people) };
+  const services = { people: new PeopleService(store), notes: new NotesService(store) };
 
   await app.register(swagger, { mode: "static", specification: { document: structuredClone(spec.document) as never } });
   await app.register(swaggerUi, { routePrefix: `${API_PREFIX}/ui` });
@@ -73,8 +81,9 @@ export async function buildApp({ store, logger = false, webRoot }: AppOptions): 
 
   app.get("/healthz", { logLevel: "warn" }, async () => ({ status: "ok" }));
   app.get("/readyz", { logLevel: "warn" }, async (request, reply) => {
+    if (lifecycle.draining) return sendProblem(reply, problem(503, "The server is shutting down"));
     try {
-      await ping(store);
+      await withDeadline(store.ping(), READY_TIMEOUT_MS);
       return { status: "ready" };
     } catch (error) {
       request.log.warn({ err: error }, "database not reachable");
@@ -90,4 +99,16 @@ export async function buildApp({ store, logger = false, webRoot }: AppOptions): 
   });
 
   return app;
+}
+
+async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

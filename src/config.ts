@@ -1,12 +1,44 @@
 import { resolve } from "node:path";
 
-export type DatabaseConfig = { engine: "sqlite"; path: string } | { engine: "postgres"; url: string; schema?: string };
+/** How long the data layer waits, and how many connections it holds; every wait has a deadline. */
+export interface DatabaseLimits {
+  /** Connecting to PostgreSQL, and waiting for a free connection in the pool. */
+  connectTimeoutMs: number;
+  /** One statement on PostgreSQL. */
+  statementTimeoutMs: number;
+  /** Waiting for a lock held by someone else: a row lock on PostgreSQL, the write lock on SQLite. */
+  lockTimeoutMs: number;
+  /** PostgreSQL connections per process. */
+  poolSize: number;
+}
+
+export const DEFAULT_DATABASE_LIMITS: DatabaseLimits = {
+  connectTimeoutMs: 2000,
+  statementTimeoutMs: 5000,
+  lockTimeoutMs: 5000,
+  poolSize: 10,
+};
+
+export type DatabaseConfig = (
+  | { engine: "sqlite"; path: string }
+  | { engine: "postgres"; url: string; schema?: string }
+) & {
+  limits?: Partial<DatabaseLimits>;
+};
+
+export interface ShutdownConfig {
+  /** After SIGTERM, how long the listener keeps accepting (readiness already says 503). */
+  delayMs: number;
+  /** From SIGTERM to cutting whatever is still open. */
+  timeoutMs: number;
+}
 
 export interface Config {
   port: number;
   host: string;
   database: DatabaseConfig;
   logLevel: string;
+  shutdown: ShutdownConfig;
 }
 
 export class ConfigError extends Error {
@@ -14,6 +46,8 @@ export class ConfigError extends Error {
 }
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+/** An unquoted PostgreSQL identifier; anything else could reach libpq's options string. */
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** `sqlite:./people.db`, `sqlite:/abs/path.db`, `sqlite::memory:` or `postgres://…` (also `postgresql://…`). */
 export function parseDatabaseUrl(url: string, cwd = process.cwd()): DatabaseConfig {
@@ -30,19 +64,28 @@ export function parseDatabaseUrl(url: string, cwd = process.cwd()): DatabaseConf
       throw new ConfigError("DATABASE_URL is not a valid postgres:// URL");
     }
     const schema = parsed.searchParams.get("schema") ?? undefined;
+    if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
+      throw new ConfigError(
+        `DATABASE_URL's schema must be lower-case letters, digits and _, not starting with a digit (got ${JSON.stringify(schema)})`,
+      );
+    }
     parsed.searchParams.delete("schema");
     return schema ? { engine: "postgres", url: parsed.toString(), schema } : { engine: "postgres", url };
   }
   throw new ConfigError(`DATABASE_URL must start with sqlite: or postgres:// (got ${JSON.stringify(url)})`);
 }
 
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port < 0 || port > 65535) {
-    throw new ConfigError(`PORT must be a whole number from 0 to 65535 (got ${JSON.stringify(value)})`);
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const value = env[name];
+  if (value === undefined || value === "") return fallback;
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || number < min || number > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`);
   }
-  return port;
+  return number;
 }
+
+const HOUR_MS = 3_600_000;
 
 /** Reads the environment once; an invalid value stops the process with a clear message. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -50,10 +93,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")} (got ${JSON.stringify(logLevel)})`);
   }
+  const defaults = DEFAULT_DATABASE_LIMITS;
+  const limits: DatabaseLimits = {
+    connectTimeoutMs: wholeNumber(env, "DB_CONNECT_TIMEOUT_MS", defaults.connectTimeoutMs, 1, HOUR_MS),
+    statementTimeoutMs: wholeNumber(env, "DB_STATEMENT_TIMEOUT_MS", defaults.statementTimeoutMs, 1, HOUR_MS),
+    lockTimeoutMs: wholeNumber(env, "DB_LOCK_TIMEOUT_MS", defaults.lockTimeoutMs, 1, HOUR_MS),
+    poolSize: wholeNumber(env, "DB_POOL_SIZE", defaults.poolSize, 1, 1000),
+  };
+  const timeoutMs = wholeNumber(env, "SHUTDOWN_TIMEOUT_MS", 25_000, 1, HOUR_MS);
   return {
-    port: parsePort(env.PORT ?? "5000"),
+    port: wholeNumber(env, "PORT", 5000, 0, 65535),
     host: env.HOST ?? "127.0.0.1",
-    database: parseDatabaseUrl(env.DATABASE_URL ?? "sqlite:./people.db"),
+    database: { ...parseDatabaseUrl(env.DATABASE_URL ?? "sqlite:./people.db"), limits },
     logLevel,
+    shutdown: { delayMs: wholeNumber(env, "SHUTDOWN_DELAY_MS", 500, 0, timeoutMs), timeoutMs },
   };
 }

@@ -1,17 +1,16 @@
 import type { NotesService } from "../domain/notes.js";
-import { DEFAULT_LIMIT } from "../domain/paging.js";
 import { sendPage } from "./paging.js";
 import type { ModuleHandlers } from "./types.js";
 
 export function notesHandlers(notes: NotesService): ModuleHandlers<"notes"> {
   return {
     async read_all(request, reply) {
-      const { limit = DEFAULT_LIMIT, cursor } = request.query;
+      const { limit, cursor } = request.query;
       return sendPage(request, reply, await notes.list(limit, cursor), limit);
     },
 
     async read_by_person(request, reply) {
-      const { limit = DEFAULT_LIMIT, cursor } = request.query;
+      const { limit, cursor } = request.query;
       return sendPage(request, reply, await notes.listByPerson(request.params.person_id, limit, cursor), limit);
     },
 

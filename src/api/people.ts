@@ -1,4 +1,3 @@
-import { DEFAULT_LIMIT } from "../domain/paging.js";
 import type { PeopleService } from "../domain/people.js";
 import { sendPage } from "./paging.js";
 import type { ModuleHandlers } from "./types.js";
@@ -6,7 +5,7 @@ import type { ModuleHandlers } from "./types.js";
 export function peopleHandlers(people: PeopleService): ModuleHandlers<"people"> {
   return {
     async read_all(request, reply) {
-      const { limit = DEFAULT_LIMIT, cursor } = request.query;
+      const { limit, cursor } = request.query;
       return sendPage(request, reply, await people.list(limit, cursor), limit);
     },
 

@@ -4,7 +4,9 @@ import type { operations } from "../../openapi/types.js";
 type Json<T> = T extends { content: { "application/json": infer B } } ? B : undefined;
 type Body<O> = O extends { requestBody: infer R } ? Json<NonNullable<R>> : undefined;
 type Params<O> = O extends { parameters: { path: infer P } } ? P : unknown;
-type Query<O> = O extends { parameters: { query?: infer Q } } ? NonNullable<Q> : unknown;
+/** Validation fills in the contract's defaults, so `limit` (which has one) is always there. */
+type WithDefaults<Q> = Q extends { limit?: infer L } ? Omit<Q, "limit"> & { limit: NonNullable<L> } : Q;
+type Query<O> = O extends { parameters: { query?: infer Q } } ? WithDefaults<NonNullable<Q>> : unknown;
 type SuccessBody<O> = O extends { responses: infer R }
   ? { [K in keyof R]: K extends 200 | 201 ? Json<R[K]> : never }[keyof R]
   : never;

@@ -1,28 +1,41 @@
 import { Kysely, Migrator, sql } from "kysely";
-import type { DatabaseConfig } from "../config.js";
+import { type DatabaseConfig, DEFAULT_DATABASE_LIMITS } from "../config.js";
+import type { UnitOfWork } from "./executor.js";
+import { type StoreLog, silentLog } from "./log.js";
 import { migrations } from "./migrations/index.js";
 import { openPostgres } from "./postgres.js";
-import type { QueryRunner } from "./prepared.js";
 import type { Database, Engine } from "./schema.js";
 import { openSqlite } from "./sqlite.js";
 
-export interface Store {
+/**
+ * The database, open. As a unit of work it runs the repositories' statements (each on its own, or
+ * several in one transaction); `db` is Kysely for migrations, seeding and the CLI, and takes the same
+ * turns on the connection as everything else.
+ */
+export interface Store extends UnitOfWork {
   db: Kysely<Database>;
-  /** Runs the repositories' compiled queries: the fastest path each engine has. */
-  runner: QueryRunner;
-  engine: Engine;
+  /** A cheap round trip, for readiness. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
-export function openStore(config: DatabaseConfig): Store {
-  if (config.engine === "sqlite") {
-    const { dialect, runner } = openSqlite(config.path);
-    const db = new Kysely<Database>({ dialect });
-    return { db, runner, engine: "sqlite", close: () => db.destroy() };
-  }
-  const { dialect } = openPostgres(config.url, config.schema);
-  const db = new Kysely<Database>({ dialect });
-  return { db, runner: db, engine: "postgres", close: () => db.destroy() };
+export function openStore(config: DatabaseConfig, log: StoreLog = silentLog): Store {
+  const limits = { ...DEFAULT_DATABASE_LIMITS, ...config.limits };
+  const opened =
+    config.engine === "sqlite"
+      ? openSqlite({ path: config.path, lockTimeoutMs: limits.lockTimeoutMs, log })
+      : openPostgres({ url: config.url, ...(config.schema ? { schema: config.schema } : {}), ...limits, log });
+  const db = new Kysely<Database>({ dialect: opened.dialect });
+  return {
+    engine: opened.engine,
+    executeQuery: opened.executeQuery,
+    executeQueryFirst: opened.executeQueryFirst,
+    transaction: opened.transaction,
+    ping: opened.ping,
+    db,
+    // Closing the store closes the connections Kysely uses too.
+    close: opened.close,
+  };
 }
 
 /**
@@ -30,7 +43,7 @@ export function openStore(config: DatabaseConfig): Store {
  * another schema on the same server that has one (another copy of the service, a parallel test
  * run) would make it skip creating its own. Name the schema the tables go to.
  */
-async function migrator(store: Store): Promise<Migrator> {
+export async function migrator(store: Store): Promise<Migrator> {
   let migrationTableSchema: string | undefined;
   if (store.engine === "postgres") {
     const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(store.db);
@@ -62,17 +75,14 @@ export async function migrateToLatest(store: Store): Promise<MigrationReport> {
 /** Drops every table the migrations made, so `db build` can start again from nothing. */
 export async function dropAll(store: Store): Promise<void> {
   const { db } = store;
-  await db.schema.dropTable("note").ifExists().execute();
-  await db.schema.dropTable("person").ifExists().execute();
-  await db.schema.dropTable("counter").ifExists().execute();
+  for (const table of ["note", "person", "counter", "table_count", "person_note_count"]) {
+    await db.schema.dropTable(table).ifExists().execute();
+  }
   await db.schema.dropTable("kysely_migration").ifExists().execute();
   await db.schema.dropTable("kysely_migration_lock").ifExists().execute();
   if (store.engine === "postgres") {
-    await sql`drop function if exists count_inserted(), count_deleted()`.execute(db);
+    await sql`drop function if exists count_inserted(), count_deleted(), count_people(), count_notes()`.execute(db);
   }
 }
 
-/** Cheap round trip for readiness checks. */
-export async function ping(store: Store): Promise<void> {
-  await sql`select 1`.execute(store.db);
-}
+export type { Engine };

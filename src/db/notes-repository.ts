@@ -1,7 +1,7 @@
 import type { Kysely, SelectQueryBuilder } from "kysely";
-import { counterOf } from "./counters.js";
-import { isForeignKeyViolation } from "./errors.js";
-import { prepareQuery, type QueryRunner } from "./prepared.js";
+import { ConstraintViolation } from "./errors.js";
+import { affected, type Executor, prepareQuery } from "./executor.js";
+import type { ChangedSince, Missing } from "./people-repository.js";
 import type { Database } from "./schema.js";
 
 export type NoteKey = [timestamp: string, noteId: number];
@@ -11,6 +11,7 @@ export interface NoteRow {
   person_id: number;
   content: string;
   timestamp: string;
+  version: number;
   fname: string;
   lname: string;
   person_timestamp: string;
@@ -28,6 +29,7 @@ function withAuthor(db: Kysely<Database>): NoteQuery {
       "note.person_id",
       "note.content",
       "note.timestamp",
+      "note.version",
       "person.fname",
       "person.lname",
       "person.timestamp as person_timestamp",
@@ -40,100 +42,119 @@ const newestFirst = (query: NoteQuery, limit: number) =>
 const before = (query: NoteQuery, timestamp: string, noteId: number) =>
   query.where((eb) => eb(eb.refTuple("note.timestamp", "note.note_id"), "<", eb.tuple(timestamp, noteId)));
 
-/** Every query is compiled once, when the repository is made (see prepareQuery). */
-function queries(db: Kysely<Database>, runner: QueryRunner) {
-  const ofPerson = (personId: number) => withAuthor(db).where("note.person_id", "=", personId);
-  return {
-    firstPage: prepareQuery(runner, (limit: number) => newestFirst(withAuthor(db), limit)),
-    pageAfter: prepareQuery(runner, (timestamp: string, noteId: number, limit: number) =>
-      newestFirst(before(withAuthor(db), timestamp, noteId), limit),
-    ),
-    firstPageOfPerson: prepareQuery(runner, (personId: number, limit: number) =>
-      newestFirst(ofPerson(personId), limit),
-    ),
-    pageOfPersonAfter: prepareQuery(runner, (personId: number, timestamp: string, noteId: number, limit: number) =>
-      newestFirst(before(ofPerson(personId), timestamp, noteId), limit),
-    ),
-    count: counterOf(db, runner, "note"),
-    countOfPerson: prepareQuery(runner, (personId: number) =>
-      db
-        .selectFrom("note")
-        .select((eb) => eb.fn.countAll<number | string>().as("count"))
-        .where("person_id", "=", personId),
-    ),
-    find: prepareQuery(runner, (personId: number, noteId: number) =>
-      withAuthor(db).where("note.note_id", "=", noteId).where("note.person_id", "=", personId),
-    ),
-    insert: prepareQuery(runner, (personId: number, content: string, timestamp: string) =>
-      db.insertInto("note").values({ person_id: personId, content, timestamp }).returning("note_id"),
-    ),
-    update: prepareQuery(runner, (personId: number, noteId: number, content: string, timestamp: string) =>
-      db
-        .updateTable("note")
-        .set({ content, timestamp })
-        .where("note_id", "=", noteId)
-        .where("person_id", "=", personId)
-        .where("content", "!=", content),
-    ),
-    delete: prepareQuery(runner, (personId: number, noteId: number) =>
-      db.deleteFrom("note").where("note_id", "=", noteId).where("person_id", "=", personId),
-    ),
-  };
+const ofPerson = (db: Kysely<Database>, personId: number) => withAuthor(db).where("note.person_id", "=", personId);
+
+const firstPage = prepareQuery((db, limit: number) => newestFirst(withAuthor(db), limit));
+const pageAfter = prepareQuery((db, timestamp: string, noteId: number, limit: number) =>
+  newestFirst(before(withAuthor(db), timestamp, noteId), limit),
+);
+const firstPageOfPerson = prepareQuery((db, personId: number, limit: number) =>
+  newestFirst(ofPerson(db, personId), limit),
+);
+const pageOfPersonAfter = prepareQuery((db, personId: number, timestamp: string, noteId: number, limit: number) =>
+  newestFirst(before(ofPerson(db, personId), timestamp, noteId), limit),
+);
+const total = prepareQuery((db) =>
+  db
+    .selectFrom("table_count")
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<number>("value"), eb.lit(0)).as("total"))
+    .where("name", "=", "note"),
+);
+const totalOfPerson = prepareQuery((db, personId: number) =>
+  db
+    .selectFrom("person_note_count")
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<number>("value"), eb.lit(0)).as("total"))
+    .where("person_id", "=", personId),
+);
+const byIds = prepareQuery((db, personId: number, noteId: number) =>
+  withAuthor(db).where("note.note_id", "=", noteId).where("note.person_id", "=", personId),
+);
+const insert = prepareQuery((db, personId: number, content: string, timestamp: string) =>
+  db.insertInto("note").values({ person_id: personId, content, timestamp }).returning("note_id"),
+);
+/** Changes the content only when it really changes, and only at the expected version (null: any). */
+const update = prepareQuery(
+  (db, personId: number, noteId: number, expectedVersion: number | null, content: string, timestamp: string) =>
+    db
+      .updateTable("note")
+      .set((eb) => ({ content, timestamp, version: eb("version", "+", 1) }))
+      .where("note_id", "=", noteId)
+      .where("person_id", "=", personId)
+      .where((eb) => eb("version", "=", eb.fn.coalesce(eb.val(expectedVersion), eb.ref("version"))))
+      .where("content", "!=", content),
+);
+const remove = prepareQuery((db, personId: number, noteId: number) =>
+  db.deleteFrom("note").where("note_id", "=", noteId).where("person_id", "=", personId),
+);
+
+export async function listNotes(ex: Executor, limit: number, after?: NoteKey): Promise<NoteRow[]> {
+  const result = after ? await pageAfter.run(ex, after[0], after[1], limit) : await firstPage.run(ex, limit);
+  return result.rows;
 }
 
-export class NotesRepository {
-  private readonly queries: ReturnType<typeof queries>;
+export async function listNotesOfPerson(
+  ex: Executor,
+  personId: number,
+  limit: number,
+  after?: NoteKey,
+): Promise<NoteRow[]> {
+  const result = after
+    ? await pageOfPersonAfter.run(ex, personId, after[0], after[1], limit)
+    : await firstPageOfPerson.run(ex, personId, limit);
+  return result.rows;
+}
 
-  constructor(db: Kysely<Database>, runner: QueryRunner) {
-    this.queries = queries(db, runner);
-  }
+export async function countNotes(ex: Executor): Promise<number> {
+  return Number((await total.first(ex))?.total ?? 0);
+}
 
-  async list(limit: number, after?: NoteKey): Promise<NoteRow[]> {
-    const result = after
-      ? await this.queries.pageAfter(after[0], after[1], limit)
-      : await this.queries.firstPage(limit);
-    return result.rows;
-  }
+/** Read from the counts the triggers keep: as cheap for a person with a million notes as for one with none. */
+export async function countNotesOfPerson(ex: Executor, personId: number): Promise<number> {
+  return Number((await totalOfPerson.first(ex, personId))?.total ?? 0);
+}
 
-  async listByPerson(personId: number, limit: number, after?: NoteKey): Promise<NoteRow[]> {
-    const result = after
-      ? await this.queries.pageOfPersonAfter(personId, after[0], after[1], limit)
-      : await this.queries.firstPageOfPerson(personId, limit);
-    return result.rows;
-  }
+/** The note only if it belongs to that person. */
+export function findNote(ex: Executor, personId: number, noteId: number): Promise<NoteRow | undefined> {
+  return byIds.first(ex, personId, noteId);
+}
 
-  count(): Promise<number> {
-    return this.queries.count();
+/** The new note's id, or "not-found" when there is no such person. */
+export async function insertNote(
+  ex: Executor,
+  personId: number,
+  content: string,
+  timestamp: string,
+): Promise<number | Missing> {
+  try {
+    const row = await insert.first(ex, personId, content, timestamp);
+    if (row === undefined) throw new Error("the insert returned no row");
+    return row.note_id;
+  } catch (error) {
+    if (error instanceof ConstraintViolation && error.kind === "foreign-key") return "not-found";
+    throw error;
   }
+}
 
-  async countByPerson(personId: number): Promise<number> {
-    const { rows } = await this.queries.countOfPerson(personId);
-    return Number(rows[0]?.count ?? 0);
-  }
+/**
+ * Changes the content (and the timestamp and version) only when it really changes; with an
+ * expected version, only if nobody changed the note since. Returns the note as it is afterwards.
+ * Run it in a transaction: the update and the read-back are two statements.
+ */
+export async function updateNote(
+  ex: Executor,
+  personId: number,
+  noteId: number,
+  content: string,
+  timestamp: string,
+  expectedVersion?: number,
+): Promise<NoteRow | Missing | ChangedSince> {
+  const changed = affected(await update.run(ex, personId, noteId, expectedVersion ?? null, content, timestamp)) > 0;
+  const current = await findNote(ex, personId, noteId);
+  if (!current) return "not-found";
+  if (!changed && expectedVersion !== undefined && current.version !== expectedVersion) return "changed-since";
+  return current;
+}
 
-  /** The note only if it belongs to that person. */
-  find(personId: number, noteId: number): Promise<NoteRow | undefined> {
-    return this.queries.find.first(personId, noteId);
-  }
-
-  /** Returns the new note's id, or undefined when there is no such person. */
-  async insert(personId: number, content: string, timestamp: string): Promise<number | undefined> {
-    try {
-      const { rows } = await this.queries.insert(personId, content, timestamp);
-      return rows[0]?.note_id;
-    } catch (error) {
-      if (isForeignKeyViolation(error)) return undefined;
-      throw error;
-    }
-  }
-
-  /** Changes the content, and the timestamp, only when the content really changes. */
-  async update(personId: number, noteId: number, content: string, timestamp: string): Promise<void> {
-    await this.queries.update(personId, noteId, content, timestamp);
-  }
-
-  async delete(personId: number, noteId: number): Promise<boolean> {
-    const { numAffectedRows } = await this.queries.delete(personId, noteId);
-    return Number(numAffectedRows ?? 0) > 0;
-  }
+export async function deleteNote(ex: Executor, personId: number, noteId: number): Promise<boolean> {
+  return affected(await remove.run(ex, personId, noteId)) > 0;
 }

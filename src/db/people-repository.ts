@@ -1,6 +1,7 @@
-import type { Kysely } from "kysely";
-import { counterOf } from "./counters.js";
-import { prepareQuery, type QueryRunner } from "./prepared.js";
+import { type Kysely, sql } from "kysely";
+import { ConstraintViolation } from "./errors.js";
+import { affected, type Executor, prepareQuery } from "./executor.js";
+import { nameKey } from "./names.js";
 import type { Database } from "./schema.js";
 
 export type PersonKey = [lnameKey: string, fnameKey: string, personId: number];
@@ -12,6 +13,7 @@ export interface PersonRow {
   fname_key: string;
   lname_key: string;
   timestamp: string;
+  version: number;
 }
 
 export interface PersonNoteRow {
@@ -19,133 +21,205 @@ export interface PersonNoteRow {
   person_id: number;
   content: string;
   timestamp: string;
+  version: number;
 }
 
-export interface PersonFields {
+export interface Names {
   fname: string;
   lname: string;
-  fname_key: string;
-  lname_key: string;
 }
 
-const personColumns = ["person_id", "fname", "lname", "fname_key", "lname_key", "timestamp"] as const;
-const noteColumns = ["note_id", "person_id", "content", "timestamp"] as const;
+/** What a write can run into besides success. */
+export type NameTaken = "duplicate-name";
+export type Missing = "not-found";
+export type ChangedSince = "changed-since";
 
-/** The queries every read runs, compiled once when the repository is made (see prepareQuery). */
-function queries(db: Kysely<Database>, runner: QueryRunner) {
-  const inListOrder = (limit: number) =>
+const personColumns = ["person_id", "fname", "lname", "fname_key", "lname_key", "timestamp", "version"] as const;
+const noteColumns = ["note_id", "person_id", "content", "timestamp", "version"] as const;
+
+const inListOrder = (db: Kysely<Database>, limit: number) =>
+  db
+    .selectFrom("person")
+    .select(personColumns)
+    .orderBy("lname_key")
+    .orderBy("fname_key")
+    .orderBy("person_id")
+    .limit(limit);
+
+const firstPage = prepareQuery((db, limit: number) => inListOrder(db, limit));
+const pageAfter = prepareQuery((db, lnameKey: string, fnameKey: string, personId: number, limit: number) =>
+  inListOrder(db, limit).where((eb) =>
+    eb(eb.refTuple("lname_key", "fname_key", "person_id"), ">", eb.tuple(lnameKey, fnameKey, personId)),
+  ),
+);
+const byId = prepareQuery((db, personId: number) =>
+  db.selectFrom("person").select(personColumns).where("person_id", "=", personId),
+);
+const total = prepareQuery((db) =>
+  db
+    .selectFrom("table_count")
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<number>("value"), eb.lit(0)).as("total"))
+    .where("name", "=", "person"),
+);
+const insert = prepareQuery((db, fname: string, lname: string, fnameKey: string, lnameKey: string, timestamp: string) =>
+  db
+    .insertInto("person")
+    .values({ fname, lname, fname_key: fnameKey, lname_key: lnameKey, timestamp })
+    .returning(personColumns),
+);
+/** Changes the names only when one really changes, and only while the version is the expected one (null: any). */
+const update = prepareQuery(
+  (
+    db,
+    personId: number,
+    expectedVersion: number | null,
+    fname: string,
+    lname: string,
+    fnameKey: string,
+    lnameKey: string,
+    timestamp: string,
+  ) =>
     db
-      .selectFrom("person")
-      .select(personColumns)
-      .orderBy("lname_key")
-      .orderBy("fname_key")
-      .orderBy("person_id")
-      .limit(limit);
-  return {
-    firstPage: prepareQuery(runner, (limit: number) => inListOrder(limit)),
-    pageAfter: prepareQuery(runner, (lnameKey: string, fnameKey: string, personId: number, limit: number) =>
-      inListOrder(limit).where((eb) =>
-        eb(eb.refTuple("lname_key", "fname_key", "person_id"), ">", eb.tuple(lnameKey, fnameKey, personId)),
-      ),
-    ),
-    find: prepareQuery(runner, (personId: number) =>
-      db.selectFrom("person").select(personColumns).where("person_id", "=", personId),
-    ),
-    count: counterOf(db, runner, "person"),
-    newestNotes: prepareQuery(runner, (personId: number, limit: number) =>
-      db
-        .selectFrom("note")
-        .select(noteColumns)
-        .where("person_id", "=", personId)
-        .orderBy("timestamp", "desc")
-        .orderBy("note_id", "desc")
-        .limit(limit),
-    ),
-  };
+      .updateTable("person")
+      .set((eb) => ({
+        fname,
+        lname,
+        fname_key: fnameKey,
+        lname_key: lnameKey,
+        timestamp,
+        version: eb("version", "+", 1),
+      }))
+      .where("person_id", "=", personId)
+      .where((eb) =>
+        eb.and([
+          eb("version", "=", eb.fn.coalesce(eb.val(expectedVersion), eb.ref("version"))),
+          eb.or([eb("fname", "!=", fname), eb("lname", "!=", lname)]),
+        ]),
+      )
+      .returning(personColumns),
+);
+const remove = prepareQuery((db, personId: number) => db.deleteFrom("person").where("person_id", "=", personId));
+
+/**
+ * The newest notes of each listed person, each person's read from the index and stopped at the
+ * limit, so a person with a million notes costs what one with twenty does. The ids arrive as one
+ * parameter, so the SQL is the same for every page size. Rows come grouped by nothing in
+ * particular: sorting at most 20 per person is left to the caller's side (see newestNotes).
+ */
+const newestOfEach = prepareQuery({
+  sqlite: (db, personIds: string | number[], perPerson: number) =>
+    db
+      .selectFrom(sql<{ value: number }>`json_each(${personIds})`.as("p"))
+      .innerJoin("note as n", (join) =>
+        join.on("n.note_id", "in", (eb) =>
+          eb
+            .selectFrom("note as i")
+            .select("i.note_id")
+            .where("i.person_id", "=", sql<number>`p.value`)
+            .orderBy("i.timestamp", "desc")
+            .orderBy("i.note_id", "desc")
+            .limit(perPerson),
+        ),
+      )
+      .select(noteColumns.map((column) => `n.${column}` as const)),
+  postgres: (db, personIds: string | number[], perPerson: number) =>
+    db
+      .selectFrom("person as p")
+      .innerJoinLateral(
+        (eb) =>
+          eb
+            .selectFrom("note")
+            .select(noteColumns)
+            .whereRef("note.person_id", "=", "p.person_id")
+            .orderBy("note.timestamp", "desc")
+            .orderBy("note.note_id", "desc")
+            .limit(perPerson)
+            .as("n"),
+        (join) => join.onTrue(),
+      )
+      .where("p.person_id", "=", sql<number>`any(${personIds}::bigint[])`)
+      .select(noteColumns.map((column) => `n.${column}` as const)),
+});
+
+/** People in list order (last name, first name, id), starting after `after`; `limit` rows at most. */
+export async function listPeople(ex: Executor, limit: number, after?: PersonKey): Promise<PersonRow[]> {
+  const result = after ? await pageAfter.run(ex, after[0], after[1], after[2], limit) : await firstPage.run(ex, limit);
+  return result.rows;
 }
 
-export class PeopleRepository {
-  private readonly queries: ReturnType<typeof queries>;
+export function findPerson(ex: Executor, personId: number): Promise<PersonRow | undefined> {
+  return byId.first(ex, personId);
+}
 
-  constructor(
-    private readonly db: Kysely<Database>,
-    runner: QueryRunner,
-  ) {
-    this.queries = queries(db, runner);
-  }
+export async function countPeople(ex: Executor): Promise<number> {
+  return Number((await total.first(ex))?.total ?? 0);
+}
 
-  /** People in list order (last name, first name, id), starting after `after`; `limit` rows at most. */
-  async list(limit: number, after?: PersonKey): Promise<PersonRow[]> {
-    const result = after
-      ? await this.queries.pageAfter(after[0], after[1], after[2], limit)
-      : await this.queries.firstPage(limit);
-    return result.rows;
+/** The new person, or "duplicate-name" when someone has the same name as the service compares names. */
+export async function insertPerson(ex: Executor, names: Names, timestamp: string): Promise<PersonRow | NameTaken> {
+  try {
+    const row = await insert.first(ex, names.fname, names.lname, nameKey(names.fname), nameKey(names.lname), timestamp);
+    if (row === undefined) throw new Error("the insert returned no row");
+    return row;
+  } catch (error) {
+    if (isNameTaken(error)) return "duplicate-name";
+    throw error;
   }
+}
 
-  find(personId: number): Promise<PersonRow | undefined> {
-    return this.queries.find.first(personId);
+/**
+ * Changes the names (and the timestamp and version) only when a name really changes. With an
+ * expected version the change happens only if nobody changed the person since. Returns the row as
+ * it is afterwards. Run it in a transaction: the update and the read-back are two statements.
+ */
+export async function updatePerson(
+  ex: Executor,
+  personId: number,
+  names: Names,
+  timestamp: string,
+  expectedVersion?: number,
+): Promise<PersonRow | NameTaken | Missing | ChangedSince> {
+  let changed: PersonRow | undefined;
+  try {
+    changed = await update.first(
+      ex,
+      personId,
+      expectedVersion ?? null,
+      names.fname,
+      names.lname,
+      nameKey(names.fname),
+      nameKey(names.lname),
+      timestamp,
+    );
+  } catch (error) {
+    if (isNameTaken(error)) return "duplicate-name";
+    throw error;
   }
+  if (changed) return changed;
+  const current = await findPerson(ex, personId);
+  if (!current) return "not-found";
+  if (expectedVersion !== undefined && current.version !== expectedVersion) return "changed-since";
+  return current;
+}
 
-  count(): Promise<number> {
-    return this.queries.count();
-  }
+/** Deletes the person; the database deletes their notes with them. */
+export async function deletePerson(ex: Executor, personId: number): Promise<boolean> {
+  return affected(await remove.run(ex, personId)) > 0;
+}
 
-  /** Throws the engine's unique violation when the name is taken. */
-  async insert(fields: PersonFields, timestamp: string): Promise<PersonRow> {
-    return this.db
-      .insertInto("person")
-      .values({ ...fields, timestamp })
-      .returning(personColumns)
-      .executeTakeFirstOrThrow();
-  }
+/** The newest `perPerson` notes of each person, newest first within a person. */
+export async function newestNotes(ex: Executor, personIds: number[], perPerson: number): Promise<PersonNoteRow[]> {
+  if (personIds.length === 0) return [];
+  // SQLite reads the ids from a JSON array, PostgreSQL from an array parameter.
+  const ids = ex.engine === "sqlite" ? JSON.stringify(personIds) : personIds;
+  const { rows } = await newestOfEach.run(ex, ids, perPerson);
+  return rows.sort(
+    (a, b) =>
+      a.person_id - b.person_id ||
+      (a.timestamp < b.timestamp ? 1 : a.timestamp > b.timestamp ? -1 : b.note_id - a.note_id),
+  );
+}
 
-  /**
-   * Changes the names and the timestamp only when a name really changes.
-   * Returns the row as it is afterwards, or undefined when there is no such person.
-   */
-  async update(personId: number, fields: PersonFields, timestamp: string): Promise<PersonRow | undefined> {
-    const changed = await this.db
-      .updateTable("person")
-      .set({ ...fields, timestamp })
-      .where("person_id", "=", personId)
-      .where((eb) => eb.or([eb("fname", "!=", fields.fname), eb("lname", "!=", fields.lname)]))
-      .returning(personColumns)
-      .executeTakeFirst();
-    return changed ?? this.find(personId);
-  }
-
-  /** Deletes the person; the database deletes their notes with them. */
-  async delete(personId: number): Promise<boolean> {
-    const result = await this.db.deleteFrom("person").where("person_id", "=", personId).executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
-  }
-
-  /** The newest `perPerson` notes of each person, newest first within a person. */
-  async newestNotes(personIds: number[], perPerson: number): Promise<PersonNoteRow[]> {
-    if (personIds.length === 0) return [];
-    if (personIds.length === 1) {
-      const { rows } = await this.queries.newestNotes(personIds[0] as number, perPerson);
-      return rows;
-    }
-    return this.db
-      .selectFrom((eb) =>
-        eb
-          .selectFrom("note")
-          .select(noteColumns)
-          .select((inner) =>
-            inner.fn
-              .agg<number>("row_number")
-              .over((over) => over.partitionBy("person_id").orderBy("timestamp", "desc").orderBy("note_id", "desc"))
-              .as("rank"),
-          )
-          .where("person_id", "in", personIds)
-          .as("ranked"),
-      )
-      .select(noteColumns)
-      .where("rank", "<=", perPerson)
-      .orderBy("person_id")
-      .orderBy("timestamp", "desc")
-      .orderBy("note_id", "desc")
-      .execute();
-  }
+function isNameTaken(error: unknown): boolean {
+  return error instanceof ConstraintViolation && error.constraint === "person_name_unique";
 }

@@ -1,26 +1,133 @@
-import { PostgresDialect } from "kysely";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type CompiledQuery, PostgresDialect, type QueryResult } from "kysely";
 import pg from "pg";
+import { isConnectionBroken, translate } from "./errors.js";
+import type { Executor, UnitOfWork } from "./executor.js";
+import type { StoreLog } from "./log.js";
 
 const TIMESTAMPTZ_OID = 1184;
 const INT8_OID = 20;
+/** A client-side deadline a little past the server's own, for a server that stops answering at all. */
+const QUERY_DEADLINE_MARGIN_MS = 1000;
+/** How long closing waits for connections to say goodbye to a server that may not answer. */
+const CLOSE_TIMEOUT_MS = 2000;
 
 // Timestamps leave the database as the same ISO strings on both engines; counters fit in a double.
 pg.types.setTypeParser(TIMESTAMPTZ_OID, (value) => new Date(value).toISOString());
 pg.types.setTypeParser(INT8_OID, (value) => Number(value));
 
-export interface PostgresHandle {
-  dialect: PostgresDialect;
-  pool: pg.Pool;
+export interface PostgresOptions {
+  url: string;
+  /** Already checked to be a plain identifier (see config.ts). */
+  schema?: string;
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
+  lockTimeoutMs: number;
+  poolSize: number;
+  log: StoreLog;
 }
 
-export function openPostgres(url: string, schema?: string): PostgresHandle {
+export interface PostgresStore extends UnitOfWork {
+  dialect: PostgresDialect;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A pool in which nothing waits forever: connecting (and waiting for a free connection) has a
+ * deadline, the server cancels a statement or a lock wait that runs too long, and the client gives
+ * up on a server that does not answer at all and throws that connection away.
+ */
+export function openPostgres(options: PostgresOptions): PostgresStore {
   const pool = new pg.Pool({
-    connectionString: url,
-    max: 10,
-    // A schema other than public keeps parallel test runs apart on one server.
-    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    connectionString: options.url,
+    max: options.poolSize,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    statement_timeout: options.statementTimeoutMs,
+    lock_timeout: options.lockTimeoutMs,
+    idle_in_transaction_session_timeout: options.statementTimeoutMs * 2,
+    keepAlive: true,
+    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   });
-  // An idle client that loses its server must not crash the process; the next query reports the error.
-  pool.on("error", () => {});
-  return { pool, dialect: new PostgresDialect({ pool }) };
+  pool.on("error", (error) => options.log.warn({ err: error }, "an idle database connection failed"));
+  const queryTimeout = options.statementTimeoutMs + QUERY_DEADLINE_MARGIN_MS;
+
+  async function connect(): Promise<pg.PoolClient> {
+    try {
+      return await pool.connect();
+    } catch (error) {
+      throw translate(error);
+    }
+  }
+
+  function executorOn(client: pg.PoolClient, broken: (error: unknown) => void): Executor {
+    const executeQuery = async <R>({ sql, parameters }: CompiledQuery<R>): Promise<QueryResult<R>> => {
+      try {
+        // pg reads query_timeout from the query config too; its types only know the client option.
+        const config = { text: sql, values: parameters as unknown[], query_timeout: queryTimeout } as pg.QueryConfig;
+        const result = await client.query(config);
+        return toQueryResult<R>(result);
+      } catch (error) {
+        broken(error);
+        throw translate(error);
+      }
+    };
+    return {
+      engine: "postgres",
+      executeQuery,
+      executeQueryFirst: async (query) => (await executeQuery(query)).rows[0],
+    };
+  }
+
+  /** Borrows a connection for `work`; a connection that failed is closed instead of going back. */
+  async function withClient<T>(work: (executor: Executor, broken: () => boolean) => Promise<T>): Promise<T> {
+    const client = await connect();
+    let failure: Error | undefined;
+    const executor = executorOn(client, (error) => {
+      if (isConnectionBroken(error)) failure = error instanceof Error ? error : new Error(String(error));
+    });
+    try {
+      return await work(executor, () => failure !== undefined);
+    } finally {
+      client.release(failure);
+    }
+  }
+
+  const run = <R>(query: CompiledQuery<R>) => withClient((executor) => executor.executeQuery(query));
+
+  return {
+    engine: "postgres",
+    executeQuery: run,
+    executeQueryFirst: async (query) => (await run(query)).rows[0],
+    transaction: (work) =>
+      withClient(async (executor, broken) => {
+        await executor.executeQuery(raw("begin"));
+        try {
+          const result = await work(executor);
+          await executor.executeQuery(raw("commit"));
+          return result;
+        } catch (error) {
+          // A lost connection has rolled back by itself on the server.
+          if (!broken()) await executor.executeQuery(raw("rollback")).catch(() => {});
+          throw error;
+        }
+      }),
+    dialect: new PostgresDialect({ pool }),
+    ping: async () => {
+      await run(raw("select 1"));
+    },
+    close: async () => {
+      await Promise.race([pool.end(), sleep(CLOSE_TIMEOUT_MS)]);
+    },
+  };
+}
+
+const raw = (sql: string) => ({ sql, parameters: [] }) as unknown as CompiledQuery<never>;
+
+function toQueryResult<R>(result: pg.QueryResult): QueryResult<R> {
+  const changes = ["INSERT", "UPDATE", "DELETE", "MERGE"].includes(result.command);
+  return {
+    rows: (result.rows ?? []) as R[],
+    numAffectedRows: changes && result.rowCount !== null ? BigInt(result.rowCount) : undefined,
+  };
 }

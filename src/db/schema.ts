@@ -9,6 +9,8 @@ export interface PersonTable {
   fname_key: string;
   lname_key: string;
   timestamp: string;
+  /** 1 when created, one more on every change; updates may be made conditional on it. */
+  version: Generated<number>;
 }
 
 export interface NoteTable {
@@ -16,18 +18,32 @@ export interface NoteTable {
   person_id: number;
   content: string;
   timestamp: string;
+  version: Generated<number>;
 }
 
-/** Row counts kept by triggers, so list totals never need COUNT(*) over a whole table. */
-export interface CounterTable {
-  name: string;
+/**
+ * Row counts kept by triggers in the transaction that changes the rows, so totals never need
+ * COUNT(*). Each table's count is spread over slots that are summed on read: on PostgreSQL each
+ * connection writes its own slot, so concurrent inserts never wait for one another's counter row.
+ */
+export interface TableCountTable {
+  name: "person" | "note";
+  slot: number;
+  value: number;
+}
+
+/** Each person's note count, slotted the same way. */
+export interface PersonNoteCountTable {
+  person_id: number;
+  slot: number;
   value: number;
 }
 
 export interface Database {
   person: PersonTable;
   note: NoteTable;
-  counter: CounterTable;
+  table_count: TableCountTable;
+  person_note_count: PersonNoteCountTable;
 }
 
 export type Engine = "sqlite" | "postgres";

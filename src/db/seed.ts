@@ -1,5 +1,5 @@
-import { nameKey } from "../domain/names.js";
 import type { Store } from "./database.js";
+import { nameKey } from "./names.js";
 
 /** The tutorial's people and notes (build_database.py), with its 2019 note timestamps in UTC. */
 export const TUTORIAL_PEOPLE = [

@@ -1,11 +1,23 @@
-import type { NoteKey, NoteRow, NotesRepository } from "../db/notes-repository.js";
-import type { PeopleRepository } from "../db/people-repository.js";
+import type { UnitOfWork } from "../db/executor.js";
+import {
+  countNotes,
+  countNotesOfPerson,
+  deleteNote,
+  findNote,
+  insertNote,
+  listNotes,
+  listNotesOfPerson,
+  type NoteKey,
+  type NoteRow,
+  updateNote,
+} from "../db/notes-repository.js";
+import { findPerson } from "../db/people-repository.js";
 import { noteNotFound, personNotFound } from "./errors.js";
 import { cleanText } from "./names.js";
 import { decodeCursor, type Page, toPage } from "./paging.js";
 import type { Note } from "./types.js";
 
-const NOTE_CURSOR = ["string", "number"] as const;
+const NOTE_CURSOR = ["timestamp", "id"] as const;
 
 function toNote(row: NoteRow): Note {
   return {
@@ -22,46 +34,52 @@ const noteKey = (row: NoteRow): NoteKey => [row.timestamp, row.note_id];
 /** Notes are always reached through their person: a note of someone else is not found. */
 export class NotesService {
   constructor(
-    private readonly notes: NotesRepository,
-    private readonly people: PeopleRepository,
+    private readonly store: UnitOfWork,
     private readonly now: () => string = () => new Date().toISOString(),
   ) {}
 
   async list(limit: number, cursor?: string): Promise<Page<Note>> {
     const after = decodeCursor<NoteKey>(cursor, NOTE_CURSOR);
-    const [rows, total] = await Promise.all([this.notes.list(limit + 1, after), this.notes.count()]);
+    const [rows, total] = await Promise.all([listNotes(this.store, limit + 1, after), countNotes(this.store)]);
     return toPage(rows, limit, total, noteKey, toNote);
   }
 
   async listByPerson(personId: number, limit: number, cursor?: string): Promise<Page<Note>> {
     const after = decodeCursor<NoteKey>(cursor, NOTE_CURSOR);
     const [person, rows, total] = await Promise.all([
-      this.people.find(personId),
-      this.notes.listByPerson(personId, limit + 1, after),
-      this.notes.countByPerson(personId),
+      findPerson(this.store, personId),
+      listNotesOfPerson(this.store, personId, limit + 1, after),
+      countNotesOfPerson(this.store, personId),
     ]);
     if (!person) throw personNotFound(personId);
     return toPage(rows, limit, total, noteKey, toNote);
   }
 
   async read(personId: number, noteId: number): Promise<Note> {
-    const row = await this.notes.find(personId, noteId);
+    const row = await findNote(this.store, personId, noteId);
     if (!row) throw noteNotFound(noteId);
     return toNote(row);
   }
 
   async create(personId: number, content: string): Promise<Note> {
-    const noteId = await this.notes.insert(personId, cleanText(content), this.now());
-    if (noteId === undefined) throw personNotFound(personId);
-    return this.read(personId, noteId);
+    return this.store.transaction(async (tx) => {
+      const noteId = await insertNote(tx, personId, cleanText(content), this.now());
+      if (noteId === "not-found") throw personNotFound(personId);
+      const row = await findNote(tx, personId, noteId);
+      if (!row) throw noteNotFound(noteId);
+      return toNote(row);
+    });
   }
 
   async update(personId: number, noteId: number, content: string): Promise<Note> {
-    await this.notes.update(personId, noteId, cleanText(content), this.now());
-    return this.read(personId, noteId);
+    return this.store.transaction(async (tx) => {
+      const row = await updateNote(tx, personId, noteId, cleanText(content), this.now());
+      if (row === "not-found" || row === "changed-since") throw noteNotFound(noteId);
+      return toNote(row);
+    });
   }
 
   async delete(personId: number, noteId: number): Promise<void> {
-    if (!(await this.notes.delete(personId, noteId))) throw noteNotFound(noteId);
+    if (!(await deleteNote(this.store, personId, noteId))) throw noteNotFound(noteId);
   }
 }

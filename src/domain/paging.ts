@@ -21,9 +21,29 @@ export function encodeCursor(key: readonly (string | number)[]): string {
   return Buffer.from(JSON.stringify(key)).toString("base64url");
 }
 
+/** What each part of a cursor stands for, and so what it must look like. */
+export type CursorPart = "timestamp" | "id" | "key";
+
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/** As long as a name key can be: 32 characters, each expanding to at most 18 under NFKC (U+FDFA). */
+const MAX_KEY_LENGTH = 32 * 18;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what must be refused
+const WELL_FORMED_TEXT = /^[^\u0000\uD800-\uDFFF]*$/u;
+
+const partIsValid: Record<CursorPart, (part: unknown) => boolean> = {
+  // Exactly the form the service writes, and a real instant (not 2020-13-45).
+  timestamp: (part) => typeof part === "string" && TIMESTAMP.test(part) && new Date(part).toISOString() === part,
+  id: (part) => typeof part === "number" && Number.isSafeInteger(part) && part >= 1,
+  key: (part) => typeof part === "string" && part.length <= MAX_KEY_LENGTH && WELL_FORMED_TEXT.test(part),
+};
+
+/**
+ * Every part is checked for what it stands for before any query sees it, so a forged cursor is the
+ * same 400 on both engines and never reaches the database.
+ */
 export function decodeCursor<K extends (string | number)[]>(
   cursor: string | undefined,
-  shape: readonly ("string" | "number")[],
+  shape: readonly CursorPart[],
 ): K | undefined {
   if (cursor === undefined) return undefined;
   let key: unknown;
@@ -33,9 +53,7 @@ export function decodeCursor<K extends (string | number)[]>(
     key = undefined;
   }
   const valid =
-    Array.isArray(key) &&
-    key.length === shape.length &&
-    key.every((part, i) => typeof part === shape[i] && (typeof part !== "number" || Number.isSafeInteger(part)));
+    Array.isArray(key) && key.length === shape.length && shape.every((part, i) => partIsValid[part](key[i]));
   if (!valid) {
     throw badRequest("The cursor is not valid: copy it from the next link of a previous page", [
       { in: "query", pointer: "/cursor", message: "is not a cursor this service issued" },

@@ -1,38 +1,59 @@
-import { isUniqueViolation } from "../db/errors.js";
-import type { PeopleRepository, PersonFields, PersonKey, PersonNoteRow, PersonRow } from "../db/people-repository.js";
+import type { UnitOfWork } from "../db/executor.js";
+import {
+  countPeople,
+  deletePerson,
+  findPerson,
+  insertPerson,
+  listPeople,
+  newestNotes,
+  type PersonKey,
+  type PersonNoteRow,
+  type PersonRow,
+  updatePerson,
+} from "../db/people-repository.js";
 import { personExists, personNotFound } from "./errors.js";
-import { cleanText, nameKey } from "./names.js";
+import { cleanText } from "./names.js";
 import { decodeCursor, EMBEDDED_NOTES, type Page, toPage } from "./paging.js";
-import type { Person } from "./types.js";
+import type { Person, PersonNote } from "./types.js";
 
 export interface PersonInput {
   fname: string;
   lname: string;
 }
 
-const PERSON_CURSOR = ["string", "string", "number"] as const;
+const PERSON_CURSOR = ["key", "key", "id"] as const;
 
-function fields(input: PersonInput): PersonFields {
-  const fname = cleanText(input.fname);
-  const lname = cleanText(input.lname);
-  return { fname, lname, fname_key: nameKey(fname), lname_key: nameKey(lname) };
-}
+const names = (input: PersonInput) => ({ fname: cleanText(input.fname), lname: cleanText(input.lname) });
+
+const toNote = ({ note_id, person_id, content, timestamp }: PersonNoteRow): PersonNote => ({
+  note_id,
+  person_id,
+  content,
+  timestamp,
+});
 
 function toPerson(row: PersonRow, notes: PersonNoteRow[]): Person {
-  return { person_id: row.person_id, fname: row.fname, lname: row.lname, timestamp: row.timestamp, notes };
+  return {
+    person_id: row.person_id,
+    fname: row.fname,
+    lname: row.lname,
+    timestamp: row.timestamp,
+    notes: notes.map(toNote),
+  };
 }
 
 export class PeopleService {
   constructor(
-    private readonly people: PeopleRepository,
+    private readonly store: UnitOfWork,
     private readonly now: () => string = () => new Date().toISOString(),
   ) {}
 
   async list(limit: number, cursor?: string): Promise<Page<Person>> {
     const after = decodeCursor<PersonKey>(cursor, PERSON_CURSOR);
-    const [rows, total] = await Promise.all([this.people.list(limit + 1, after), this.people.count()]);
+    const [rows, total] = await Promise.all([listPeople(this.store, limit + 1, after), countPeople(this.store)]);
     const shown = rows.slice(0, limit);
-    const notes = await this.people.newestNotes(
+    const notes = await newestNotes(
+      this.store,
       shown.map((row) => row.person_id),
       EMBEDDED_NOTES,
     );
@@ -52,40 +73,29 @@ export class PeopleService {
   }
 
   async read(personId: number): Promise<Person> {
-    const row = await this.people.find(personId);
+    const row = await findPerson(this.store, personId);
     if (!row) throw personNotFound(personId);
-    return this.withNotes(row);
+    return toPerson(row, await newestNotes(this.store, [personId], EMBEDDED_NOTES));
   }
 
   async create(input: PersonInput): Promise<Person> {
-    const values = fields(input);
-    try {
-      const row = await this.people.insert(values, this.now());
-      return toPerson(row, []);
-    } catch (error) {
-      if (isUniqueViolation(error)) throw personExists(values.fname, values.lname);
-      throw error;
-    }
+    const values = names(input);
+    const row = await insertPerson(this.store, values, this.now());
+    if (row === "duplicate-name") throw personExists(values.fname, values.lname);
+    return toPerson(row, []);
   }
 
   async update(personId: number, input: PersonInput): Promise<Person> {
-    const values = fields(input);
-    let row: PersonRow | undefined;
-    try {
-      row = await this.people.update(personId, values, this.now());
-    } catch (error) {
-      if (isUniqueViolation(error)) throw personExists(values.fname, values.lname);
-      throw error;
-    }
-    if (!row) throw personNotFound(personId);
-    return this.withNotes(row);
+    const values = names(input);
+    return this.store.transaction(async (tx) => {
+      const row = await updatePerson(tx, personId, values, this.now());
+      if (row === "duplicate-name") throw personExists(values.fname, values.lname);
+      if (row === "not-found" || row === "changed-since") throw personNotFound(personId);
+      return toPerson(row, await newestNotes(tx, [personId], EMBEDDED_NOTES));
+    });
   }
 
   async delete(personId: number): Promise<void> {
-    if (!(await this.people.delete(personId))) throw personNotFound(personId);
-  }
-
-  private async withNotes(row: PersonRow): Promise<Person> {
-    return toPerson(row, await this.people.newestNotes([row.person_id], EMBEDDED_NOTES));
+    if (!(await deletePerson(this.store, personId))) throw personNotFound(personId);
   }
 }

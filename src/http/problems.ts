@@ -1,5 +1,6 @@
 import { STATUS_CODES } from "node:http";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { DatabaseFullError, DatabaseUnavailableError } from "../db/errors.js";
 import { ProblemError } from "../domain/errors.js";
 import type { Problem } from "../domain/types.js";
 import { describeValidationErrors, summarize } from "./validation.js";
@@ -16,47 +17,24 @@ export function problem(status: number, detail: string, errors?: Problem["errors
   return body;
 }
 
-/** Database errors that mean "try again shortly", not "the request was wrong". */
-const UNAVAILABLE_CODES = new Set([
-  "SQLITE_BUSY",
-  "SQLITE_LOCKED",
-  "SQLITE_FULL",
-  "SQLITE_IOERR",
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "57P01", // admin shutdown
-  "57P02", // crash shutdown
-  "57P03", // cannot connect now
-  "53300", // too many connections
-  "08000",
-  "08001",
-  "08003",
-  "08006",
-]);
-
-function isUnavailable(error: unknown): boolean {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  return (
-    (typeof code === "string" && (UNAVAILABLE_CODES.has(code) || code.startsWith("SQLITE_IOERR"))) ||
-    (typeof message === "string" && /timeout exceeded when trying to connect|Connection terminated/i.test(message))
-  );
-}
-
-function toProblem(error: FastifyError | ProblemError, request: FastifyRequest): Problem {
+function toProblem(error: FastifyError | Error, request: FastifyRequest): Problem {
   if (error instanceof ProblemError) return problem(error.status, error.detail, error.errors);
-  if (error.validation) {
+  if ("validation" in error && error.validation) {
     const errors = describeValidationErrors(error.validation as never, error.validationContext ?? "body");
     return problem(400, summarize(errors), errors);
   }
-  const status = error.statusCode ?? 500;
+  const status = ("statusCode" in error ? error.statusCode : undefined) ?? 500;
   if (status >= 400 && status < 500) {
     // Fastify's own client errors (415, 413, malformed JSON…) carry messages safe to show.
     return problem(status, error.message);
   }
-  if (isUnavailable(error)) {
+  if (error instanceof DatabaseUnavailableError) {
     request.log.warn({ err: error }, "database unavailable");
     return problem(503, "The database is busy or unavailable; try again shortly");
+  }
+  if (error instanceof DatabaseFullError) {
+    request.log.error({ err: error }, "database storage is full");
+    return problem(507, "The server's storage is full, so the change was not saved; reading still works");
   }
   request.log.error({ err: error }, "request failed");
   return problem(500, "The server could not complete the request");
@@ -65,7 +43,7 @@ function toProblem(error: FastifyError | ProblemError, request: FastifyRequest):
 export function registerProblemHandlers(app: FastifyInstance, methodsByPath: { pattern: RegExp; allow: string[] }[]) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const body = toProblem(error, request);
-    if (body.status === 503) reply.header("retry-after", "1");
+    if (error instanceof DatabaseUnavailableError) reply.header("retry-after", String(error.retryAfterSeconds));
     return sendProblem(reply, body);
   });
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Store } from "../../src/db/database.js";
 import { isForeignKeyViolation, isUniqueViolation } from "../../src/db/errors.js";
-import { nameKey } from "../../src/domain/names.js";
+import { nameKey } from "../../src/db/names.js";
 import { appOn, engines, type Person, useApp } from "../support/app.js";
 
 async function peopleNamed(store: Store, lname: string): Promise<number> {

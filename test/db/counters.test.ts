@@ -1,80 +1,143 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { sql } from "kysely";
 import type { Store } from "../../src/db/database.js";
-import { engines, insertNotes, insertPeople, useApp } from "../support/app.js";
+import { Api, engines, insertNotes, insertPeople, startApp } from "../support/app.js";
 
-/** The trigger-kept totals, next to the real row counts. */
+/** The trigger-kept totals, next to the real row counts, for the tables and for each person. */
 async function totals(store: Store) {
-  const counters = await store.db.selectFrom("counter").select(["name", "value"]).execute();
-  const kept = Object.fromEntries(counters.map((c) => [c.name, Number(c.value)]));
+  const { db } = store;
+  const kept = await db
+    .selectFrom("table_count")
+    .select(["name", (eb) => eb.fn.sum<number | string>("value").as("total")])
+    .groupBy("name")
+    .execute();
   const real = async (table: "person" | "note") =>
     Number(
       (
-        await store.db
+        await db
           .selectFrom(table)
           .select((eb) => eb.fn.countAll<number | string>().as("n"))
           .executeTakeFirstOrThrow()
       ).n,
     );
-  return { kept, real: { person: await real("person"), note: await real("note") } };
+  const keptPerPerson = await db
+    .selectFrom("person_note_count")
+    .select(["person_id", (eb) => eb.fn.sum<number | string>("value").as("total")])
+    .groupBy("person_id")
+    .having((eb) => eb.fn.sum("value"), "!=", 0)
+    .orderBy("person_id")
+    .execute();
+  const realPerPerson = await db
+    .selectFrom("note")
+    .select(["person_id", (eb) => eb.fn.countAll<number | string>().as("total")])
+    .groupBy("person_id")
+    .orderBy("person_id")
+    .execute();
+  const numbers = (rows: { person_id: number; total: number | string }[]) =>
+    rows.map((row) => [Number(row.person_id), Number(row.total)]);
+  return {
+    kept: Object.fromEntries(kept.map((row) => [row.name, Number(row.total)])),
+    real: { person: await real("person"), note: await real("note") },
+    keptPerPerson: numbers(keptPerPerson),
+    realPerPerson: numbers(realPerPerson),
+  };
 }
+
+/** Each test gets a database of its own, seeded with the tutorial's 3 people and 7 notes. */
+async function withApp(engine: "sqlite" | "postgres", work: (api: Api, assertCounts: AssertCounts) => Promise<void>) {
+  const started = await startApp({ engine });
+  const api = new Api(engine);
+  api.started = started;
+  const assertCounts: AssertCounts = async (person, note) => {
+    const { kept, real, keptPerPerson, realPerPerson } = await totals(started.store);
+    assert.deepEqual(real, { person, note });
+    assert.deepEqual(kept, { person, note });
+    assert.deepEqual(keptPerPerson, realPerPerson, "each person's kept note count is their real one");
+    assert.equal((await api.get("/api/people?limit=1")).headers["x-total-count"], String(person));
+    assert.equal((await api.get("/api/notes?limit=1")).headers["x-total-count"], String(note));
+    for (const [personId, count] of realPerPerson) {
+      const notes = await api.get(`/api/people/${personId}/notes?limit=1`);
+      assert.equal(notes.headers["x-total-count"], String(count), `person ${personId}`);
+    }
+  };
+  try {
+    await work(api, assertCounts);
+  } finally {
+    await started.close();
+  }
+}
+
+type AssertCounts = (person: number, note: number) => Promise<void>;
 
 for (const engine of engines()) {
   describe(`row counters (${engine})`, () => {
-    const api = useApp(engine);
+    test("start with the seeded rows", () =>
+      withApp(engine, async (_api, assertCounts) => {
+        await assertCounts(3, 7);
+      }));
 
-    async function assertCounts(person: number, note: number) {
-      const { kept, real } = await totals(api.store);
-      assert.deepEqual(real, { person, note });
-      assert.deepEqual(kept, { person, note });
-      const people = await api.get("/api/people?limit=1");
-      const notes = await api.get("/api/notes?limit=1");
-      assert.equal(people.headers["x-total-count"], String(person));
-      assert.equal(notes.headers["x-total-count"], String(note));
-    }
+    test("count rows inserted one at a time and many at once", () =>
+      withApp(engine, async (api, assertCounts) => {
+        const person = await api.createSomeone();
+        await api.createNote(person.person_id, "One");
+        await assertCounts(4, 8);
+        await insertNotes(api.store, person.person_id, ["2020-01-01T00:00:00.000Z", "2020-01-02T00:00:00.000Z"]);
+        await insertPeople(api.store, [
+          ["Counted", "One"],
+          ["Counted", "Two"],
+        ]);
+        await assertCounts(6, 10);
+      }));
 
-    test("start with the seeded rows", async () => {
-      await assertCounts(3, 7);
-    });
+    test("count deleted notes", () =>
+      withApp(engine, async (api, assertCounts) => {
+        assert.equal((await api.delete("/api/people/1/notes/1")).statusCode, 204);
+        await assertCounts(3, 6);
+      }));
 
-    test("count rows inserted one at a time and many at once", async () => {
-      const person = await api.createSomeone();
-      await api.createNote(person.person_id, "One");
-      await assertCounts(4, 8);
-      await insertNotes(api.store, person.person_id, ["2020-01-01T00:00:00.000Z", "2020-01-02T00:00:00.000Z"]);
-      await insertPeople(api.store, [
-        ["Counted", "One"],
-        ["Counted", "Two"],
-      ]);
-      await assertCounts(6, 10);
-    });
+    test("count the notes a person's deletion takes with it", () =>
+      withApp(engine, async (api, assertCounts) => {
+        assert.equal((await api.delete("/api/people/2")).statusCode, 204);
+        await assertCounts(2, 5);
+        const person = await api.createSomeone();
+        await insertNotes(api.store, person.person_id, ["2020-01-01T00:00:00.000Z", "2020-01-01T00:00:00.000Z"]);
+        await assertCounts(3, 7);
+        assert.equal((await api.delete(`/api/people/${person.person_id}`)).statusCode, 204);
+        await assertCounts(2, 5);
+      }));
 
-    test("count deleted notes", async () => {
-      assert.equal((await api.delete("/api/people/1/notes/1")).statusCode, 204);
-      await assertCounts(6, 9);
-    });
+    test("count rows deleted many at once", () =>
+      withApp(engine, async (api, assertCounts) => {
+        await insertPeople(api.store, [
+          ["Counted", "One"],
+          ["Counted", "Two"],
+        ]);
+        await api.store.db.deleteFrom("note").where("person_id", "=", 1).execute();
+        await assertCounts(5, 4);
+        await api.store.db.deleteFrom("person").where("lname", "in", ["One", "Two"]).execute();
+        await assertCounts(3, 4);
+      }));
 
-    test("count the notes a person's deletion takes with it", async () => {
-      assert.equal((await api.delete("/api/people/2")).statusCode, 204);
-      await assertCounts(5, 7);
-      const person = await api.createSomeone();
-      await insertNotes(api.store, person.person_id, ["2020-01-01T00:00:00.000Z", "2020-01-01T00:00:00.000Z"]);
-      await assertCounts(6, 9);
-      assert.equal((await api.delete(`/api/people/${person.person_id}`)).statusCode, 204);
-      await assertCounts(5, 7);
-    });
+    test("a refused insert counts nothing", () =>
+      withApp(engine, async (api, assertCounts) => {
+        assert.equal((await api.post("/api/people", { fname: "Bunny", lname: "Easter" })).statusCode, 409);
+        assert.equal((await api.post("/api/people/999/notes", { content: "Orphan" })).statusCode, 404);
+        await assertCounts(3, 7);
+      }));
 
-    test("count rows deleted many at once", async () => {
-      await api.store.db.deleteFrom("note").where("person_id", "=", 1).execute();
-      await assertCounts(5, 5);
-      await api.store.db.deleteFrom("person").where("lname", "in", ["One", "Two"]).execute();
-      await assertCounts(3, 5);
-    });
-
-    test("a refused insert counts nothing", async () => {
-      assert.equal((await api.post("/api/people", { fname: "Bunny", lname: "Easter" })).statusCode, 409);
-      assert.equal((await api.post("/api/people/999/notes", { content: "Orphan" })).statusCode, 404);
-      await assertCounts(3, 5);
-    });
+    test("a rolled-back transaction counts nothing", () =>
+      withApp(engine, async (api, assertCounts) => {
+        await assert.rejects(
+          api.store.db.transaction().execute(async (tx) => {
+            await sql`insert into note (person_id, content, timestamp) values (1, 'gone', '2020-01-01T00:00:00.000Z')`.execute(
+              tx,
+            );
+            throw new Error("roll back");
+          }),
+          /roll back/,
+        );
+        await assertCounts(3, 7);
+      }));
   });
 }

@@ -1,9 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { sql } from "kysely";
-import { dropAll, migrateToLatest } from "../../src/db/database.js";
+import { dropAll, migrateToLatest, migrator } from "../../src/db/database.js";
+import { countNotes, countNotesOfPerson } from "../../src/db/notes-repository.js";
+import { countPeople } from "../../src/db/people-repository.js";
+import { seedTutorialData } from "../../src/db/seed.js";
 import { prepareDatabase } from "../../src/db/setup.js";
 import { createDatabase, engines, type TestDatabase } from "../support/app.js";
+
+const EVERY_MIGRATION = ["001_initial", "002_versions_and_slotted_counts"];
 
 async function count(database: TestDatabase, table: "person" | "note"): Promise<number> {
   const row = await database.store.db
@@ -36,7 +41,7 @@ for (const engine of engines()) {
     test("a new database gets every migration and the tutorial's data", async () => {
       await withDatabase(engine, async (database) => {
         const result = await prepareDatabase(database.store);
-        assert.deepEqual(result, { seeded: true, applied: ["001_initial"] });
+        assert.deepEqual(result, { seeded: true, applied: EVERY_MIGRATION });
         assert.equal(await count(database, "person"), 3);
         assert.equal(await count(database, "note"), 7);
       });
@@ -66,8 +71,30 @@ for (const engine of engines()) {
         await prepareDatabase(database.store);
         await database.store.db.deleteFrom("note").execute();
         await dropAll(database.store);
-        assert.deepEqual(await prepareDatabase(database.store), { seeded: true, applied: ["001_initial"] });
+        assert.deepEqual(await prepareDatabase(database.store), { seeded: true, applied: EVERY_MIGRATION });
         assert.equal(await count(database, "note"), 7);
+      });
+    });
+
+    test("a database made by the first migration keeps its data and its totals through the later ones", async () => {
+      await withDatabase(engine, async (database) => {
+        const { store } = database;
+        const { error } = await (await migrator(store)).migrateTo("001_initial");
+        assert.equal(error, undefined);
+        await seedTutorialData(store);
+        assert.deepEqual(await migrateToLatest(store), { wasEmpty: false, applied: EVERY_MIGRATION.slice(1) });
+        assert.equal(await countPeople(store), 3);
+        assert.equal(await countNotes(store), 7);
+        assert.deepEqual(
+          await Promise.all([1, 2, 3].map((personId) => countNotesOfPerson(store, personId))),
+          [3, 2, 2],
+        );
+        const person = await store.db
+          .selectFrom("person")
+          .select("version")
+          .where("person_id", "=", 1)
+          .executeTakeFirst();
+        assert.equal(person?.version, 1);
       });
     });
 
@@ -89,7 +116,7 @@ describe("migrations (postgres, several schemas on one server)", () => {
     const second = await createDatabase("postgres");
     try {
       assert.equal((await prepareDatabase(first.store)).seeded, true);
-      assert.deepEqual(await prepareDatabase(second.store), { seeded: true, applied: ["001_initial"] });
+      assert.deepEqual(await prepareDatabase(second.store), { seeded: true, applied: EVERY_MIGRATION });
       await second.store.db.deleteFrom("note").execute();
       assert.equal(await count(first, "note"), 7);
       assert.equal(await count(second, "note"), 0);

@@ -27,8 +27,9 @@ describe("the SQLite connection", () => {
     assert.equal(await pragma("foreign_keys"), 1);
   });
 
-  test("waits for a busy database instead of failing at once", async () => {
-    assert.ok(Number(await pragma("busy_timeout")) >= 1000);
+  test("waits for another process's write lock only in short slices, so the process keeps answering", async () => {
+    const slice = Number(await pragma("busy_timeout"));
+    assert.ok(slice > 0 && slice <= 100, `busy_timeout ${slice} ms`);
   });
 
   test("every new connection gets the same settings", async () => {

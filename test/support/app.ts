@@ -10,7 +10,7 @@ import { buildApp } from "../../src/app.js";
 import { openStore, type Store } from "../../src/db/database.js";
 import type { Engine } from "../../src/db/schema.js";
 import { prepareDatabase } from "../../src/db/setup.js";
-import { nameKey } from "../../src/domain/names.js";
+import { nameKey } from "../../src/db/names.js";
 import { assertMatchesContract } from "./contract.js";
 
 export type { Engine };

@@ -1,10 +1,23 @@
-import type { Migration } from "kysely";
+import { type Kysely, type Migration, sql } from "kysely";
 import type { Engine } from "../schema.js";
 import * as initial from "./001_initial.js";
+import * as versions from "./002_versions_and_slotted_counts.js";
 
-/** Numbered migrations, in order. Each one is written once and branches on the engine only for types. */
+/** Numbered migrations, in order. Each one is written once and branches on the engine only where SQL differs. */
 export function migrations(engine: Engine): Record<string, Migration> {
-  return {
-    "001_initial": { up: initial.up(engine) },
+  const steps = {
+    "001_initial": initial.up(engine),
+    "002_versions_and_slotted_counts": versions.up(engine),
+  };
+  return Object.fromEntries(
+    Object.entries(steps).map(([name, up]) => [name, { up: engine === "postgres" ? withoutStatementTimeout(up) : up }]),
+  );
+}
+
+/** A migration may rewrite a large table; it runs in its own transaction, which alone lifts the request deadline. */
+function withoutStatementTimeout(up: (db: Kysely<unknown>) => Promise<void>) {
+  return async (db: Kysely<unknown>) => {
+    await sql`set local statement_timeout = 0`.execute(db);
+    await up(db);
   };
 }
