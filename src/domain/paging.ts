@@ -30,9 +30,14 @@ const MAX_KEY_LENGTH = 32 * 18;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what must be refused
 const WELL_FORMED_TEXT = /^[^\u0000\uD800-\uDFFF]*$/u;
 
+function isRealInstant(text: string): boolean {
+  const time = Date.parse(text);
+  return !Number.isNaN(time) && new Date(time).toISOString() === text;
+}
+
 const partIsValid: Record<CursorPart, (part: unknown) => boolean> = {
   // Exactly the form the service writes, and a real instant (not 2020-13-45).
-  timestamp: (part) => typeof part === "string" && TIMESTAMP.test(part) && new Date(part).toISOString() === part,
+  timestamp: (part) => typeof part === "string" && TIMESTAMP.test(part) && isRealInstant(part),
   id: (part) => typeof part === "number" && Number.isSafeInteger(part) && part >= 1,
   key: (part) => typeof part === "string" && part.length <= MAX_KEY_LENGTH && WELL_FORMED_TEXT.test(part),
 };

@@ -8,9 +8,9 @@ import pg from "pg";
 import type { components } from "../../openapi/types.js";
 import { buildApp } from "../../src/app.js";
 import { openStore, type Store } from "../../src/db/database.js";
+import { nameKey } from "../../src/db/names.js";
 import type { Engine } from "../../src/db/schema.js";
 import { prepareDatabase } from "../../src/db/setup.js";
-import { nameKey } from "../../src/db/names.js";
 import { assertMatchesContract } from "./contract.js";
 
 export type { Engine };
@@ -31,6 +31,8 @@ export function engines(): Engine[] {
 
 export interface TestDatabase {
   store: Store;
+  /** The SQLite file, for tests that open it from outside the service; undefined on PostgreSQL. */
+  path?: string;
   /** Opens another store on the same database, as a second server process would. */
   openAnother(): Store;
   /** Closes the store (once) and removes the database. */
@@ -59,9 +61,12 @@ async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T>
 export async function createDatabase(engine: Engine): Promise<TestDatabase> {
   let open: () => Store;
   let remove: () => Promise<void>;
+  let path: string | undefined;
   if (engine === "sqlite") {
     const dir = mkdtempSync(join(tmpdir(), "people-notes-test-"));
-    open = () => openStore({ engine: "sqlite", path: join(dir, "people.db") });
+    const file = join(dir, "people.db");
+    path = file;
+    open = () => openStore({ engine: "sqlite", path: file });
     remove = async () => rmSync(dir, { recursive: true, force: true });
   } else {
     const schema = `t_${randomBytes(8).toString("hex")}`;
@@ -73,6 +78,7 @@ export async function createDatabase(engine: Engine): Promise<TestDatabase> {
   const closeStore = once(() => store.close());
   const others: Store[] = [];
   return {
+    ...(path ? { path } : {}),
     store: { ...store, close: closeStore },
     openAnother() {
       const another = open();
