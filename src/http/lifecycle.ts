@@ -15,9 +15,10 @@ export class Lifecycle {
 }
 
 export function registerLifecycle(app: FastifyInstance, lifecycle: Lifecycle): void {
-  app.addHook("onRequest", (_request, reply, done) => {
-    // So that a client's next request goes to a new connection, to a process that is staying up.
+  // At sending time, so that requests already running when the drain began are covered too: a
+  // client's next request then goes to a new connection, to a process that is staying up.
+  app.addHook("onSend", (_request, reply, payload, done) => {
     if (lifecycle.draining) reply.header("connection", "close");
-    done();
+    done(null, payload);
   });
 }

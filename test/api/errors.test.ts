@@ -185,23 +185,49 @@ for (const engine of engines()) {
     });
 
     test("refused bodies create no one", async () => {
-      const names = (await api.get("/api/people")).json<Person[]>().map((p) => p.lname);
-      assert.deepEqual(names, ["Brockman", "Easter", "Farrell"]);
+      const lastNames = async () => (await api.get("/api/people?limit=1000")).json<Person[]>().map((p) => p.lname);
+      const before = await lastNames();
+      const form = await api.inject({
+        method: "POST",
+        url: "/api/people",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        payload: "fname=Homer&lname=Simpson",
+      });
+      assertProblem(form, 415);
+      assertProblem(await api.post("/api/people", '{"fname":"Homer","lname":"Simpson",}'), 400);
+      assertProblem(
+        await api.post("/api/people", '{"fname":"Proto","lname":"Type","__proto__":{"polluted":true}}'),
+        400,
+      );
+      assertProblem(
+        await api.post(
+          "/api/people",
+          '{"fname":"Con","lname":"Structor","constructor":{"prototype":{"polluted":true}}}',
+        ),
+        400,
+      );
+      assertProblem(await api.post("/api/people", { fname: "x".repeat(BODY_LIMIT), lname: "Big" }), 413);
+      const after = await lastNames();
+      assert.deepEqual(after, before);
+      for (const name of ["Simpson", "Type", "Structor", "Big"]) assert.ok(!after.includes(name), name);
     });
 
     test("a DELETE with no body is accepted whatever its content type", async () => {
+      const person = await api.createSomeone();
+      const noteUrl = async (content: string) =>
+        `/api/people/${person.person_id}/notes/${(await api.createNote(person.person_id, content)).note_id}`;
       const cases: [string, string][] = [
-        ["plain/text", "/api/people/3/notes/7"],
-        ["application/json", "/api/people/3/notes/6"],
-        ["text/plain", "/api/people/2/notes/5"],
-        ["application/x-www-form-urlencoded", "/api/people/2/notes/4"],
-        ["plain/text", "/api/people/3"],
+        ["plain/text", await noteUrl("First")],
+        ["application/json", await noteUrl("Second")],
+        ["text/plain", await noteUrl("Third")],
+        ["application/x-www-form-urlencoded", await noteUrl("Fourth")],
+        ["plain/text", `/api/people/${person.person_id}`],
       ];
       for (const [type, url] of cases) {
         const response = await api.inject({ method: "DELETE", url, headers: { "content-type": type } });
         assert.equal(response.statusCode, 204, `${type}: ${response.body}`);
       }
-      assertProblem(await api.get("/api/people/3"), 404);
+      assertProblem(await api.get(`/api/people/${person.person_id}`), 404);
     });
   });
 

@@ -406,6 +406,25 @@ for (const engine of engines()) {
     });
 
     test("rejected bodies store nothing", async () => {
+      for (const body of [
+        { fname: 5, lname: "Typed" },
+        { fname: "Nul\u0000l", lname: "Byte" },
+        { fname: "F".repeat(33), lname: "Long" },
+        { fname: "Otto", lname: "Mann", nickname: "Otto-man" },
+      ]) {
+        assertProblem(await api.post("/api/people", body), 400);
+      }
+      const someone = await api.createSomeone();
+      const url = `/api/people/${someone.person_id}`;
+      for (const body of [
+        { fname: "Changed", lname: 5 },
+        { fname: "Changed", lname: "\u0000" },
+        { fname: "Changed", lname: "L".repeat(33) },
+        { fname: "Changed", lname: someone.lname, admin: true },
+      ]) {
+        assertProblem(await api.put(url, body), 400);
+      }
+      assert.deepEqual((await api.get(url)).json(), someone);
       const response = await api.get("/api/people?limit=1000");
       const names = response.json<Person[]>().map((p) => p.lname);
       for (const name of ["Typed", "Byte", "Long", "Mann"]) assert.ok(!names.includes(name), name);

@@ -188,8 +188,10 @@ describe("response validation against the contract", () => {
   });
 
   test("refuses a status the operation does not document", () => {
-    const failure = { ...problem, status: 500, title: "Internal Server Error" };
-    assert.throws(() => assertMatchesContract("GET", "/api/people/1", json(500, failure, "application/problem+json")));
+    const tooLarge = { ...problem, status: 413, title: "Payload Too Large" };
+    assert.throws(() => assertMatchesContract("GET", "/api/people/1", json(413, tooLarge, "application/problem+json")));
+    const full = { ...problem, status: 507, title: "Insufficient Storage" };
+    assert.throws(() => assertMatchesContract("GET", "/api/people/1", json(507, full, "application/problem+json")));
     assert.throws(() => assertMatchesContract("DELETE", "/api/people/1", json(200, person)));
   });
 

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
-import { createServer } from "node:net";
+import { EventEmitter, once } from "node:events";
+import { connect, createServer, type Socket } from "node:net";
 import { resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -22,6 +22,8 @@ export interface RunningServer {
   exited: Promise<number | null>;
   /** SIGTERM, then wait for the process to exit; resolves to its exit code. */
   stop(): Promise<number | null>;
+  /** SIGKILL unless it has exited already, then wait for the exit: for cleaning up after a failed test. */
+  kill(): Promise<number | null>;
 }
 
 /** Runs the built server (dist/server.js) as a separate process, collecting what it prints. */
@@ -60,11 +62,16 @@ export async function startServer(env: Record<string, string>): Promise<RunningS
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+  const running = () => child.exitCode === null && child.signalCode === null;
   const stop = () => {
-    if (child.exitCode === null) child.kill("SIGTERM");
+    if (running()) child.kill("SIGTERM");
     return exited;
   };
-  return { url, child, output, exited, stop };
+  const kill = () => {
+    if (running()) child.kill("SIGKILL");
+    return exited;
+  };
+  return { url, child, output, exited, stop, kill };
 }
 
 /** Runs the server entry point to completion (for start-up failures). */
@@ -72,4 +79,134 @@ export async function runToExit(env: Record<string, string>): Promise<{ code: nu
   const { child, output } = spawnServer(env);
   const [code] = await once(child, "exit");
   return { code: code as number | null, output: output() };
+}
+
+/** The promise's value, or an error naming `what` if it takes longer than `ms`. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface RawResponse {
+  status: number;
+  /** Lower-case names. */
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** The head of an HTTP/1.1 request, ready to write to a socket. */
+export function requestHead(method: string, path: string, headers: Record<string, string | number> = {}): string {
+  const lines = [
+    `${method} ${path} HTTP/1.1`,
+    "host: 127.0.0.1",
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ];
+  return `${lines.join("\r\n")}\r\n\r\n`;
+}
+
+/**
+ * One TCP connection to the server, spoken to in raw HTTP/1.1, so that a test decides when each
+ * byte is sent and sees exactly how the connection ends (answered, closed, or reset).
+ */
+export class RawConnection {
+  /** Once the socket has closed: "end" when it closed cleanly, else the error code (ECONNRESET…). */
+  closeReason: string | undefined;
+  readonly closed: Promise<void>;
+  private received = Buffer.alloc(0);
+  private readonly responses: RawResponse[] = [];
+  private read = 0;
+  private readonly changed = new EventEmitter();
+
+  private constructor(private readonly socket: Socket) {
+    socket.on("data", (chunk: Buffer) => {
+      this.received = Buffer.concat([this.received, chunk]);
+      this.parse();
+      this.changed.emit("change");
+    });
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      this.closeReason ??= error.code ?? error.message;
+    });
+    this.closed = new Promise((done) =>
+      socket.once("close", () => {
+        this.closeReason ??= "end";
+        this.changed.emit("change");
+        done();
+      }),
+    );
+  }
+
+  static async open(url: string): Promise<RawConnection> {
+    const { hostname, port } = new URL(url);
+    const socket = connect({ host: hostname, port: Number(port) });
+    await once(socket, "connect");
+    return new RawConnection(socket);
+  }
+
+  send(data: string): void {
+    this.socket.write(data);
+  }
+
+  /** The next response on this connection (a 100 Continue included); fails if the connection ends first. */
+  async next(timeoutMs = 5_000): Promise<RawResponse> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.read >= this.responses.length) {
+      if (this.closeReason) throw new Error(`the connection closed (${this.closeReason}) before a response`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no response within ${timeoutMs} ms`);
+      await once(this.changed, "change", { signal: AbortSignal.timeout(left) }).catch(() => {});
+    }
+    return this.responses[this.read++] as RawResponse;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private parse(): void {
+    for (;;) {
+      const end = this.received.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      const [statusLine = "", ...fields] = this.received.subarray(0, end).toString("latin1").split("\r\n");
+      const headers = Object.fromEntries(
+        fields.map((field) => {
+          const colon = field.indexOf(":");
+          return [field.slice(0, colon).trim().toLowerCase(), field.slice(colon + 1).trim()];
+        }),
+      );
+      const status = Number(statusLine.split(" ")[1]);
+      const length = status < 200 || status === 204 || status === 304 ? 0 : Number(headers["content-length"]);
+      if (Number.isNaN(length)) {
+        this.socket.destroy(new Error(`a ${status} response without content-length`));
+        return;
+      }
+      if (this.received.length < end + 4 + length) return;
+      const body = this.received.subarray(end + 4, end + 4 + length).toString("utf8");
+      this.received = this.received.subarray(end + 4 + length);
+      this.responses.push({ status, headers, body });
+    }
+  }
+}
+
+/** One request on a connection of its own. */
+export async function rawRequest(
+  url: string,
+  method: string,
+  path: string,
+  { headers = {}, body = "" }: { headers?: Record<string, string>; body?: string } = {},
+): Promise<RawResponse> {
+  const connection = await RawConnection.open(url);
+  try {
+    const length: Record<string, number> = body === "" ? {} : { "content-length": Buffer.byteLength(body) };
+    connection.send(requestHead(method, path, { ...headers, ...length }) + body);
+    return await connection.next();
+  } finally {
+    connection.close();
+  }
 }
