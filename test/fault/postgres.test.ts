@@ -2,8 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import pg from "pg";
-import { POSTGRES_URL } from "../support/app.js";
+import { POSTGRES_URL, withAdmin } from "../support/app.js";
 import { type RunningServer, startServer, within } from "../support/server-process.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 
@@ -17,16 +16,6 @@ const FAIL_FAST = {
   DB_LOCK_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS),
 };
 const TEST_TIMEOUT = { timeout: 60_000 };
-
-async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 /**
  * The server on a schema of its own, reaching PostgreSQL through a proxy the test controls. It
