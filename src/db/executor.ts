@@ -1,6 +1,7 @@
 import {
   type Compilable,
   type CompiledQuery,
+  type Dialect,
   DummyDriver,
   Kysely,
   PostgresAdapter,
@@ -28,6 +29,13 @@ export interface Executor {
 export interface UnitOfWork extends Executor {
   /** Runs `work` in one transaction: it commits when `work` resolves and rolls back when it throws. */
   transaction<T>(work: (tx: Executor) => Promise<T>): Promise<T>;
+}
+
+/** What each engine's module opens: a unit of work, the dialect Kysely runs on, and its life cycle. */
+export interface EngineConnection extends UnitOfWork {
+  dialect: Dialect;
+  ping(): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** Kysely instances that only build and compile SQL, one per engine; they never connect. */

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type CompiledQuery, PostgresDialect, type QueryResult } from "kysely";
 import pg from "pg";
 import { isConnectionBroken, translate } from "./errors.js";
-import type { Executor, UnitOfWork } from "./executor.js";
+import type { EngineConnection, Executor } from "./executor.js";
 import type { StoreLog } from "./log.js";
 
 const TIMESTAMPTZ_OID = 1184;
@@ -27,18 +27,12 @@ export interface PostgresOptions {
   log: StoreLog;
 }
 
-export interface PostgresStore extends UnitOfWork {
-  dialect: PostgresDialect;
-  ping(): Promise<void>;
-  close(): Promise<void>;
-}
-
 /**
  * A pool in which nothing waits forever: connecting (and waiting for a free connection) has a
  * deadline, the server cancels a statement or a lock wait that runs too long, and the client gives
  * up on a server that does not answer at all and throws that connection away.
  */
-export function openPostgres(options: PostgresOptions): PostgresStore {
+export function openPostgres(options: PostgresOptions): EngineConnection {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolSize,

@@ -13,7 +13,7 @@ import {
   SqliteQueryCompiler,
 } from "kysely";
 import { DatabaseUnavailableError, isBusy, translate } from "./errors.js";
-import type { Executor, UnitOfWork } from "./executor.js";
+import type { EngineConnection, Executor } from "./executor.js";
 import type { StoreLog } from "./log.js";
 import { Mutex } from "./mutex.js";
 
@@ -32,12 +32,6 @@ export interface SqliteOptions {
   log: StoreLog;
 }
 
-export interface SqliteStore extends UnitOfWork {
-  dialect: Dialect;
-  ping(): Promise<void>;
-  close(): Promise<void>;
-}
-
 interface Statement {
   reader: boolean;
   all(parameters: ReadonlyArray<unknown>): unknown[];
@@ -54,7 +48,7 @@ interface Statement {
  * inside another unit of work's open transaction. When nothing holds the connection, a statement
  * runs at once (better-sqlite3 is synchronous, so nothing can interleave with it).
  */
-export function openSqlite({ path, lockTimeoutMs, log }: SqliteOptions): SqliteStore {
+export function openSqlite({ path, lockTimeoutMs, log }: SqliteOptions): EngineConnection {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const raw = new BetterSqlite3(path, { timeout: BUSY_SLICE_MS });
   raw.pragma("journal_mode = WAL");
@@ -154,7 +148,7 @@ export function openSqlite({ path, lockTimeoutMs, log }: SqliteOptions): SqliteS
     }
   }
 
-  const store: SqliteStore = {
+  const store: EngineConnection = {
     ...direct,
     transaction: async (work) => {
       await begin();
