@@ -42,7 +42,10 @@ describe("people-notes db", () => {
 
   test("migrate applies pending migrations once, then reports nothing to do", () => {
     const path = join(dir, "migrate.db");
-    assert.match(cli(["db", "migrate"], path).output, /applied 001_initial, 002_versions_and_slotted_counts, 003_cheaper_identity_check/);
+    assert.match(
+      cli(["db", "migrate"], path).output,
+      /applied 001_initial, 002_versions_and_slotted_counts, 003_cheaper_identity_check/,
+    );
     assert.match(cli(["db", "migrate"], path).output, /already up to date/);
     assert.deepEqual(counts(path), { people: 0, notes: 0 });
   });
