@@ -1,57 +1,33 @@
 #!/usr/bin/env node
-import { ConfigError, loadConfig } from "./config.js";
-import { dropAll, migrateToLatest, openStore, type Store } from "./db/database.js";
-import { isUniqueViolation } from "./db/errors.js";
-import { seedTutorialData } from "./db/seed.js";
+import type { Command } from "./cli/command.js";
+import * as db from "./cli/db.js";
+import { ConfigError } from "./config.js";
 
-const USAGE = `Usage: people-notes db <command>
-
-Commands:
-  build     drop every table, then migrate and seed the tutorial's data (like build_database.py)
-  migrate   apply pending migrations
-  seed      add the tutorial's people and notes
-
-The database is DATABASE_URL (default sqlite:./people.db).`;
-
-const commands: Record<string, (store: Store) => Promise<string>> = {
-  async build(store) {
-    await dropAll(store);
-    await migrateToLatest(store);
-    await seedTutorialData(store);
-    return "database rebuilt and seeded with the tutorial's data";
-  },
-  async migrate(store) {
-    const { applied } = await migrateToLatest(store);
-    return applied.length > 0 ? `applied ${applied.join(", ")}` : "already up to date";
-  },
-  async seed(store) {
-    await migrateToLatest(store);
-    try {
-      await seedTutorialData(store);
-    } catch (error) {
-      if (isUniqueViolation(error))
-        throw new ConfigError("the tutorial's people are there already; use `db build` to start over");
-      throw error;
-    }
-    return "seeded the tutorial's data";
-  },
+const commands: Record<string, Command> = {
+  "db build": db.build,
+  "db migrate": db.migrate,
+  "db seed": db.seed,
 };
 
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  const lines = Object.entries(commands).map(([name, command]) => {
+    const options = command.options ? `\n${command.options.replace(/^/gm, `    ${" ".repeat(width)}`)}` : "";
+    return `  ${name.padEnd(width)}  ${command.summary}${options}`;
+  });
+  return `Usage: people-notes <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nThe database is DATABASE_URL (default sqlite:./people.db).`;
+}
+
 async function main(argv: string[]): Promise<number> {
-  const [group, name] = argv;
-  const command = group === "db" && name ? commands[name] : undefined;
-  if (!command) {
-    console.error(USAGE);
+  const found = Object.keys(commands)
+    .filter((name) => name.split(" ").every((word, i) => argv[i] === word))
+    .sort((a, b) => b.length - a.length)[0];
+  const command = found ? commands[found] : undefined;
+  if (!found || !command) {
+    console.error(usage());
     return argv.includes("--help") || argv.includes("-h") ? 0 : 2;
   }
-  const config = loadConfig();
-  const store = openStore(config.database);
-  try {
-    console.log(`people-notes: ${await command(store)}`);
-    return 0;
-  } finally {
-    await store.close();
-  }
+  return command.run(argv.slice(found.split(" ").length));
 }
 
 main(process.argv.slice(2)).then(
