@@ -84,7 +84,7 @@ export async function buildApp({
     if (lifecycle.draining) return sendProblem(reply, problem(503, "The server is shutting down"));
     try {
       await withDeadline(store.ping(), READY_TIMEOUT_MS);
-      return { status: "ready" };
+      return { status: "ready", connections: store.connections() };
     } catch (error) {
       request.log.warn({ err: error }, "database not reachable");
       return sendProblem(reply.header("retry-after", "1"), problem(503, "The database is not reachable"));

@@ -1,6 +1,6 @@
 import { Kysely, Migrator, sql } from "kysely";
 import { type DatabaseConfig, DEFAULT_DATABASE_LIMITS } from "../config.js";
-import type { UnitOfWork } from "./executor.js";
+import type { ConnectionUse, UnitOfWork } from "./executor.js";
 import { type StoreLog, silentLog } from "./log.js";
 import { migrations } from "./migrations/index.js";
 import { openPostgres } from "./postgres.js";
@@ -16,6 +16,7 @@ export interface Store extends UnitOfWork {
   db: Kysely<Database>;
   /** A cheap round trip, for readiness. */
   ping(): Promise<void>;
+  connections(): ConnectionUse;
   close(): Promise<void>;
 }
 
@@ -32,6 +33,7 @@ export function openStore(config: DatabaseConfig, log: StoreLog = silentLog): St
     executeQueryFirst: opened.executeQueryFirst,
     transaction: opened.transaction,
     ping: opened.ping,
+    connections: opened.connections,
     db,
     // Closing the store closes the connections Kysely uses too.
     close: opened.close,

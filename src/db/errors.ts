@@ -8,6 +8,25 @@ export class DatabaseUnavailableError extends Error {
   override name = "DatabaseUnavailableError";
   /** How long a client should wait before trying again. */
   readonly retryAfterSeconds = 1;
+  /**
+   * The connection was lost after a change was sent to be committed and before the database said
+   * whether it was: the change may have been made. Otherwise a failed change was not made.
+   */
+  readonly outcomeUnknown: boolean;
+
+  constructor(message: string, options: { cause?: unknown; outcomeUnknown?: boolean } = {}) {
+    super(message, { cause: options.cause });
+    this.outcomeUnknown = options.outcomeUnknown ?? false;
+  }
+}
+
+/** The same failure, for a change whose commit was sent when the connection was lost. */
+export function outcomeUnknown(error: unknown): unknown {
+  if (!(error instanceof DatabaseUnavailableError) || !isConnectionBroken(error.cause)) return error;
+  return new DatabaseUnavailableError("the connection was lost before the database confirmed the change", {
+    cause: error.cause,
+    outcomeUnknown: true,
+  });
 }
 
 /** The disk (or the database's size limit) is full: writes fail until an operator makes room. */

@@ -32,9 +32,20 @@ export interface UnitOfWork extends Executor {
 }
 
 /** What each engine's module opens: a unit of work, the dialect Kysely runs on, and its life cycle. */
+/** What a store's connections are doing right now. */
+export interface ConnectionUse {
+  /** Connections open. */
+  open: number;
+  /** Open and not in use. */
+  idle: number;
+  /** Requests waiting for a connection (or, on SQLite, for their turn on the one connection). */
+  waiting: number;
+}
+
 export interface EngineConnection extends UnitOfWork {
   dialect: Dialect;
   ping(): Promise<void>;
+  connections(): ConnectionUse;
   close(): Promise<void>;
 }
 

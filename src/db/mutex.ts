@@ -7,6 +7,11 @@ export class Mutex {
     return this.#locked;
   }
 
+  /** How many are in line behind the holder. */
+  get queued(): number {
+    return this.#waiting.length;
+  }
+
   async lock(): Promise<void> {
     if (!this.#locked) {
       this.#locked = true;

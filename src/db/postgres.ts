@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { type CompiledQuery, PostgresDialect, type QueryResult } from "kysely";
 import pg from "pg";
-import { isConnectionBroken, translate } from "./errors.js";
+import { isConnectionBroken, outcomeUnknown, translate } from "./errors.js";
 import type { EngineConnection, Executor } from "./executor.js";
 import type { StoreLog } from "./log.js";
 
@@ -77,17 +77,31 @@ export function openPostgres(options: PostgresOptions): EngineConnection {
   async function withClient<T>(work: (executor: Executor, broken: () => boolean) => Promise<T>): Promise<T> {
     const client = await connect();
     let failure: Error | undefined;
+    // Between two statements a borrowed connection can still fail; the pool only listens to idle ones.
+    const lost = (error: Error) => {
+      failure ??= error;
+    };
+    client.on("error", lost);
     const executor = executorOn(client, (error) => {
       if (isConnectionBroken(error)) failure = error instanceof Error ? error : new Error(String(error));
     });
     try {
       return await work(executor, () => failure !== undefined);
     } finally {
+      client.off("error", lost);
       client.release(failure);
     }
   }
 
-  const run = <R>(query: CompiledQuery<R>) => withClient((executor) => executor.executeQuery(query));
+  // A change outside a transaction commits as it runs: losing the connection meanwhile leaves it unknown.
+  const run = <R>(query: CompiledQuery<R>) =>
+    withClient(async (executor) => {
+      try {
+        return await executor.executeQuery(query);
+      } catch (error) {
+        throw isChange(query) ? outcomeUnknown(error) : error;
+      }
+    });
 
   return {
     engine: "postgres",
@@ -98,7 +112,9 @@ export function openPostgres(options: PostgresOptions): EngineConnection {
         await executor.executeQuery(raw("begin"));
         try {
           const result = await work(executor);
-          await executor.executeQuery(raw("commit"));
+          await executor.executeQuery(raw("commit")).catch((error: unknown) => {
+            throw outcomeUnknown(error);
+          });
           return result;
         } catch (error) {
           // A lost connection has rolled back by itself on the server.
@@ -110,10 +126,17 @@ export function openPostgres(options: PostgresOptions): EngineConnection {
     ping: async () => {
       await run(raw("select 1"));
     },
+    connections: () => ({ open: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: async () => {
       await Promise.race([pool.end(), sleep(CLOSE_TIMEOUT_MS)]);
     },
   };
+}
+
+const CHANGE_NODES = new Set(["InsertQueryNode", "UpdateQueryNode", "DeleteQueryNode", "MergeQueryNode"]);
+
+function isChange({ query, sql }: CompiledQuery): boolean {
+  return CHANGE_NODES.has(query?.kind) || /^\s*(insert|update|delete|merge)\b/i.test(sql);
 }
 
 const raw = (sql: string) => ({ sql, parameters: [] }) as unknown as CompiledQuery<never>;

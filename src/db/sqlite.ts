@@ -162,6 +162,7 @@ export function openSqlite({ path, lockTimeoutMs, log }: SqliteOptions): EngineC
     ping: async () => {
       await direct.executeQuery(CompiledQuery.raw("select 1"));
     },
+    connections: () => ({ open: 1, idle: turn.locked ? 0 : 1, waiting: turn.queued }),
     close: async () => {
       await turn.lock();
       checkpoint(raw, path, log);

@@ -29,8 +29,15 @@ function toProblem(error: FastifyError | Error, request: FastifyRequest): Proble
     return problem(status, error.message);
   }
   if (error instanceof DatabaseUnavailableError) {
+    if (error.outcomeUnknown) {
+      request.log.error({ err: error }, "connection lost while a change was being committed");
+      return problem(
+        503,
+        "The connection to the database was lost before it confirmed the change, so it may have been saved; read it back before trying again",
+      );
+    }
     request.log.warn({ err: error }, "database unavailable");
-    return problem(503, "The database is busy or unavailable; try again shortly");
+    return problem(503, "The database is busy or unavailable; nothing was changed; try again shortly");
   }
   if (error instanceof DatabaseFullError) {
     request.log.error({ err: error }, "database storage is full");

@@ -28,6 +28,7 @@ function failingStore(fail: (query: CompiledQuery) => unknown): Store {
     ping: async () => {
       throw fail({ sql: "select 1" } as CompiledQuery);
     },
+    connections: () => ({ open: 0, idle: 0, waiting: 0 }),
     close: async () => {},
   };
 }
@@ -108,7 +109,10 @@ describe("failures the client did not cause", () => {
         assertMatchesContract(request.method, request.url, response);
         assert.equal(response.statusCode, 503, `${request.method} ${request.url}`);
         assert.equal(response.headers["retry-after"], "1");
-        assert.equal(response.json().detail, "The database is busy or unavailable; try again shortly");
+        assert.equal(
+          response.json().detail,
+          "The database is busy or unavailable; nothing was changed; try again shortly",
+        );
         assertNothingLeaked(response.body);
       }
       assert.ok(lines.some((line) => line.msg === "database unavailable" && line.level === WARN));

@@ -18,7 +18,11 @@ for (const engine of engines()) {
     test("/readyz answers 200 when the database is reachable", async () => {
       const response = await api.get("/readyz");
       assert.equal(response.statusCode, 200);
-      assert.deepEqual(response.json(), { status: "ready" });
+      const { status, connections } = response.json();
+      assert.equal(status, "ready");
+      assert.equal(connections.waiting, 0, "nothing waits for a connection once the ping is answered");
+      assert.equal(connections.idle, connections.open, "the ping's connection is back in the pool");
+      assert.ok(connections.open >= 1);
     });
 
     test("/readyz answers 503 when the database is closed, while /healthz stays 200", async () => {

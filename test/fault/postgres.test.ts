@@ -24,7 +24,7 @@ const TEST_TIMEOUT = { timeout: 60_000 };
 async function serverBehindProxy(
   t: TestContext,
   env: Record<string, string>,
-): Promise<{ server: RunningServer; proxy: TcpProxy }> {
+): Promise<{ server: RunningServer; proxy: TcpProxy; schema: string }> {
   const target = new URL(POSTGRES_URL);
   const schema = `fault_${randomBytes(6).toString("hex")}`;
   await withAdmin((client) => client.query(`create schema ${schema}`));
@@ -42,9 +42,11 @@ async function serverBehindProxy(
   url.hostname = "127.0.0.1";
   url.port = String(proxy.port);
   url.searchParams.set("schema", schema);
+  // Names the server's connections in pg_stat_activity, so a test can see what its pool holds.
+  url.searchParams.set("application_name", schema);
   server = await startServer({ ...env, DATABASE_URL: url.toString() });
   assert.equal((await fetch(`${server.url}/api/people/1`)).status, 200);
-  return { server, proxy };
+  return { server, proxy, schema };
 }
 
 interface Answer {
@@ -71,12 +73,23 @@ async function answerWithin(server: RunningServer, path: string, ms: number, ini
   }
 }
 
-const postNote = (server: RunningServer, ms: number) =>
+const postNote = (server: RunningServer, ms: number, content = "written while the database is away") =>
   answerWithin(server, "/api/people/1/notes", ms, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ content: "written while the database is away" }),
+    body: JSON.stringify({ content }),
   });
+
+/** Every note content of person 1, read through the server once it serves again. */
+async function contentsOfPersonOne(server: RunningServer): Promise<Set<string>> {
+  await assertRecovers(server);
+  const answer = await answerWithin(server, "/api/people/1/notes?limit=100", 5_000);
+  assert.equal(answer.status, 200, answer.body);
+  return new Set((JSON.parse(answer.body) as { content: string }[]).map((note) => note.content));
+}
+
+const NOTHING_CHANGED = /nothing was changed/;
+const MAY_HAVE_BEEN_SAVED = /may have been saved; read it back/;
 
 function assertUnavailable(answer: Answer, what: string): void {
   assert.equal(answer.status, 503, `${what}: ${answer.status} ${answer.body}`);
@@ -180,3 +193,143 @@ describe("PostgreSQL that stops answering, behind a proxy", () => {
     },
   );
 });
+
+describe("writes whose database connection is lost", () => {
+  test("lost before the commit: 503 saying nothing was changed, and nothing was", TEST_TIMEOUT, async (t) => {
+    const { server, proxy } = await serverBehindProxy(t, FAIL_FAST);
+    const cut = proxy.cutAfterClientSends(/insert into "?note/i);
+    const answer = await postNote(server, STATEMENT_TIMEOUT_MS + SLACK_MS, "lost before the commit");
+    await within(cut, 1_000, "the proxy cutting the connection");
+    assertUnavailable(answer, "a note whose connection was lost mid-transaction");
+    assert.match(JSON.parse(answer.body).detail, NOTHING_CHANGED);
+    assert.equal((await contentsOfPersonOne(server)).has("lost before the commit"), false);
+  });
+
+  test("lost at the commit: 503 saying the change may have been saved, and reading tells", TEST_TIMEOUT, async (t) => {
+    const { server, proxy } = await serverBehindProxy(t, FAIL_FAST);
+    const cut = proxy.cutAfterClientSends(/^Q[\s\S]*commit/i, 300);
+    const answer = await postNote(server, STATEMENT_TIMEOUT_MS + SLACK_MS, "lost at the last step");
+    await within(cut, 1_000, "the proxy cutting the connection");
+    assertUnavailable(answer, "a note whose commit got no answer");
+    assert.match(JSON.parse(answer.body).detail, MAY_HAVE_BEEN_SAVED);
+    assert.equal(
+      (await contentsOfPersonOne(server)).has("lost at the last step"),
+      true,
+      "the commit reached the database, so the note is there to be read back",
+    );
+    assert.match(server.output(), /connection lost while a change was being committed/);
+  });
+
+  test("a single-statement write lost in flight is reported as possibly saved", TEST_TIMEOUT, async (t) => {
+    const { server, proxy } = await serverBehindProxy(t, FAIL_FAST);
+    const cut = proxy.cutAfterClientSends(/insert into "?person/i, 300);
+    const answer = await answerWithin(server, "/api/people", STATEMENT_TIMEOUT_MS + SLACK_MS, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ fname: "Ada", lname: "Lovelace" }),
+    });
+    await within(cut, 1_000, "the proxy cutting the connection");
+    assertUnavailable(answer, "a person whose insert got no answer");
+    assert.match(JSON.parse(answer.body).detail, MAY_HAVE_BEEN_SAVED);
+    await assertRecovers(server);
+    const people = await answerWithin(server, "/api/people?limit=100", 5_000);
+    assert.ok(
+      (JSON.parse(people.body) as { lname: string }[]).some((person) => person.lname === "Lovelace"),
+      "the insert ran, so reading shows it",
+    );
+  });
+
+  test(
+    "connections cut again and again under a stream of writes: every 201 is kept, every plain 503 was not made",
+    TEST_TIMEOUT,
+    async (t) => {
+      const { server, proxy } = await serverBehindProxy(t, FAIL_FAST);
+      proxy.latency(2);
+      // Often enough to catch statements in flight, rarely enough for new connections to get through.
+      const cutting = setInterval(() => proxy.cut(), 150);
+      const answers: { content: string; answer: Answer }[] = [];
+      try {
+        for (let wave = 0; wave < 6; wave++) {
+          const contents = Array.from({ length: 10 }, (_, i) => `storm ${wave}-${i}`);
+          const results = await Promise.all(
+            contents.map((content) => postNote(server, CONNECT_TIMEOUT_MS + STATEMENT_TIMEOUT_MS + SLACK_MS, content)),
+          );
+          contents.forEach((content, i) => answers.push({ content, answer: results[i] as Answer }));
+        }
+      } finally {
+        clearInterval(cutting);
+        proxy.latency(0);
+      }
+      const kept = await contentsOfPersonOne(server);
+      const statuses = answers.map(({ answer }) => answer.status);
+      assert.ok(statuses.includes(201) && statuses.includes(503), `both outcomes occur (saw ${statuses.join(",")})`);
+      for (const { content, answer } of answers) {
+        if (answer.status === 201) {
+          assert.equal(kept.has(content), true, `${content} was acknowledged, so it is kept`);
+          continue;
+        }
+        assertUnavailable(answer, content);
+        if (NOTHING_CHANGED.test(JSON.parse(answer.body).detail)) {
+          assert.equal(kept.has(content), false, `${content} got a 503 saying nothing changed, so it is absent`);
+        }
+      }
+    },
+  );
+});
+
+describe("a slow database", () => {
+  test(
+    "1 s of latency: 503 past the deadline, never a 500, and afterwards the pool holds only idle connections",
+    TEST_TIMEOUT,
+    async (t) => {
+      const poolSize = 4;
+      const { server, proxy, schema } = await serverBehindProxy(t, { ...FAIL_FAST, DB_POOL_SIZE: String(poolSize) });
+      proxy.latency(1_000);
+      const storm = await Promise.all(
+        Array.from({ length: 3 * poolSize }, (_, i) =>
+          i % 2 === 0
+            ? answerWithin(server, "/api/people/1", CONNECT_TIMEOUT_MS + STATEMENT_TIMEOUT_MS + 2 * SLACK_MS)
+            : postNote(server, CONNECT_TIMEOUT_MS + STATEMENT_TIMEOUT_MS + 2 * SLACK_MS, `slow ${i}`),
+        ),
+      );
+      for (const [i, answer] of storm.entries()) assertUnavailable(answer, `request ${i} over the deadline`);
+
+      proxy.latency(0);
+      await assertRecovers(server);
+      const burst = await Promise.all(
+        Array.from({ length: 2 * poolSize }, () => answerWithin(server, "/api/people/1", 5_000)),
+      );
+      assert.deepEqual(
+        burst.map((answer) => answer.status),
+        burst.map(() => 200),
+      );
+      const ready = JSON.parse((await answerWithin(server, "/readyz", 2_000)).body);
+      assert.ok(ready.connections.open <= poolSize, `at most ${poolSize} open (saw ${ready.connections.open})`);
+      assert.equal(ready.connections.waiting, 0);
+      assert.equal(ready.connections.idle, ready.connections.open, "every connection is back in the pool");
+      const states = await poolStates(schema, 5_000);
+      assert.ok(states.length <= poolSize, `at most ${poolSize} connections (saw ${states.length})`);
+      assert.deepEqual(
+        states.filter((state) => state !== "idle"),
+        [],
+        "no connection is left busy or in a transaction",
+      );
+    },
+  );
+});
+
+/** The states of the server's connections once none is active (waiting up to `ms` for that). */
+async function poolStates(applicationName: string, ms: number): Promise<string[]> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const states = await withAdmin(async (client) => {
+      const { rows } = await client.query<{ state: string }>(
+        "select state from pg_stat_activity where application_name = $1",
+        [applicationName],
+      );
+      return rows.map((row) => row.state);
+    });
+    if (states.every((state) => state === "idle") || Date.now() > deadline) return states;
+    await sleep(100);
+  }
+}

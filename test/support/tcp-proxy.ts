@@ -18,6 +18,12 @@ export interface TcpProxy {
   cut(): void;
   /** Holds every chunk this long before passing it on. */
   latency(ms: number): void;
+  /**
+   * The next time a client sends bytes matching `pattern` (read as Latin-1, so a query's text),
+   * passes them on, then cuts that connection `afterMs` later, before any answer comes back.
+   * Resolves once it has.
+   */
+  cutAfterClientSends(pattern: RegExp, afterMs?: number): Promise<void>;
   /** Destroys every connection and stops listening. */
   close(): Promise<void>;
 }
@@ -27,12 +33,15 @@ const ignore = () => {};
 /** One client connection and its connection to the target, opened the first time bytes may flow. */
 class Link {
   private upstream: Socket | undefined;
+  /** Answers from the target are dropped: the connection is about to be cut. */
+  holdingAnswers = false;
 
   constructor(
     private readonly client: Socket,
     private readonly target: { host: string; port: number },
     private readonly delay: () => number,
     private readonly onClose: (link: Link) => void,
+    private readonly inspect: (link: Link, chunk: Buffer) => void,
   ) {
     client.pause();
     client.on("error", ignore);
@@ -44,8 +53,9 @@ class Link {
       const upstream = connect(this.target);
       upstream.on("error", ignore);
       upstream.on("close", () => this.destroy());
+      this.client.on("data", (chunk: Buffer) => this.inspect(this, chunk));
       pump(this.client, upstream, this.delay);
-      pump(upstream, this.client, this.delay);
+      pump(upstream, this.client, this.delay, () => this.holdingAnswers);
       this.upstream = upstream;
     }
     this.client.resume();
@@ -65,7 +75,7 @@ class Link {
 }
 
 /** Copies `from` to `to`, each chunk `delay()` ms late and never out of order. */
-function pump(from: Socket, to: Socket, delay: () => number): void {
+function pump(from: Socket, to: Socket, delay: () => number, dropping = () => false): void {
   let due = 0;
   const later = (work: () => void) => {
     due = Math.max(due, Date.now() + delay());
@@ -73,13 +83,24 @@ function pump(from: Socket, to: Socket, delay: () => number): void {
     if (wait <= 0) work();
     else setTimeout(work, wait);
   };
-  from.on("data", (chunk: Buffer) => later(() => to.destroyed || to.write(chunk)));
+  from.on("data", (chunk: Buffer) => later(() => to.destroyed || dropping() || to.write(chunk)));
   from.on("end", () => later(() => to.end()));
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const links = new Set<Link>();
   let delayMs = 0;
+  let pendingCut: { pattern: RegExp; afterMs: number; done: () => void } | undefined;
+  const inspect = (link: Link, chunk: Buffer) => {
+    if (!pendingCut?.pattern.test(chunk.toString("latin1"))) return;
+    const { afterMs, done } = pendingCut;
+    pendingCut = undefined;
+    link.holdingAnswers = true;
+    setTimeout(() => {
+      link.destroy();
+      done();
+    }, afterMs);
+  };
   const server = createServer((client) => {
     if (proxy.mode === "refuse") {
       client.on("error", ignore);
@@ -91,6 +112,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       target,
       () => delayMs,
       (closed) => links.delete(closed),
+      inspect,
     );
     links.add(link);
     if (proxy.mode === "forward") link.flow();
@@ -113,6 +135,11 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     latency(ms) {
       delayMs = ms;
+    },
+    cutAfterClientSends(pattern, afterMs = 100) {
+      return new Promise((done) => {
+        pendingCut = { pattern, afterMs, done };
+      });
     },
     async close() {
       proxy.cut();
