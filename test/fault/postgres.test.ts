@@ -254,7 +254,7 @@ describe("writes whose database connection is lost", () => {
           const results = await Promise.all(
             contents.map((content) => postNote(server, CONNECT_TIMEOUT_MS + STATEMENT_TIMEOUT_MS + SLACK_MS, content)),
           );
-          contents.forEach((content, i) => answers.push({ content, answer: results[i] as Answer }));
+          for (const [i, content] of contents.entries()) answers.push({ content, answer: results[i] as Answer });
         }
       } finally {
         clearInterval(cutting);
