@@ -1,0 +1,337 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { sql } from "kysely";
+import { buildApp } from "../../src/app.js";
+import {
+  type CopyProgress,
+  CopyRefusedError,
+  CopyVerificationError,
+  copyDatabase,
+  TargetNotEmptyError,
+} from "../../src/db/copy.js";
+import { migrateToLatest, type Store } from "../../src/db/database.js";
+import { nameKey } from "../../src/db/names.js";
+import { seedTutorialData } from "../../src/db/seed.js";
+import { createDatabase, type Engine, type TestDatabase } from "../support/app.js";
+
+const FIXTURE = { people: 1_000, notes: 100_000 };
+const INSERT_ROWS = 1_000;
+
+/**
+ * Fills a migrated store with people and notes whose ids have gaps (person 1, 4, 7, …; note 1, 3, 5,
+ * …), whose versions and timestamps vary, with text that needs escaping, in one transaction.
+ */
+async function fill(store: Store, size: { people: number; notes: number }): Promise<void> {
+  await migrateToLatest(store);
+  const personIds = Array.from({ length: size.people }, (_, i) => 1 + 3 * i);
+  await store.db.transaction().execute(async (tx) => {
+    for (let start = 0; start < size.people; start += INSERT_ROWS) {
+      const rows = personIds.slice(start, start + INSERT_ROWS).map((person_id, k) => {
+        const i = start + k;
+        const [fname, lname] = [`Ånne ${i}`, `O'Brien "${i}"`];
+        return {
+          person_id,
+          fname,
+          lname,
+          fname_key: nameKey(fname),
+          lname_key: nameKey(lname),
+          timestamp: new Date(Date.UTC(2020, 0, 1) + i * 1_001).toISOString(),
+          version: 1 + (i % 3),
+        };
+      });
+      await tx.insertInto("person").values(rows).execute();
+    }
+    for (let start = 0; start < size.notes; start += INSERT_ROWS) {
+      const rows = Array.from({ length: Math.min(INSERT_ROWS, size.notes - start) }, (_, k) => {
+        const i = start + k;
+        return {
+          note_id: 1 + 2 * i,
+          person_id: personIds[(i * 7_919) % size.people] as number,
+          content: `Note ${i}: "quoted", back\\slash, ünïcödé ✓\nsecond line`,
+          timestamp: new Date(Date.UTC(2021, 0, 1) + i * 997).toISOString(),
+          version: 1 + (i % 5),
+        };
+      });
+      await tx.insertInto("note").values(rows).execute();
+    }
+  });
+}
+
+async function allRows(store: Store) {
+  return {
+    people: await store.db.selectFrom("person").selectAll().orderBy("person_id").execute(),
+    notes: await store.db.selectFrom("note").selectAll().orderBy("note_id").execute(),
+  };
+}
+
+/** The trigger-kept counts next to the real ones, for both tables and for every person. */
+async function counts(store: Store) {
+  const { db } = store;
+  const kept = await db
+    .selectFrom("table_count")
+    .select(["name", (eb) => eb.fn.sum<number | string>("value").as("total")])
+    .groupBy("name")
+    .execute();
+  const keptPerPerson = await db
+    .selectFrom("person_note_count")
+    .select(["person_id", (eb) => eb.fn.sum<number | string>("value").as("total")])
+    .groupBy("person_id")
+    .having((eb) => eb.fn.sum("value"), "!=", 0)
+    .orderBy("person_id")
+    .execute();
+  const realPerPerson = await db
+    .selectFrom("note")
+    .select(["person_id", (eb) => eb.fn.countAll<number | string>().as("total")])
+    .groupBy("person_id")
+    .orderBy("person_id")
+    .execute();
+  const pairs = (rows: { person_id: number; total: number | string }[]) =>
+    rows.map((row) => [Number(row.person_id), Number(row.total)]);
+  return {
+    people: Number(kept.find((row) => row.name === "person")?.total ?? 0),
+    notes: Number(kept.find((row) => row.name === "note")?.total ?? 0),
+    perPerson: pairs(keptPerPerson),
+    realPerPerson: pairs(realPerPerson),
+  };
+}
+
+async function withDatabases(
+  from: Engine,
+  to: Engine,
+  work: (source: TestDatabase, target: TestDatabase) => Promise<void>,
+): Promise<void> {
+  const source = await createDatabase(from);
+  try {
+    const target = await createDatabase(to);
+    try {
+      await work(source, target);
+    } finally {
+      await target.destroy();
+    }
+  } finally {
+    await source.destroy();
+  }
+}
+
+/** Creating a person and a note through the API gets fresh ids, above every copied one. */
+async function assertFreshIdsAfter(target: Store, highest: { person: number; note: number }): Promise<void> {
+  const app = await buildApp({ store: target });
+  try {
+    const person = await app.inject({
+      method: "POST",
+      url: "/api/people",
+      headers: { "content-type": "application/json" },
+      payload: JSON.stringify({ fname: "After", lname: "The Copy" }),
+    });
+    assert.equal(person.statusCode, 201, person.body);
+    const personId = person.json<{ person_id: number }>().person_id;
+    assert.ok(personId > highest.person, `person id ${personId} is not above ${highest.person}`);
+    const note = await app.inject({
+      method: "POST",
+      url: `/api/people/${personId}/notes`,
+      headers: { "content-type": "application/json" },
+      payload: JSON.stringify({ content: "Written after the copy" }),
+    });
+    assert.equal(note.statusCode, 201, note.body);
+    const noteId = note.json<{ note_id: number }>().note_id;
+    assert.ok(noteId > highest.note, `note id ${noteId} is not above ${highest.note}`);
+  } finally {
+    await app.close();
+  }
+}
+
+const directions: [Engine, Engine][] = [
+  ["sqlite", "postgres"],
+  ["postgres", "sqlite"],
+];
+
+describe("copying a database", () => {
+  for (const [from, to] of directions) {
+    test(`${from} → ${to}: 100,000 notes arrive with their ids, versions, timestamps, people and counts`, async () => {
+      await withDatabases(from, to, async (source, target) => {
+        await fill(source.store, FIXTURE);
+        const phases = new Set<string>();
+        const report = await copyDatabase(source.store, target.store, {
+          onProgress: (progress) => {
+            phases.add(progress.phase);
+          },
+        });
+
+        assert.deepEqual([...phases], ["people", "notes", "verifying"]);
+        assert.equal(report.source.people, FIXTURE.people);
+        assert.equal(report.source.notes, FIXTURE.notes);
+        assert.match(report.source.checksum, /^[0-9a-f]{64}$/);
+        assert.deepEqual(report.target, report.source);
+
+        const [copied, original] = [await allRows(target.store), await allRows(source.store)];
+        assert.deepEqual(copied, original);
+
+        const kept = await counts(target.store);
+        assert.equal(kept.people, FIXTURE.people);
+        assert.equal(kept.notes, FIXTURE.notes);
+        assert.equal(kept.perPerson.length, FIXTURE.people);
+        assert.deepEqual(kept.perPerson, kept.realPerPerson);
+
+        const last = { person: 1 + 3 * (FIXTURE.people - 1), note: 1 + 2 * (FIXTURE.notes - 1) };
+        await assertFreshIdsAfter(target.store, last);
+      });
+    });
+  }
+
+  test("a target that has people or notes is refused and left as it was", async () => {
+    await withDatabases("sqlite", "postgres", async (source, target) => {
+      await fill(source.store, { people: 10, notes: 50 });
+      await migrateToLatest(target.store);
+      await seedTutorialData(target.store);
+      const before = await allRows(target.store);
+
+      await assert.rejects(copyDatabase(source.store, target.store), (error) => {
+        assert.ok(error instanceof TargetNotEmptyError);
+        assert.deepEqual(error.held, { people: 3, notes: 7 });
+        return true;
+      });
+      assert.deepEqual(await allRows(target.store), before);
+    });
+  });
+
+  for (const to of ["sqlite", "postgres"] as const) {
+    test(`replace on ${to}: the target's people and notes give way to the source's, counts included`, async () => {
+      await withDatabases("sqlite", to, async (source, target) => {
+        await fill(source.store, { people: 20, notes: 300 });
+        await migrateToLatest(target.store);
+        await seedTutorialData(target.store);
+        await target.store.db
+          .insertInto("note")
+          .values({ person_id: 1, content: "Only on the target", timestamp: "2024-01-01T00:00:00.000Z" })
+          .execute();
+
+        const report = await copyDatabase(source.store, target.store, { replace: true, batchRows: 7 });
+
+        assert.deepEqual(report.replaced, { people: 3, notes: 8 });
+        assert.deepEqual(await allRows(target.store), await allRows(source.store));
+        const kept = await counts(target.store);
+        assert.equal(kept.people, 20);
+        assert.equal(kept.notes, 300);
+        assert.deepEqual(kept.perPerson, kept.realPerPerson);
+      });
+    });
+  }
+
+  test("a copy that fails half-way leaves the target as it was, and running it again succeeds", async () => {
+    await withDatabases("postgres", "sqlite", async (source, target) => {
+      await fill(source.store, { people: 100, notes: 10_000 });
+      await migrateToLatest(target.store);
+      await seedTutorialData(target.store);
+      const before = await allRows(target.store);
+      const countsBefore = await counts(target.store);
+
+      let failedAt: CopyProgress | undefined;
+      await assert.rejects(
+        copyDatabase(source.store, target.store, {
+          replace: true,
+          batchRows: 1_000,
+          onProgress: (progress) => {
+            if (progress.phase === "notes" && progress.done >= progress.total / 2) {
+              failedAt = progress;
+              throw new Error("injected failure half-way");
+            }
+          },
+        }),
+        /injected failure half-way/,
+      );
+      assert.equal(failedAt?.done, 5_000);
+      assert.deepEqual(await allRows(target.store), before);
+      assert.deepEqual(await counts(target.store), countsBefore);
+
+      const report = await copyDatabase(source.store, target.store, { replace: true });
+      assert.equal(report.target.notes, 10_000);
+      assert.deepEqual(await allRows(target.store), await allRows(source.store));
+    });
+  });
+
+  for (const to of ["sqlite", "postgres"] as const) {
+    test(`on ${to}, a target that changes rows as they arrive fails verification and keeps nothing`, async () => {
+      await withDatabases("sqlite", to, async (source, target) => {
+        await fill(source.store, { people: 5, notes: 40 });
+        await migrateToLatest(target.store);
+        if (to === "sqlite") {
+          await sql`create trigger tamper after insert on note when new.note_id = 21
+                    begin update note set content = 'tampered' where note_id = new.note_id; end`.execute(
+            target.store.db,
+          );
+        } else {
+          await sql`create function tamper() returns trigger language plpgsql as $$
+                      begin update note set content = 'tampered' where note_id = 21; return null; end $$`.execute(
+            target.store.db,
+          );
+          await sql`create trigger tamper after insert on note for each statement execute function tamper()`.execute(
+            target.store.db,
+          );
+        }
+
+        await assert.rejects(copyDatabase(source.store, target.store), (error) => {
+          assert.ok(error instanceof CopyVerificationError);
+          assert.match(error.message, /checksums differ/);
+          return true;
+        });
+        assert.deepEqual(await allRows(target.store), { people: [], notes: [] });
+      });
+    });
+  }
+
+  test("a target whose counts are not kept fails verification and keeps nothing", async () => {
+    await withDatabases("postgres", "sqlite", async (source, target) => {
+      await fill(source.store, { people: 5, notes: 40 });
+      await migrateToLatest(target.store);
+      await sql`drop trigger note_counted_insert`.execute(target.store.db);
+
+      await assert.rejects(copyDatabase(source.store, target.store), (error) => {
+        assert.ok(error instanceof CopyVerificationError);
+        assert.match(error.message, /kept counts say 5 people and 0 notes/);
+        assert.match(error.message, /5 people's kept note counts are wrong/);
+        return true;
+      });
+      assert.deepEqual(await allRows(target.store), { people: [], notes: [] });
+    });
+  });
+
+  for (const [from, to] of directions) {
+    test(`the copy reads one snapshot of ${from}: a note committed meanwhile is not copied`, async () => {
+      await withDatabases(from, to, async (source, target) => {
+        await fill(source.store, { people: 10, notes: 2_000 });
+        const writer = source.openAnother();
+        let written = false;
+        const report = await copyDatabase(source.store, target.store, {
+          batchRows: 100,
+          onProgress: async (progress) => {
+            if (progress.phase !== "notes" || written) return;
+            written = true;
+            await writer.db
+              .insertInto("note")
+              .values({ note_id: 1_000_000, person_id: 1, content: "Late", timestamp: "2030-01-01T00:00:00.000Z" })
+              .execute();
+          },
+        });
+        assert.ok(written);
+        assert.equal(report.source.notes, 2_000);
+        assert.equal(report.target.notes, 2_000);
+        const late = await target.store.db.selectFrom("note").select("note_id").where("note_id", "=", 1_000_000);
+        assert.equal((await late.execute()).length, 0);
+      });
+    });
+  }
+
+  test("a source without the service's tables is refused before the target is touched", async () => {
+    await withDatabases("sqlite", "sqlite", async (source, target) => {
+      await assert.rejects(copyDatabase(source.store, target.store), (error) => {
+        assert.ok(error instanceof CopyRefusedError);
+        assert.match(error.message, /no people-notes tables/);
+        return true;
+      });
+      const tables = await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(
+        target.store.db,
+      );
+      assert.deepEqual(tables.rows, []);
+    });
+  });
+});
