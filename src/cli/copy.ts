@@ -1,0 +1,261 @@
+import { existsSync } from "node:fs";
+import { parseArgs } from "node:util";
+import cliProgress from "cli-progress";
+import {
+  ConfigError,
+  type DatabaseConfig,
+  type DatabaseLimits,
+  DEFAULT_DATABASE_LIMITS,
+  loadConfig,
+  parseDatabaseUrl,
+} from "../config.js";
+import {
+  type CopyProgress,
+  type CopyReport,
+  copyDatabase,
+  DEFAULT_BATCH_ROWS,
+  TargetNotEmptyError,
+} from "../db/copy.js";
+import { openStore, type Store } from "../db/database.js";
+import { DatabaseUnavailableError, translate } from "../db/errors.js";
+import type { Command } from "./command.js";
+
+const OPTIONS = `--from URL        the database to copy from (sqlite:<path> or postgres://…[?schema=name]); only read
+--to URL          the database to copy into; migrated to the latest schema first
+--replace         replace the people and notes the target has (a non-empty target is refused otherwise)
+--batch-rows N    rows read per query (default ${DEFAULT_BATCH_ROWS})
+All or nothing: the copy runs in one transaction on the target, so a copy that fails or is
+interrupted (even killed) leaves the target's people and notes as they were. Ids, versions and
+timestamps are kept; counts and a SHA-256 checksum of every row are compared before it commits.`;
+
+export const copy: Command = {
+  summary: "copy every person and note from one database to another (SQLite ⇄ PostgreSQL)",
+  options: OPTIONS,
+  async run(args) {
+    const parsed = parseCopyArgs(args);
+    if (typeof parsed === "string") {
+      console.error(`people-notes db copy: ${parsed}\n\nOptions:\n${OPTIONS}`);
+      return parsed === "help" ? 0 : 2;
+    }
+    const limits = databaseLimits();
+    const from = urlOption("--from", parsed.from);
+    const to = urlOption("--to", parsed.to);
+    if (sameDatabase(from, to)) throw new ConfigError("--from and --to name the same database");
+    if (from.engine === "sqlite" && from.path !== ":memory:" && !existsSync(from.path)) {
+      throw new ConfigError(`there is no SQLite database at ${from.path}`);
+    }
+    const started = performance.now();
+    const report = await withStore({ ...from, limits }, "source", (source) =>
+      withStore({ ...to, limits }, "target", (target) => copyWithProgress(source, target, parsed)),
+    );
+    console.log(`people-notes: ${summaryLine(report, (performance.now() - started) / 1000)}`);
+    return 0;
+  },
+};
+
+interface CopyArgs {
+  from: string;
+  to: string;
+  replace: boolean;
+  batchRows: number;
+}
+
+/** The arguments, or what is wrong with them ("help" when help was asked for). */
+function parseCopyArgs(args: string[]): CopyArgs | string {
+  let values: { [name: string]: string | boolean | undefined };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        from: { type: "string" },
+        to: { type: "string" },
+        replace: { type: "boolean", default: false },
+        "batch-rows": { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  if (values.help) return "help";
+  const { from, to } = values;
+  if (typeof from !== "string" || typeof to !== "string") return "--from URL and --to URL are both required";
+  const batchRows = Number(values["batch-rows"] ?? DEFAULT_BATCH_ROWS);
+  if (!Number.isInteger(batchRows) || batchRows < 1 || batchRows > 100_000) {
+    return "--batch-rows must be a whole number from 1 to 100000";
+  }
+  return { from, to, replace: values.replace === true, batchRows };
+}
+
+function urlOption(name: string, url: string): DatabaseConfig {
+  try {
+    return parseDatabaseUrl(url);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(error.message.replace(/DATABASE_URL/g, name));
+    throw error;
+  }
+}
+
+/** The deadlines from the environment (DB_*_TIMEOUT_MS); DATABASE_URL plays no part in a copy. */
+export function databaseLimits(): DatabaseLimits {
+  const { limits } = loadConfig({ ...process.env, DATABASE_URL: undefined }).database;
+  return { ...DEFAULT_DATABASE_LIMITS, ...limits };
+}
+
+function sameDatabase(a: DatabaseConfig, b: DatabaseConfig): boolean {
+  if (a.engine === "sqlite" && b.engine === "sqlite") return a.path === b.path && a.path !== ":memory:";
+  if (a.engine === "postgres" && b.engine === "postgres") {
+    return new URL(a.url).toString() === new URL(b.url).toString() && (a.schema ?? "") === (b.schema ?? "");
+  }
+  return false;
+}
+
+/** Opens a store, makes sure it answers, runs `work` and closes it; an unreachable database is one line. */
+async function withStore<T>(config: DatabaseConfig, role: string, work: (store: Store) => Promise<T>): Promise<T> {
+  const store = openStore(config);
+  try {
+    try {
+      await store.ping();
+    } catch (error) {
+      throw new ConfigError(`cannot reach the ${role} database: ${failureLine(error)}`);
+    }
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function copyWithProgress(source: Store, target: Store, args: CopyArgs): Promise<CopyReport> {
+  const display = progressDisplay(process.stderr);
+  try {
+    return await copyDatabase(source, target, {
+      replace: args.replace,
+      batchRows: args.batchRows,
+      onProgress: (progress) => display.update(progress),
+    });
+  } catch (error) {
+    display.stop();
+    const line = failureLine(error);
+    if (error instanceof TargetNotEmptyError) {
+      throw new ConfigError(`${line}; pass --replace to replace them`);
+    }
+    throw new ConfigError(`copy failed, the target is unchanged: ${line}`);
+  } finally {
+    display.stop();
+  }
+}
+
+const number = (value: number) => value.toLocaleString("en-US");
+
+function summaryLine({ source, target, replaced, migrated }: CopyReport, seconds: number): string {
+  const rows = source.people + source.notes;
+  const time = ` in ${seconds.toFixed(1)} s (${number(Math.round(rows / Math.max(seconds, 0.001)))} rows/s)`;
+  const before = [
+    migrated.length > 0 ? `migrated the target (${migrated.join(", ")})` : "",
+    replaced.people + replaced.notes > 0
+      ? `replaced its ${number(replaced.people)} people and ${number(replaced.notes)} notes`
+      : "",
+  ].filter(Boolean);
+  return [
+    `copied ${number(source.people)} people and ${number(source.notes)} notes${time}`,
+    ...before,
+    `verified: ${number(target.people)} people, ${number(target.notes)} notes, sha256 ${target.checksum} on source and target`,
+  ].join("; ");
+}
+
+/** One line for an operator: what failed, in the engine's own words where they help. */
+export function failureLine(error: unknown): string {
+  const translated = translate(error);
+  if (translated instanceof DatabaseUnavailableError) {
+    const cause = causeText(translated.cause);
+    return oneLine(cause ? `${translated.message} (${cause})` : translated.message);
+  }
+  return oneLine(causeText(translated) || String(translated));
+}
+
+function causeText(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    return [...new Set(error.errors.map(causeText))].join("; ");
+  }
+  if (error instanceof Error) return error.message || (error as { code?: string }).code || error.name;
+  return error === undefined ? "" : String(error);
+}
+
+const oneLine = (text: string) => text.replace(/\s+/g, " ").trim();
+
+interface ProgressDisplay {
+  update(progress: CopyProgress): void;
+  stop(): void;
+}
+
+const PHASES: Record<CopyProgress["phase"], string> = {
+  clearing: "clearing the target",
+  people: "copying people",
+  notes: "copying notes",
+  verifying: "verifying",
+};
+
+/** A progress bar per phase on a terminal; otherwise a line at every tenth of a phase. */
+function progressDisplay(stream: NodeJS.WriteStream): ProgressDisplay {
+  return stream.isTTY ? barDisplay(stream) : lineDisplay(stream);
+}
+
+function rate(done: number, since: number): string {
+  return number(Math.round(done / Math.max((performance.now() - since) / 1000, 0.001)));
+}
+
+function barDisplay(stream: NodeJS.WriteStream): ProgressDisplay {
+  let bar: cliProgress.SingleBar | undefined;
+  let phase: string | undefined;
+  let since = performance.now();
+  return {
+    update(progress) {
+      if (progress.phase !== phase || bar === undefined) {
+        bar?.stop();
+        phase = progress.phase;
+        since = performance.now();
+        bar = new cliProgress.SingleBar(
+          {
+            stream,
+            hideCursor: true,
+            format: "{phase} [{bar}] {percentage}% | {value}/{total} rows | {rate} rows/s | ETA {eta_formatted}",
+          },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(progress.total, 0, { phase: PHASES[progress.phase].padEnd(19), rate: "0" });
+      }
+      bar.setTotal(Math.max(progress.total, progress.done));
+      bar.update(progress.done, { rate: rate(progress.done, since) });
+    },
+    stop() {
+      bar?.stop();
+      bar = undefined;
+    },
+  };
+}
+
+function lineDisplay(stream: NodeJS.WriteStream): ProgressDisplay {
+  let phase: string | undefined;
+  let since = performance.now();
+  let shownTenths = -1;
+  return {
+    update(progress) {
+      if (progress.phase !== phase) {
+        phase = progress.phase;
+        since = performance.now();
+        shownTenths = -1;
+      }
+      const total = Math.max(progress.total, progress.done, 1);
+      const tenths = Math.floor((progress.done / total) * 10);
+      if (tenths === shownTenths) return;
+      shownTenths = tenths;
+      const percent = Math.floor((progress.done / total) * 100);
+      stream.write(
+        `people-notes: ${PHASES[progress.phase]}: ${number(progress.done)}/${number(progress.total)} (${percent}%), ${rate(progress.done, since)} rows/s\n`,
+      );
+    },
+    stop() {},
+  };
+}
