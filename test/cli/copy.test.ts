@@ -1,0 +1,230 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, describe, test } from "node:test";
+import { parseDatabaseUrl } from "../../src/config.js";
+import { migrateToLatest, openStore, type Store } from "../../src/db/database.js";
+import { nameKey } from "../../src/db/names.js";
+import { seedTutorialData } from "../../src/db/seed.js";
+import { POSTGRES_URL, withAdmin } from "../support/app.js";
+
+const root = resolve(import.meta.dirname, "../..");
+const dir = mkdtempSync(join(tmpdir(), "people-notes-copy-cli-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI; `watch` sees stderr as it comes and may kill the process. */
+function cli(args: string[], watch?: (stderr: string, kill: () => void) => void): Promise<Run> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ["dist/cli.js", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+      watch?.(stderr, () => child.kill("SIGKILL"));
+    });
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
+  });
+}
+
+const lines = (text: string) => text.split("\n").filter((line) => line.trim() !== "");
+
+/** A new SQLite file name in the test's folder, as a DATABASE_URL. */
+const sqliteUrl = (name: string) => `sqlite:${join(dir, `${name}-${randomBytes(4).toString("hex")}.db`)}`;
+
+/** A new PostgreSQL schema, as a DATABASE_URL; dropped when the file's tests end. */
+async function postgresUrl(): Promise<string> {
+  const schema = `t_${randomBytes(8).toString("hex")}`;
+  await withAdmin((client) => client.query(`create schema ${schema}`));
+  after(() => withAdmin((client) => client.query(`drop schema if exists ${schema} cascade`)));
+  const url = new URL(POSTGRES_URL);
+  url.searchParams.set("schema", schema);
+  return url.toString();
+}
+
+async function withStore<T>(url: string, work: (store: Store) => Promise<T>): Promise<T> {
+  const store = openStore(parseDatabaseUrl(url));
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** A migrated database with `people` people (ids 1, 3, 5, …) and `notes` notes spread over them. */
+async function fill(url: string, people: number, notes: number): Promise<void> {
+  await withStore(url, async (store) => {
+    await migrateToLatest(store);
+    await store.db.transaction().execute(async (tx) => {
+      const personIds = Array.from({ length: people }, (_, i) => 1 + 2 * i);
+      const personRows = personIds.map((person_id, i) => ({
+        person_id,
+        fname: `Fname ${i}`,
+        lname: `Lname ${i}`,
+        fname_key: nameKey(`Fname ${i}`),
+        lname_key: nameKey(`Lname ${i}`),
+        timestamp: new Date(Date.UTC(2020, 0, 1) + i * 1_000).toISOString(),
+        version: 1 + (i % 2),
+      }));
+      for (let start = 0; start < people; start += 1_000) {
+        await tx
+          .insertInto("person")
+          .values(personRows.slice(start, start + 1_000))
+          .execute();
+      }
+      for (let start = 0; start < notes; start += 1_000) {
+        const rows = Array.from({ length: Math.min(1_000, notes - start) }, (_, k) => {
+          const i = start + k;
+          return {
+            note_id: 10 + i,
+            person_id: personIds[i % people] as number,
+            content: `Note ${i} ✓`,
+            timestamp: new Date(Date.UTC(2021, 0, 1) + i * 997).toISOString(),
+            version: 1 + (i % 3),
+          };
+        });
+        await tx.insertInto("note").values(rows).execute();
+      }
+    });
+  });
+}
+
+async function seedTutorial(url: string): Promise<void> {
+  await withStore(url, async (store) => {
+    await migrateToLatest(store);
+    await seedTutorialData(store);
+  });
+}
+
+/** Every row, and the kept counts, of a database. */
+function contents(url: string) {
+  return withStore(url, async ({ db }) => ({
+    people: await db.selectFrom("person").selectAll().orderBy("person_id").execute(),
+    notes: await db.selectFrom("note").selectAll().orderBy("note_id").execute(),
+    counts: (
+      await db
+        .selectFrom("table_count")
+        .select(["name", (eb) => eb.fn.sum<number | string>("value").as("total")])
+        .groupBy("name")
+        .orderBy("name")
+        .execute()
+    ).map((row) => [row.name, Number(row.total)]),
+  }));
+}
+
+const checksumOf = (stdout: string) => /sha256 ([0-9a-f]{64})/.exec(stdout)?.[1];
+
+describe("people-notes db copy", () => {
+  test("copies SQLite to PostgreSQL and back: one summary line on stdout, progress on stderr", async () => {
+    const [first, middle, last] = [sqliteUrl("first"), await postgresUrl(), sqliteUrl("last")];
+    await fill(first, 50, 10_000);
+
+    const there = await cli(["db", "copy", "--from", first, "--to", middle]);
+    assert.equal(there.code, 0, there.stderr);
+    assert.equal(lines(there.stdout).length, 1);
+    assert.match(there.stdout, /^people-notes: copied 50 people and 10,000 notes in [\d.]+ s \([\d,]+ rows\/s\)/);
+    assert.match(there.stdout, /verified: 50 people, 10,000 notes, sha256 [0-9a-f]{64} on source and target/);
+    assert.match(there.stderr, /copying notes: 10,000\/10,000 \(100%\), [\d,]+ rows\/s/);
+    assert.match(there.stderr, /verifying: 10,050\/10,050 \(100%\)/);
+
+    const back = await cli(["db", "copy", "--from", middle, "--to", last]);
+    assert.equal(back.code, 0, back.stderr);
+    assert.equal(checksumOf(back.stdout), checksumOf(there.stdout));
+    const [original, copied] = [await contents(first), await contents(last)];
+    assert.deepEqual(copied, original);
+  });
+
+  test("a target that holds people or notes is refused in one line and left as it was", async () => {
+    const [source, target] = [sqliteUrl("source"), await postgresUrl()];
+    await fill(source, 5, 20);
+    await seedTutorial(target);
+    const before = await contents(target);
+
+    const refused = await cli(["db", "copy", "--from", source, "--to", target]);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stdout, "");
+    assert.deepEqual(lines(refused.stderr), [
+      "people-notes: the target database is not empty: it has 3 people and 7 notes; pass --replace to replace them",
+    ]);
+    assert.deepEqual(await contents(target), before);
+  });
+
+  test("--replace puts the source's people and notes in place of the target's", async () => {
+    const [source, target] = [await postgresUrl(), sqliteUrl("target")];
+    await fill(source, 5, 20);
+    await seedTutorial(target);
+
+    const replaced = await cli(["db", "copy", "--from", source, "--to", target, "--replace"]);
+    assert.equal(replaced.code, 0, replaced.stderr);
+    assert.match(replaced.stdout, /replaced its 3 people and 7 notes/);
+    assert.deepEqual(await contents(target), await contents(source));
+  });
+
+  test("a copy killed half-way leaves the target as it was, and running it again succeeds", {
+    timeout: 180_000,
+  }, async () => {
+    const [source, target] = [sqliteUrl("large"), await postgresUrl()];
+    await fill(source, 1_000, 100_000);
+    await seedTutorial(target);
+    const before = await contents(target);
+
+    const args = ["db", "copy", "--from", source, "--to", target, "--replace", "--batch-rows", "1000"];
+    let killedAt: number | undefined;
+    const killed = await cli(args, (stderr, kill) => {
+      const done = [...stderr.matchAll(/copying notes: ([\d,]+)\/100,000/g)].map((m) =>
+        Number(m[1]?.replace(/,/g, "")),
+      );
+      const furthest = Math.max(0, ...done);
+      if (killedAt === undefined && furthest >= 50_000) {
+        killedAt = furthest;
+        kill();
+      }
+    });
+    assert.equal(killed.signal, "SIGKILL", `the copy was not killed: ${killed.stdout}${killed.stderr}`);
+    assert.ok(killedAt !== undefined && killedAt < 100_000);
+    assert.deepEqual(await contents(target), before);
+
+    const again = await cli(args);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /copied 1,000 people and 100,000 notes/);
+    const [original, copied] = [await contents(source), await contents(target)];
+    assert.deepEqual(copied, original);
+  });
+
+  test("a bad URL, an unreachable database or a missing file is one line and a failing exit code", async () => {
+    const target = sqliteUrl("never");
+    const cases: [string[], RegExp][] = [
+      [["--from", "mysql://somewhere/db", "--to", target], /--from must start with sqlite: or postgres:\/\//],
+      [
+        ["--from", "postgres://postgres@127.0.0.1:1/test", "--to", target],
+        /cannot reach the source database: .*ECONNREFUSED/,
+      ],
+      [["--from", sqliteUrl("missing"), "--to", target], /there is no SQLite database at /],
+      [["--from", "postgres://postgres@127.0.0.1:5432/test?schema=Bad-Name", "--to", target], /schema must be/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await cli(["db", "copy", ...args]);
+      assert.equal(run.code, 1, `${args.join(" ")}: ${run.stderr}`);
+      assert.equal(run.stdout, "");
+      const output = lines(run.stderr);
+      assert.equal(output.length, 1, run.stderr);
+      assert.match(output[0] ?? "", message);
+    }
+    const usage = await cli(["db", "copy", "--from", target]);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /--from URL and --to URL are both required/);
+  });
+});
