@@ -1,12 +1,18 @@
 #!/usr/bin/env node
+import { backup } from "./cli/backup.js";
 import type { Command } from "./cli/command.js";
+import { copy } from "./cli/copy.js";
 import * as db from "./cli/db.js";
+import { serve } from "./cli/serve.js";
 import { ConfigError } from "./config.js";
 
 const commands: Record<string, Command> = {
   "db build": db.build,
   "db migrate": db.migrate,
   "db seed": db.seed,
+  "db copy": copy,
+  "db backup": backup,
+  serve: serve,
 };
 
 function usage(): string {

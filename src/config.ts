@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 
 /** How long the data layer waits, and how many connections it holds; every wait has a deadline. */
@@ -39,6 +40,8 @@ export interface Config {
   database: DatabaseConfig;
   logLevel: string;
   shutdown: ShutdownConfig;
+  /** Server processes sharing the port; above 1 the process becomes a cluster primary. */
+  workers: number;
 }
 
 export class ConfigError extends Error {
@@ -86,6 +89,19 @@ function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min
 }
 
 const HOUR_MS = 3_600_000;
+export const MAX_WORKERS = 256;
+
+/** `auto` (one per core) or a whole number of worker processes; `name` is what the message calls it. */
+export function parseWorkers(value: string, name = "WORKERS"): number {
+  if (value === "auto") return availableParallelism();
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || number < 1 || number > MAX_WORKERS) {
+    throw new ConfigError(
+      `${name} must be auto or a whole number from 1 to ${MAX_WORKERS} (got ${JSON.stringify(value)})`,
+    );
+  }
+  return number;
+}
 
 /** Reads the environment once; an invalid value stops the process with a clear message. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -107,5 +123,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     database: { ...parseDatabaseUrl(env.DATABASE_URL ?? "sqlite:./people.db"), limits },
     logLevel,
     shutdown: { delayMs: wholeNumber(env, "SHUTDOWN_DELAY_MS", 500, 0, timeoutMs), timeoutMs },
+    workers: env.WORKERS === undefined || env.WORKERS === "" ? 1 : parseWorkers(env.WORKERS),
   };
 }

@@ -1,13 +1,17 @@
+import { realpathSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import closeWithGrace from "close-with-grace";
 import type { FastifyInstance } from "fastify";
-import pino from "pino";
+import pino, { type Logger } from "pino";
 import { buildApp } from "./app.js";
-import { ConfigError, loadConfig, type ShutdownConfig } from "./config.js";
+import { isClusterWorker, onShutdownRequest, superviseWorkers } from "./cluster.js";
+import { type Config, ConfigError, DEFAULT_DATABASE_LIMITS, loadConfig, type ShutdownConfig } from "./config.js";
+import { connectionCapacity, poolShortfall } from "./db/capacity.js";
 import { openStore, type Store } from "./db/database.js";
 import { prepareDatabase } from "./db/setup.js";
 import { Lifecycle } from "./http/lifecycle.js";
-import { stdoutDestination } from "./http/log-destination.js";
+import { stdoutDestination, type TurnBatchedDestination } from "./http/log-destination.js";
 
 /** After the drain deadline, how long closing the database may take before the process exits anyway. */
 const EXIT_MARGIN_MS = 5000;
@@ -16,18 +20,70 @@ class DrainCutShort extends Error {
   override name = "DrainCutShort";
 }
 
-async function main(): Promise<void> {
-  const config = loadConfig();
-  const lifecycle = new Lifecycle();
+/**
+ * The service as configured: one process, or (WORKERS above 1) a cluster primary that prepares
+ * the database once and forks the workers, each of which then serves as a single process does.
+ */
+export async function serve(config: Config): Promise<void> {
   const destination = stdoutDestination();
   // The store is opened before the app, so its warnings go to a logger of its own on the same stream.
-  const storeLog = pino({ level: config.logLevel }, destination);
-  const store = openStore(config.database, storeLog);
+  const log = pino({ level: config.logLevel }, destination);
+  if (isClusterWorker()) {
+    // The primary has migrated and seeded already.
+    await serveOneProcess(config, openStore(config.database, log), destination);
+    return;
+  }
+  const store = openStore(config.database, log);
   const { seeded, applied } = await prepareDatabase(store);
-  const app = await buildApp({ store, lifecycle, logger: { level: config.logLevel, stream: destination } });
-  app.log.info({ engine: store.engine, migrations: applied, seeded }, "database ready");
+  log.info({ engine: store.engine, migrations: applied, seeded }, "database ready");
+  await warnAboutSharing(store, config, log);
+  if (config.workers === 1) {
+    await serveOneProcess(config, store, destination);
+    return;
+  }
+  await store.close();
+  superviseWorkers({
+    workers: config.workers,
+    workerExitDeadlineMs: config.shutdown.timeoutMs + EXIT_MARGIN_MS,
+    log,
+  });
+}
 
-  closeWithGrace(
+/** What several processes on one database need to know at start-up. */
+async function warnAboutSharing(store: Store, config: Config, log: Logger): Promise<void> {
+  if (store.engine === "sqlite") {
+    if (config.workers > 1) {
+      log.warn(
+        { workers: config.workers },
+        "SQLite has one write lock for every process: with several workers, writes wait for each other",
+      );
+    }
+    return;
+  }
+  const poolSize = config.database.limits?.poolSize ?? DEFAULT_DATABASE_LIMITS.poolSize;
+  try {
+    const shortfall = poolShortfall(await connectionCapacity(store), config.workers, poolSize);
+    if (!shortfall) return;
+    const { wanted, maxConnections, reserved, headroom, inUse, available } = shortfall;
+    log.warn(
+      shortfall,
+      `WORKERS × DB_POOL_SIZE = ${wanted} connections may be more than PostgreSQL can give: max_connections ` +
+        `${maxConnections} − reserved ${reserved} − headroom ${headroom} − in use now ${inUse} = ${available}; ` +
+        "lower DB_POOL_SIZE or WORKERS, or raise max_connections",
+    );
+  } catch (error) {
+    log.warn({ err: error }, "could not read PostgreSQL's connection limits");
+  }
+}
+
+/** One server process: listens, and drains on SIGTERM/SIGINT (or when its cluster primary asks). */
+async function serveOneProcess(config: Config, store: Store, destination: TurnBatchedDestination): Promise<void> {
+  const lifecycle = new Lifecycle();
+  const app = await buildApp({ store, lifecycle, logger: { level: config.logLevel, stream: destination } });
+
+  let stopping = false;
+  let requestedBy: string | undefined;
+  const { close } = closeWithGrace(
     {
       delay: config.shutdown.timeoutMs + EXIT_MARGIN_MS,
       logger: app.log,
@@ -37,10 +93,18 @@ async function main(): Promise<void> {
       },
     },
     async ({ signal, err }) => {
+      stopping = true;
       if (err) app.log.fatal({ err }, "uncaught error: shutting down");
-      await shutDown(app, store, lifecycle, config.shutdown, signal);
+      await shutDown(app, store, lifecycle, config.shutdown, signal ?? requestedBy);
     },
   );
+  if (isClusterWorker()) {
+    onShutdownRequest((signal) => {
+      if (stopping) return;
+      requestedBy = signal;
+      void close();
+    });
+  }
 
   await app.listen({ port: config.port, host: config.host });
 }
@@ -78,11 +142,28 @@ async function shutDown(
   app.log.info("stopped cleanly");
 }
 
-main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
-    console.error(`people-notes: ${error.message}`);
-  } else {
-    console.error("people-notes: could not start:", error);
+/** Runs `serve` with the configuration `read` returns; a failure to start prints one line and exits 1. */
+export async function serveOrExit(read: () => Config = loadConfig): Promise<void> {
+  try {
+    await serve(read());
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`people-notes: ${error.message}`);
+    } else {
+      console.error("people-notes: could not start:", error);
+    }
+    process.exit(1);
   }
-  process.exit(1);
-});
+}
+
+function isProcessEntry(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isProcessEntry()) await serveOrExit();
