@@ -62,9 +62,9 @@ export async function backupSqlite(
 }
 
 /**
- * All pages in one backup step, from one read snapshot: a step of a few pages at a time would start
- * over whenever another connection writes in between, and never finish under a steady writer. In
- * WAL mode that read holds up no writer.
+ * All pages in one backup step, from one read snapshot: SQLite starts a backup of a few pages a step
+ * over whenever another connection writes between two steps, so under a steady writer it could take
+ * any number of tries. In WAL mode that one read holds up no writer.
  */
 async function copyPages(databasePath: string, partial: string, lockTimeoutMs: number): Promise<number> {
   const source = new BetterSqlite3(databasePath, { readonly: true, fileMustExist: true, timeout: lockTimeoutMs });
