@@ -5,11 +5,13 @@
  *   npm run bench                  # full run: 1k and 1m, 5 rounds of 5 s per endpoint (about 25 min)
  *   npm run bench -- --quick       # 1k only, 5 rounds of 1 s, SQLite only (under two minutes)
  *   npm run bench -- --data-layer  # concurrent PostgreSQL inserts and heavy authors (bench/data-layer.ts)
+ *   npm run bench -- --copy        # db copy of 1m notes, SQLite → PostgreSQL and back (bench/copy.ts)
  *   options: --rounds N --seconds N --datasets 1k,1m --only TEXT --no-postgres --docs/--no-docs --no-build --fresh
  */
 import { execFileSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { type CompareOptions, type Comparison, compare, type Endpoint } from "./compare.js";
+import { measureCopy } from "./copy.js";
 import { measureDataLayer } from "./data-layer.js";
 import type { DatasetName } from "./dataset.js";
 import { endpointsOf, workingCopy } from "./endpoints.js";
@@ -30,6 +32,7 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     "data-layer": { type: "boolean", default: false },
+    copy: { type: "boolean", default: false },
     rounds: { type: "string" },
     seconds: { type: "string" },
     datasets: { type: "string" },
@@ -60,6 +63,10 @@ function fail(what: string, differences: string[]): never {
 async function main(): Promise<void> {
   if (args["data-layer"]) {
     await measureDataLayer();
+    return;
+  }
+  if (args.copy) {
+    await measureCopy();
     return;
   }
   const started = Date.now();
