@@ -173,6 +173,10 @@ export function superviseWorkers({ workers, workerExitDeadlineMs, log }: Supervi
     stop(signal);
   }
 
+  // Round-robin (Node's default) has the primary accept every connection and pass it on; one
+  // passed to a worker that dies before taking it stays open in the primary, unanswered, forever.
+  // With the workers accepting on the shared socket themselves, the kernel resets it instead.
+  if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE;
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
   cluster.on("exit", onExit);

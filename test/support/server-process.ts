@@ -19,6 +19,8 @@ export interface RunningServer {
   url: string;
   child: ChildProcess;
   output: () => string;
+  /** What it has printed on standard output alone. */
+  stdout: () => string;
   exited: Promise<number | null>;
   /** SIGTERM, then wait for the process to exit; resolves to its exit code. */
   stop(): Promise<number | null>;
@@ -26,26 +28,37 @@ export interface RunningServer {
   kill(): Promise<number | null>;
 }
 
+/** How to run the service: the arguments after `node`, the built server by default. */
+export interface SpawnOptions {
+  args?: string[];
+}
+
 /** Runs the built server (dist/server.js) as a separate process, collecting what it prints. */
-function spawnServer(env: Record<string, string>) {
-  const child = spawn(process.execPath, ["dist/server.js"], {
+function spawnServer(env: Record<string, string>, { args = ["dist/server.js"] }: SpawnOptions = {}) {
+  const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
-  const collect = (chunk: Buffer) => {
+  let stdout = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
     output += chunk;
-  };
-  child.stdout?.on("data", collect);
-  child.stderr?.on("data", collect);
-  return { child, output: () => output };
+    stdout += chunk;
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk;
+  });
+  return { child, output: () => output, stdout: () => stdout };
 }
 
 /** Starts the server on a free port and waits until it answers. */
-export async function startServer(env: Record<string, string>): Promise<RunningServer> {
+export async function startServer(env: Record<string, string>, options: SpawnOptions = {}): Promise<RunningServer> {
   const port = await freePort();
-  const { child, output } = spawnServer({ LOG_LEVEL: "warn", ...env, PORT: String(port), HOST: "127.0.0.1" });
+  const { child, output, stdout } = spawnServer(
+    { LOG_LEVEL: "warn", ...env, PORT: String(port), HOST: "127.0.0.1" },
+    options,
+  );
   const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
@@ -71,12 +84,15 @@ export async function startServer(env: Record<string, string>): Promise<RunningS
     if (running()) child.kill("SIGKILL");
     return exited;
   };
-  return { url, child, output, exited, stop, kill };
+  return { url, child, output, stdout, exited, stop, kill };
 }
 
 /** Runs the server entry point to completion (for start-up failures). */
-export async function runToExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const { child, output } = spawnServer(env);
+export async function runToExit(
+  env: Record<string, string>,
+  options: SpawnOptions = {},
+): Promise<{ code: number | null; output: string }> {
+  const { child, output } = spawnServer(env, options);
   const [code] = await once(child, "exit");
   return { code: code as number | null, output: output() };
 }

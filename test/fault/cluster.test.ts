@@ -1,0 +1,466 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { POSTGRES_URL, withAdmin } from "../support/app.js";
+import {
+  freePort,
+  RawConnection,
+  type RunningServer,
+  rawRequest,
+  requestHead,
+  runToExit,
+  startServer,
+  within,
+} from "../support/server-process.js";
+
+const dir = mkdtempSync(join(tmpdir(), "people-notes-cluster-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let databases = 0;
+const sqliteUrl = () => `sqlite:${join(dir, `cluster-${++databases}.db`)}`;
+
+/** A fresh PostgreSQL schema for one group of tests; returns its DATABASE_URL and how to drop it. */
+async function createSchema(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const schema = `cluster_${randomBytes(6).toString("hex")}`;
+  await withAdmin((client) => client.query(`create schema ${schema}`));
+  return {
+    url: `${POSTGRES_URL}?schema=${schema}`,
+    drop: () => withAdmin((client) => client.query(`drop schema ${schema} cascade`)).then(() => undefined),
+  };
+}
+
+type LogLine = Record<string, unknown> & { msg?: string; pid?: number };
+
+/** Every line the process wrote to standard output, each of which must be a JSON record. */
+function logLines(server: RunningServer): LogLine[] {
+  return server
+    .stdout()
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => {
+      try {
+        return JSON.parse(line) as LogLine;
+      } catch {
+        throw new Error(`a log line that is not JSON: ${line.slice(0, 300)}`);
+      }
+    });
+}
+
+/** Waits (at most `ms`) until the log holds a line `matches` accepts, and returns it. */
+async function waitForLine(server: RunningServer, matches: (line: LogLine) => boolean, ms = 15_000): Promise<LogLine> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const found = logLines(server).find(matches);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no such log line within ${ms} ms:\n${server.output().slice(-3000)}`);
+    await sleep(25);
+  }
+}
+
+/** The pids of the workers that have said they are listening, once there are `count` of them. */
+async function listeningWorkers(server: RunningServer, count: number, ms = 15_000): Promise<number[]> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const pids = logLines(server)
+      .filter((line) => line.msg === "worker listening")
+      .map((line) => line.workerPid as number);
+    if (pids.length >= count) return pids;
+    if (Date.now() > deadline) throw new Error(`${pids.length} of ${count} workers listening after ${ms} ms`);
+    await sleep(25);
+  }
+}
+
+/** A cluster of two workers, logging every request, once both workers listen. */
+async function startCluster(env: Record<string, string>): Promise<{ server: RunningServer; pids: number[] }> {
+  const server = await startServer({ WORKERS: "2", LOG_LEVEL: "info", ...env });
+  return { server, pids: await listeningWorkers(server, 2) };
+}
+
+/** Which processes logged a request whose URL is `url`. */
+const servedBy = (server: RunningServer, method: string, url: string) =>
+  new Set(
+    logLines(server)
+      .filter((line) => line.msg === "request completed" && line.method === method && line.url === url)
+      .map((line) => line.pid),
+  );
+
+const post = (url: string, path: string, body: unknown) =>
+  fetch(`${url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+
+/** A status, or the error's message when no answer came (a reset connection is a failure too). */
+async function statusOf(request: Promise<Response>): Promise<string> {
+  try {
+    const response = await request;
+    await response.arrayBuffer();
+    return String(response.status);
+  } catch (error) {
+    return `failed: ${(error as Error).cause ?? (error as Error).message}`;
+  }
+}
+
+function tally(results: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const result of results) counts[result] = (counts[result] ?? 0) + 1;
+  return counts;
+}
+
+const uniqueName = () => `P${randomBytes(5).toString("hex")}`;
+
+async function createPerson(url: string): Promise<number> {
+  const response = await post(url, "/api/people", { fname: uniqueName(), lname: uniqueName() });
+  assert.equal(response.status, 201);
+  return ((await response.json()) as { person_id: number }).person_id;
+}
+
+/** `count` identical people POSTs at once, the i-th to `urls[i % urls.length]`. */
+async function racingCreates(urls: string[], count: number): Promise<Record<string, number>> {
+  const person = { fname: uniqueName(), lname: uniqueName() };
+  const results = await Promise.all(
+    Array.from({ length: count }, (_, i) => statusOf(post(urls[i % urls.length] as string, "/api/people", person))),
+  );
+  return tally(results);
+}
+
+/** `count` note POSTs at once for one new person; checks each is a 201 and returns their ids. */
+async function simultaneousNotes(urls: string[], count: number): Promise<{ personId: number; ids: number[] }> {
+  const personId = await createPerson(urls[0] as string);
+  const responses = await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      post(urls[i % urls.length] as string, `/api/people/${personId}/notes`, { content: `note ${i}` }),
+    ),
+  );
+  assert.deepEqual(tally(responses.map((response) => String(response.status))), { "201": count });
+  const ids = await Promise.all(
+    responses.map(async (response) => ((await response.json()) as { note_id: number }).note_id),
+  );
+  return { personId, ids };
+}
+
+async function notesTotal(url: string, personId: number): Promise<number> {
+  const response = await fetch(`${url}/api/people/${personId}/notes?limit=1`);
+  assert.equal(response.status, 200);
+  return Number(response.headers.get("x-total-count"));
+}
+
+describe("two separately started servers on one PostgreSQL schema", () => {
+  let schema: Awaited<ReturnType<typeof createSchema>>;
+  let servers: RunningServer[] = [];
+  let urls: string[] = [];
+
+  before(async () => {
+    schema = await createSchema();
+    servers = [await startServer({ DATABASE_URL: schema.url }), await startServer({ DATABASE_URL: schema.url })];
+    urls = servers.map((server) => server.url);
+  });
+  after(async () => {
+    await Promise.all(servers.map((server) => server.kill()));
+    await schema.drop();
+  });
+
+  test("a write through one is read through the other at once", async () => {
+    const [first = "", second = ""] = urls;
+    const personId = await createPerson(first);
+    const created = await post(first, `/api/people/${personId}/notes`, { content: "written on one" });
+    assert.equal(created.status, 201);
+    const { note_id: noteId } = (await created.json()) as { note_id: number };
+    const read = await fetch(`${second}/api/people/${personId}/notes/${noteId}`);
+    assert.equal(read.status, 200);
+    assert.equal(((await read.json()) as { content: string }).content, "written on one");
+
+    const changed = await fetch(`${second}/api/people/${personId}/notes/${noteId}`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ content: "changed on the other" }),
+    });
+    assert.equal(changed.status, 200);
+    const again = await fetch(`${first}/api/people/${personId}/notes/${noteId}`);
+    assert.equal(((await again.json()) as { content: string }).content, "changed on the other");
+  });
+
+  test("50 identical people POSTs spread over both: one 201, 49 × 409", async () => {
+    assert.deepEqual(await racingCreates(urls, 50), { "201": 1, "409": 49 });
+  });
+
+  test("200 simultaneous note POSTs over both: all 201, distinct ids, and the count says 200", async () => {
+    const { personId, ids } = await simultaneousNotes(urls, 200);
+    assert.equal(new Set(ids).size, 200);
+    for (const url of urls) assert.equal(await notesTotal(url, personId), 200);
+  });
+});
+
+describe("a cluster of two workers on one PostgreSQL schema", () => {
+  let schema: Awaited<ReturnType<typeof createSchema>>;
+  let cluster: RunningServer;
+
+  before(async () => {
+    schema = await createSchema();
+    ({ server: cluster } = await startCluster({ DATABASE_URL: schema.url }));
+  });
+  after(async () => {
+    await cluster.kill();
+    await schema.drop();
+  });
+
+  test("the database is prepared once, by the primary", async () => {
+    const ready = logLines(cluster).filter((line) => line.msg === "database ready");
+    assert.equal(ready.length, 1, "one database ready line");
+    assert.equal(ready[0]?.seeded, true);
+    const people = await fetch(`${cluster.url}/api/people`);
+    assert.equal(((await people.json()) as unknown[]).length, 3, "seeded once: the tutorial's three people");
+  });
+
+  test("50 identical people POSTs: one 201, 49 × 409, answered by both workers", async () => {
+    assert.deepEqual(await racingCreates([cluster.url], 50), { "201": 1, "409": 49 });
+    await sleep(100);
+    assert.equal(servedBy(cluster, "POST", "/api/people").size, 2, "both workers answered some");
+  });
+
+  test("200 simultaneous note POSTs: all 201, distinct ids, the count says 200, both workers wrote", async () => {
+    const { personId, ids } = await simultaneousNotes([cluster.url], 200);
+    assert.equal(new Set(ids).size, 200);
+    assert.equal(await notesTotal(cluster.url, personId), 200);
+    await sleep(100);
+    assert.equal(servedBy(cluster, "POST", `/api/people/${personId}/notes`).size, 2);
+  });
+});
+
+const SHUTDOWN = { SHUTDOWN_DELAY_MS: "1000", SHUTDOWN_TIMEOUT_MS: "2500" };
+
+describe("cluster supervision", () => {
+  test("a worker killed with SIGKILL is replaced, and the service keeps answering", async (t) => {
+    const { server, pids } = await startCluster({ DATABASE_URL: sqliteUrl() });
+    t.after(() => server.kill());
+    const [victim] = pids;
+    assert.ok(victim);
+    const clients = 4;
+    let replacement: number | undefined;
+    const results: string[] = [];
+    const afterReplacement: string[] = [];
+    const deadline = Date.now() + 20_000;
+    // Each client sends one request at a time on a fresh connection, so at most one per client can be
+    // in flight on the worker when it dies.
+    const client = async () => {
+      for (let i = 0; i < 400 && Date.now() < deadline; i++) {
+        const result = await statusOf(
+          fetch(`${server.url}/api/people/1`, { headers: { connection: "close" }, signal: AbortSignal.timeout(5_000) }),
+        );
+        (replacement === undefined ? results : afterReplacement).push(result);
+        if (afterReplacement.length >= 100) return;
+      }
+    };
+    const load = Promise.all(Array.from({ length: clients }, client));
+    await sleep(300);
+    process.kill(victim, "SIGKILL");
+    const restarted = await waitForLine(
+      server,
+      (line) => line.msg === "worker listening" && !pids.includes(line.workerPid as number),
+    );
+    replacement = restarted.workerPid as number;
+    await load;
+
+    const failures = results.filter((result) => result !== "200");
+    assert.ok(
+      failures.length <= clients,
+      `only requests in flight on the killed worker fail: ${JSON.stringify(tally(results))}`,
+    );
+    assert.deepEqual(
+      tally(afterReplacement),
+      { "200": afterReplacement.length },
+      "every request after the replacement is answered",
+    );
+    assert.ok(afterReplacement.length >= 100, "requests kept coming after the replacement");
+    const exit = logLines(server).find((line) => line.workerPid === victim && line.signal === "SIGKILL");
+    assert.equal(exit?.msg, "worker was killed by SIGKILL: restarting it");
+    await sleep(100);
+    assert.ok(servedBy(server, "GET", "/api/people/1").has(replacement), "the new worker answers requests");
+    assert.equal(await within(server.stop(), 10_000, "the exit"), 0);
+  });
+
+  test("SIGTERM to the primary drains every worker: a request in flight is answered, and it exits 0", async (t) => {
+    const { server } = await startCluster({ DATABASE_URL: sqliteUrl(), ...SHUTDOWN });
+    t.after(() => server.kill());
+    const body = JSON.stringify({ content: "written across the shutdown" });
+    const upload = await RawConnection.open(server.url);
+    upload.send(
+      requestHead("POST", "/api/people/1/notes", {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(body),
+        expect: "100-continue",
+      }),
+    );
+    assert.equal((await upload.next()).status, 100, "a worker has received the request");
+    upload.send(body.slice(0, 10));
+
+    server.child.kill("SIGTERM");
+    await sleep(1_300);
+    upload.send(body.slice(10));
+    const response = await upload.next();
+    assert.equal(response.status, 201, response.body);
+    assert.equal(response.headers.connection, "close");
+    assert.equal(await within(server.exited, 10_000, "the exit"), 0);
+    const lines = logLines(server);
+    assert.equal(lines.filter((line) => line.msg === "stopped cleanly").length, 2, "both workers drained");
+    assert.deepEqual(
+      lines.filter((line) => line.msg === "worker stopped").map((line) => line.code),
+      [0, 0],
+    );
+  });
+
+  test("a worker that must cut a request at the drain deadline makes the primary exit 1", async (t) => {
+    const { server } = await startCluster({ DATABASE_URL: sqliteUrl(), ...SHUTDOWN });
+    t.after(() => server.kill());
+    const upload = await RawConnection.open(server.url);
+    upload.send(
+      requestHead("POST", "/api/people/1/notes", { "content-type": "application/json", "content-length": 100 }),
+    );
+    upload.send('{"content":');
+    await sleep(200);
+    server.child.kill("SIGTERM");
+    await within(upload.closed, 6_000, "the stalled upload being cut");
+    assert.equal(await within(server.exited, 10_000, "the exit"), 1);
+  });
+
+  test("workers that cannot start stop the service with one clear line and exit 1", async () => {
+    const taken = createServer();
+    const port = await freePort();
+    taken.listen(port, "127.0.0.1");
+    try {
+      const { code, output } = await within(
+        runToExit({ WORKERS: "2", PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: sqliteUrl() }),
+        20_000,
+        "the exit",
+      );
+      assert.equal(code, 1, output);
+      const stops = output.split("\n").filter((line) => line.includes("stopping the service"));
+      assert.equal(stops.length, 1, output);
+      assert.match(stops[0] ?? "", /^people-notes: worker \d \(pid \d+\) exited with code 1 before it was listening/);
+    } finally {
+      taken.close();
+    }
+  });
+
+  test("an unreachable database at start stops the primary before any worker is forked", async () => {
+    const { code, output } = await within(
+      runToExit({ WORKERS: "2", DATABASE_URL: "postgres://postgres@127.0.0.1:1/none", DB_CONNECT_TIMEOUT_MS: "500" }),
+      20_000,
+      "the exit",
+    );
+    assert.equal(code, 1);
+    assert.match(output, /people-notes: could not start/);
+    assert.doesNotMatch(output, /worker started/);
+  });
+
+  test("a crash loop (more than 5 unexpected exits in 30 s) stops the service with one clear line and exit 1", async (t) => {
+    const server = await startServer({ WORKERS: "2", LOG_LEVEL: "info", DATABASE_URL: sqliteUrl() });
+    t.after(() => server.kill());
+    const killed = new Set<number>();
+    // Three rounds of killing both workers: six unexpected exits.
+    for (let round = 0; round < 3; round++) {
+      const pids = (await listeningWorkers(server, killed.size + 2)).filter((pid) => !killed.has(pid));
+      for (const pid of pids) {
+        killed.add(pid);
+        process.kill(pid, "SIGKILL");
+      }
+    }
+    assert.equal(await within(server.exited, 20_000, "the exit"), 1);
+    const stops = server
+      .output()
+      .split("\n")
+      .filter((line) => line.includes("stopping the service"));
+    assert.deepEqual(stops, [
+      "people-notes: crash loop: 6 workers exited unexpectedly within 30 s; stopping the service",
+    ]);
+    const delays = logLines(server)
+      .filter((line) => line.worker === 1 && line.restartInMs !== undefined)
+      .map((line) => line.restartInMs);
+    assert.deepEqual(delays.slice(0, 2), [100, 200], "each restart of a slot waits twice as long as the one before");
+  });
+
+  test("serve --workers 2 on SQLite warns that writes queue across processes, and stops with 0", async (t) => {
+    const server = await startServer(
+      { LOG_LEVEL: "info", DATABASE_URL: sqliteUrl() },
+      { args: ["dist/cli.js", "serve", "--workers", "2"] },
+    );
+    t.after(() => server.kill());
+    await listeningWorkers(server, 2);
+    const warning = logLines(server).find(
+      (line) => line.level === 40 && /SQLite has one write lock/.test(line.msg ?? ""),
+    );
+    assert.equal(warning?.workers, 2);
+    assert.equal(await within(server.stop(), 10_000, "the exit"), 0);
+  });
+
+  test("WORKERS=1 on SQLite serves from one process, without the warning", async (t) => {
+    const server = await startServer({ WORKERS: "1", LOG_LEVEL: "info", DATABASE_URL: sqliteUrl() });
+    t.after(() => server.kill());
+    assert.equal((await fetch(`${server.url}/api/people/1`)).status, 200);
+    assert.equal(await within(server.stop(), 10_000, "the exit"), 0);
+    const lines = logLines(server);
+    assert.equal(new Set(lines.map((line) => line.pid)).size, 1, "one process wrote every line");
+    assert.ok(!lines.some((line) => /worker|write lock/.test(line.msg ?? "")), server.stdout());
+  });
+
+  for (const [how, env, args, message] of [
+    ["WORKERS", { WORKERS: "many" }, ["dist/server.js"], /WORKERS must be auto or a whole number from 1 to 256/],
+    ["WORKERS", { WORKERS: "0" }, ["dist/server.js"], /WORKERS must be auto or a whole number from 1 to 256/],
+    ["--workers", {}, ["dist/cli.js", "serve", "--workers", "2.5"], /--workers must be auto or a whole number/],
+  ] as const) {
+    test(`an invalid ${how} (${JSON.stringify(env.WORKERS ?? args.at(-1))}) stops start-up with a clear message`, async () => {
+      const { code, output } = await within(
+        runToExit({ DATABASE_URL: sqliteUrl(), ...env }, { args: [...args] }),
+        10_000,
+        "the exit",
+      );
+      assert.equal(code, 1);
+      assert.match(output, message);
+    });
+  }
+});
+
+describe("start-up checks on PostgreSQL", () => {
+  test("WORKERS × DB_POOL_SIZE beyond max_connections minus the headroom is a warning with the numbers", async (t) => {
+    const schema = await createSchema();
+    t.after(() => schema.drop());
+    const server = await startServer({ WORKERS: "2", DB_POOL_SIZE: "60", DATABASE_URL: schema.url });
+    t.after(() => server.kill());
+    const warning = await waitForLine(server, (line) => line.wanted !== undefined);
+    assert.equal(warning.wanted, 120);
+    assert.equal(warning.workers, 2);
+    assert.equal(warning.poolSize, 60);
+    assert.match(
+      warning.msg ?? "",
+      /WORKERS × DB_POOL_SIZE = 120 connections .* max_connections \d+ − reserved \d+ − headroom 3 − in use now \d+ = -?\d+/,
+    );
+    assert.equal(await within(server.stop(), 10_000, "the exit"), 0);
+  });
+});
+
+describe("logs of several workers on one pipe", () => {
+  test("every line on standard output is a whole JSON record, even when the pipe fills up", async (t) => {
+    const { server } = await startCluster({ DATABASE_URL: sqliteUrl() });
+    t.after(() => server.kill());
+    // Request lines of 1 to 2 kB, a few over PIPE_BUF, from both workers at once, while nobody reads
+    // the pipe: writes then wait for room, which is when long writes of two processes mix.
+    server.child.stdout?.pause();
+    const requests = Array.from({ length: 300 }, (_, i) =>
+      statusOf(fetch(`${server.url}/api/people/1?pad=${"x".repeat(i % 50 === 0 ? 6000 : 1000 + (i % 7) * 150)}`)),
+    );
+    await sleep(1_000);
+    server.child.stdout?.resume();
+    const results = await Promise.all(requests);
+    assert.ok(!results.some((result) => result.startsWith("failed")), JSON.stringify(tally(results)));
+    assert.equal(await within(server.stop(), 10_000, "the exit"), 0);
+    const requestLines = logLines(server).filter((line) => line.msg === "request completed");
+    assert.equal(requestLines.length, 300, "every request was logged once");
+    assert.equal(new Set(requestLines.map((line) => line.pid)).size, 2, "by both workers");
+    assert.equal(requestLines.filter((line) => line.truncatedFromBytes !== undefined).length, 6);
+  });
+});
