@@ -8,6 +8,8 @@ import { type Compilable, type Kysely, type RawBuilder, type Selectable, sql } f
 import { migrateToLatest, migrator, type Store } from "./database.js";
 import { translate } from "./errors.js";
 import type { Executor } from "./executor.js";
+import { countNotes } from "./notes-repository.js";
+import { countPeople } from "./people-repository.js";
 import type { Database, Engine, NoteTable, PersonTable } from "./schema.js";
 
 export const DEFAULT_BATCH_ROWS = 5_000;
@@ -82,11 +84,6 @@ type Progress = (progress: CopyProgress) => void | Promise<void>;
 /** Runs a query built on the right Kysely instance, on a read snapshot or in the target's transaction. */
 type Runner = <Row>(build: (db: Kysely<Database>) => Compilable<Row>) => Promise<Row[]>;
 
-const onConnection =
-  (db: Kysely<Database>): Runner =>
-  async (build) =>
-    (await db.executeQuery(build(db))).rows;
-
 /** A raw statement as a query a Runner takes. */
 const raw =
   <Row>(query: RawBuilder<Row>) =>
@@ -108,14 +105,16 @@ export async function copyDatabase(source: Store, target: Store, options: CopyOp
     const { applied } = await migrateToLatest(target);
     return await target.transaction(async (tx) => {
       const write = onExecutor(tx, target.db);
-      const held = await keptCounts(write);
+      const held = await keptCounts(tx);
       if (held.people > 0 || held.notes > 0 || (await hasRows(write))) {
         if (!options.replace) throw new TargetNotEmptyError(held);
         await clear(write, held, batchRows, progress);
       }
-      const copied = await readSnapshot(source, (read) => copyRows(read, write, batchRows, progress));
+      const copied = await readSnapshot(source, async (snapshot) =>
+        copyRows(snapshot, onExecutor(snapshot, source.db), write, batchRows, progress),
+      );
       await keepIdentitiesAhead(write, tx.engine);
-      const verified = await verify(write, copied, batchRows, progress);
+      const verified = await verify(tx, write, copied, batchRows, progress);
       return { source: copied, target: verified, replaced: held, migrated: applied };
     });
   } catch (error) {
@@ -150,28 +149,26 @@ async function requireSchema(store: Store): Promise<void> {
  * SQLite a deferred transaction (its snapshot starts at the first read; in WAL mode writers carry on).
  * It holds the source store's connection (on SQLite, its turn) until the copy has read everything.
  */
-async function readSnapshot<T>(source: Store, work: (read: Runner) => Promise<T>): Promise<T> {
+async function readSnapshot<T>(source: Store, work: (snapshot: Executor) => Promise<T>): Promise<T> {
   const begin =
     source.engine === "postgres" ? sql`begin isolation level repeatable read, read only` : sql`begin deferred`;
   return source.db.connection().execute(async (connection) => {
     await begin.execute(connection);
+    const snapshot: Executor = {
+      engine: source.engine,
+      executeQuery: (query) => connection.executeQuery(query),
+      executeQueryFirst: async (query) => (await connection.executeQuery(query)).rows[0],
+    };
     try {
-      return await work(onConnection(connection));
+      return await work(snapshot);
     } finally {
       await sql`rollback`.execute(connection).catch(() => {});
     }
   });
 }
 
-async function keptCounts(run: Runner): Promise<{ people: number; notes: number }> {
-  const rows = await run((db) =>
-    db
-      .selectFrom("table_count")
-      .select((eb) => ["name", eb.fn.sum<number>("value").as("total")])
-      .groupBy("name"),
-  );
-  const of = (name: string) => Number(rows.find((row) => row.name === name)?.total ?? 0);
-  return { people: of("person"), notes: of("note") };
+async function keptCounts(ex: Executor): Promise<{ people: number; notes: number }> {
+  return { people: await countPeople(ex), notes: await countNotes(ex) };
 }
 
 /** Rows can exist without being counted only if the counts went wrong; a refusal must not rely on them. */
@@ -250,8 +247,14 @@ class RowDigest {
 /** A driver may hand a big integer out as a string or a bigint; the checksum sees the number. */
 const canonical = (value: unknown): unknown => (typeof value === "bigint" ? Number(value) : value);
 
-async function copyRows(read: Runner, write: Runner, batchRows: number, progress: Progress): Promise<CopySummary> {
-  const totals = await keptCounts(read);
+async function copyRows(
+  snapshot: Executor,
+  read: Runner,
+  write: Runner,
+  batchRows: number,
+  progress: Progress,
+): Promise<CopySummary> {
+  const totals = await keptCounts(snapshot);
   const digest = new RowDigest();
   for await (const rows of people(read, batchRows)) {
     await insertAll(write, rows, (chunk) => (db) => db.insertInto("person").values(chunk));
@@ -289,38 +292,32 @@ async function clear(
 ): Promise<void> {
   const total = held.people + held.notes;
   let done = 0;
-  for await (const rows of keyset(
-    (after) =>
-      write((db) =>
-        db.selectFrom("note").select("note_id").where("note_id", ">", after).orderBy("note_id").limit(batchRows),
-      ),
-    (row) => row.note_id,
-    batchRows,
-  )) {
-    const [first, last] = [rows[0]?.note_id ?? 0, rows.at(-1)?.note_id ?? 0];
-    await write((db) => db.deleteFrom("note").where("note_id", ">=", first).where("note_id", "<=", last));
-    done += rows.length;
-    await progress({ phase: "clearing", done, total });
-  }
-  for await (const rows of keyset(
-    (after) =>
-      write((db) =>
-        db
-          .selectFrom("person")
-          .select("person_id")
-          .where("person_id", ">", after)
-          .orderBy("person_id")
-          .limit(batchRows),
-      ),
-    (row) => row.person_id,
-    batchRows,
-  )) {
-    const [first, last] = [rows[0]?.person_id ?? 0, rows.at(-1)?.person_id ?? 0];
-    await write((db) => db.deleteFrom("person").where("person_id", ">=", first).where("person_id", "<=", last));
-    done += rows.length;
-    await progress({ phase: "clearing", done, total });
+  for (const { ids, deleteRange } of [NOTE_IDS, PERSON_IDS]) {
+    for await (const rows of keyset(
+      (after) => write(ids(after, batchRows)),
+      (row) => row.id,
+      batchRows,
+    )) {
+      await write(deleteRange(rows[0]?.id ?? 0, rows.at(-1)?.id ?? 0));
+      done += rows.length;
+      await progress({ phase: "clearing", done, total });
+    }
   }
 }
+
+const NOTE_IDS = {
+  ids: (after: number, limit: number) => (db: Kysely<Database>) =>
+    db.selectFrom("note").select("note_id as id").where("note_id", ">", after).orderBy("note_id").limit(limit),
+  deleteRange: (first: number, last: number) => (db: Kysely<Database>) =>
+    db.deleteFrom("note").where("note_id", ">=", first).where("note_id", "<=", last),
+};
+
+const PERSON_IDS = {
+  ids: (after: number, limit: number) => (db: Kysely<Database>) =>
+    db.selectFrom("person").select("person_id as id").where("person_id", ">", after).orderBy("person_id").limit(limit),
+  deleteRange: (first: number, last: number) => (db: Kysely<Database>) =>
+    db.deleteFrom("person").where("person_id", ">=", first).where("person_id", "<=", last),
+};
 
 const IDENTITIES = [
   {
@@ -374,6 +371,7 @@ async function keepIdentitiesAhead(write: Runner, engine: Engine): Promise<void>
  * count. Anything else throws, and the transaction rolls back.
  */
 async function verify(
+  tx: Executor,
   write: Runner,
   expected: CopySummary,
   batchRows: number,
@@ -398,7 +396,7 @@ async function verify(
   } else if (found.checksum !== expected.checksum) {
     problems.push(`checksums differ: source sha256 ${expected.checksum}, target sha256 ${found.checksum}`);
   }
-  const kept = await keptCounts(write);
+  const kept = await keptCounts(tx);
   if (kept.people !== found.people || kept.notes !== found.notes) {
     problems.push(
       `the target's kept counts say ${kept.people} people and ${kept.notes} notes, its rows are ${found.people} and ${found.notes}`,

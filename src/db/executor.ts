@@ -31,7 +31,6 @@ export interface UnitOfWork extends Executor {
   transaction<T>(work: (tx: Executor) => Promise<T>): Promise<T>;
 }
 
-/** What each engine's module opens: a unit of work, the dialect Kysely runs on, and its life cycle. */
 /** What a store's connections are doing right now. */
 export interface ConnectionUse {
   /** Connections open. */
@@ -42,6 +41,7 @@ export interface ConnectionUse {
   waiting: number;
 }
 
+/** What each engine's module opens: a unit of work, the dialect Kysely runs on, and its life cycle. */
 export interface EngineConnection extends UnitOfWork {
   dialect: Dialect;
   ping(): Promise<void>;
