@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import Database from "better-sqlite3";
@@ -10,32 +9,12 @@ import { sql } from "kysely";
 import { migrateToLatest, openStore, type Store } from "../../src/db/database.js";
 import { nameKey } from "../../src/db/names.js";
 import { POSTGRES_URL } from "../support/app.js";
+import { lines, runCli } from "../support/cli.js";
 
-const root = resolve(import.meta.dirname, "../..");
 const dir = mkdtempSync(join(tmpdir(), "people-notes-backup-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function cli(args: string[], databaseUrl: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ["dist/cli.js", ...args], {
-      cwd: root,
-      env: { ...process.env, DATABASE_URL: databaseUrl },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
-  });
-}
-
-const lines = (text: string) => text.split("\n").filter((line) => line.trim() !== "");
+const cli = (args: string[], databaseUrl: string) => runCli(args, { env: { DATABASE_URL: databaseUrl } });
 
 /**
  * A migrated SQLite database with one person and `notes` notes, open as the server would have it.

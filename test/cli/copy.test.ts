@@ -1,46 +1,21 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { parseDatabaseUrl } from "../../src/config.js";
 import { migrateToLatest, openStore, type Store } from "../../src/db/database.js";
 import { nameKey } from "../../src/db/names.js";
 import { seedTutorialData } from "../../src/db/seed.js";
 import { POSTGRES_URL, withAdmin } from "../support/app.js";
+import { lines, runCli } from "../support/cli.js";
 
-const root = resolve(import.meta.dirname, "../..");
 const dir = mkdtempSync(join(tmpdir(), "people-notes-copy-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built CLI; `watch` sees stderr as it comes and may kill the process. */
-function cli(args: string[], watch?: (stderr: string, kill: () => void) => void): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ["dist/cli.js", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-      watch?.(stderr, () => child.kill("SIGKILL"));
-    });
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
-  });
-}
-
-const lines = (text: string) => text.split("\n").filter((line) => line.trim() !== "");
+const cli = (args: string[], watch?: (stderr: string, kill: () => void) => void) =>
+  runCli(args, watch ? { watch } : {});
 
 /** A new SQLite file name in the test's folder, as a DATABASE_URL. */
 const sqliteUrl = (name: string) => `sqlite:${join(dir, `${name}-${randomBytes(4).toString("hex")}.db`)}`;

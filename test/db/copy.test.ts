@@ -13,6 +13,7 @@ import { migrateToLatest, type Store } from "../../src/db/database.js";
 import { nameKey } from "../../src/db/names.js";
 import { seedTutorialData } from "../../src/db/seed.js";
 import { createDatabase, type Engine, type TestDatabase } from "../support/app.js";
+import { totals } from "../support/counts.js";
 
 const FIXTURE = { people: 1_000, notes: 100_000 };
 const INSERT_ROWS = 1_000;
@@ -61,37 +62,6 @@ async function allRows(store: Store) {
   return {
     people: await store.db.selectFrom("person").selectAll().orderBy("person_id").execute(),
     notes: await store.db.selectFrom("note").selectAll().orderBy("note_id").execute(),
-  };
-}
-
-/** The trigger-kept counts next to the real ones, for both tables and for every person. */
-async function counts(store: Store) {
-  const { db } = store;
-  const kept = await db
-    .selectFrom("table_count")
-    .select(["name", (eb) => eb.fn.sum<number | string>("value").as("total")])
-    .groupBy("name")
-    .execute();
-  const keptPerPerson = await db
-    .selectFrom("person_note_count")
-    .select(["person_id", (eb) => eb.fn.sum<number | string>("value").as("total")])
-    .groupBy("person_id")
-    .having((eb) => eb.fn.sum("value"), "!=", 0)
-    .orderBy("person_id")
-    .execute();
-  const realPerPerson = await db
-    .selectFrom("note")
-    .select(["person_id", (eb) => eb.fn.countAll<number | string>().as("total")])
-    .groupBy("person_id")
-    .orderBy("person_id")
-    .execute();
-  const pairs = (rows: { person_id: number; total: number | string }[]) =>
-    rows.map((row) => [Number(row.person_id), Number(row.total)]);
-  return {
-    people: Number(kept.find((row) => row.name === "person")?.total ?? 0),
-    notes: Number(kept.find((row) => row.name === "note")?.total ?? 0),
-    perPerson: pairs(keptPerPerson),
-    realPerPerson: pairs(realPerPerson),
   };
 }
 
@@ -166,11 +136,11 @@ describe("copying a database", () => {
         const [copied, original] = [await allRows(target.store), await allRows(source.store)];
         assert.deepEqual(copied, original);
 
-        const kept = await counts(target.store);
-        assert.equal(kept.people, FIXTURE.people);
-        assert.equal(kept.notes, FIXTURE.notes);
-        assert.equal(kept.perPerson.length, FIXTURE.people);
-        assert.deepEqual(kept.perPerson, kept.realPerPerson);
+        const kept = await totals(target.store);
+        assert.equal(kept.kept.person, FIXTURE.people);
+        assert.equal(kept.kept.note, FIXTURE.notes);
+        assert.equal(kept.keptPerPerson.length, FIXTURE.people);
+        assert.deepEqual(kept.keptPerPerson, kept.realPerPerson);
 
         const last = { person: 1 + 3 * (FIXTURE.people - 1), note: 1 + 2 * (FIXTURE.notes - 1) };
         await assertFreshIdsAfter(target.store, last);
@@ -209,10 +179,10 @@ describe("copying a database", () => {
 
         assert.deepEqual(report.replaced, { people: 3, notes: 8 });
         assert.deepEqual(await allRows(target.store), await allRows(source.store));
-        const kept = await counts(target.store);
-        assert.equal(kept.people, 20);
-        assert.equal(kept.notes, 300);
-        assert.deepEqual(kept.perPerson, kept.realPerPerson);
+        const kept = await totals(target.store);
+        assert.equal(kept.kept.person, 20);
+        assert.equal(kept.kept.note, 300);
+        assert.deepEqual(kept.keptPerPerson, kept.realPerPerson);
       });
     });
   }
@@ -223,7 +193,7 @@ describe("copying a database", () => {
       await migrateToLatest(target.store);
       await seedTutorialData(target.store);
       const before = await allRows(target.store);
-      const countsBefore = await counts(target.store);
+      const countsBefore = await totals(target.store);
 
       let failedAt: CopyProgress | undefined;
       await assert.rejects(
@@ -241,7 +211,7 @@ describe("copying a database", () => {
       );
       assert.equal(failedAt?.done, 5_000);
       assert.deepEqual(await allRows(target.store), before);
-      assert.deepEqual(await counts(target.store), countsBefore);
+      assert.deepEqual(await totals(target.store), countsBefore);
 
       const report = await copyDatabase(source.store, target.store, { replace: true });
       assert.equal(report.target.notes, 10_000);

@@ -6,12 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { POSTGRES_URL, withAdmin } from "../support/app.js";
+import { createSchema } from "../support/app.js";
 import {
   freePort,
   RawConnection,
   type RunningServer,
-  rawRequest,
   requestHead,
   runToExit,
   startServer,
@@ -22,16 +21,6 @@ const dir = mkdtempSync(join(tmpdir(), "people-notes-cluster-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let databases = 0;
 const sqliteUrl = () => `sqlite:${join(dir, `cluster-${++databases}.db`)}`;
-
-/** A fresh PostgreSQL schema for one group of tests; returns its DATABASE_URL and how to drop it. */
-async function createSchema(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const schema = `cluster_${randomBytes(6).toString("hex")}`;
-  await withAdmin((client) => client.query(`create schema ${schema}`));
-  return {
-    url: `${POSTGRES_URL}?schema=${schema}`,
-    drop: () => withAdmin((client) => client.query(`drop schema ${schema} cascade`)).then(() => undefined),
-  };
-}
 
 type LogLine = Record<string, unknown> & { msg?: string; pid?: number };
 
@@ -156,7 +145,7 @@ describe("two separately started servers on one PostgreSQL schema", () => {
   let urls: string[] = [];
 
   before(async () => {
-    schema = await createSchema();
+    schema = await createSchema("cluster");
     servers = [await startServer({ DATABASE_URL: schema.url }), await startServer({ DATABASE_URL: schema.url })];
     urls = servers.map((server) => server.url);
   });
@@ -201,7 +190,7 @@ describe("a cluster of two workers on one PostgreSQL schema", () => {
   let cluster: RunningServer;
 
   before(async () => {
-    schema = await createSchema();
+    schema = await createSchema("cluster");
     ({ server: cluster } = await startCluster({ DATABASE_URL: schema.url }));
   });
   after(async () => {
@@ -427,7 +416,7 @@ describe("cluster supervision", () => {
 
 describe("start-up checks on PostgreSQL", () => {
   test("WORKERS × DB_POOL_SIZE beyond max_connections minus the headroom is a warning with the numbers", async (t) => {
-    const schema = await createSchema();
+    const schema = await createSchema("cluster");
     t.after(() => schema.drop());
     const server = await startServer({ WORKERS: "2", DB_POOL_SIZE: "60", DATABASE_URL: schema.url });
     t.after(() => server.kill());

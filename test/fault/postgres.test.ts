@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { describe, type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { POSTGRES_URL, withAdmin } from "../support/app.js";
+import { createSchema, POSTGRES_URL, withAdmin } from "../support/app.js";
 import { type RunningServer, startServer, within } from "../support/server-process.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 
@@ -26,17 +25,13 @@ async function serverBehindProxy(
   env: Record<string, string>,
 ): Promise<{ server: RunningServer; proxy: TcpProxy; schema: string }> {
   const target = new URL(POSTGRES_URL);
-  const schema = `fault_${randomBytes(6).toString("hex")}`;
-  await withAdmin((client) => client.query(`create schema ${schema}`));
+  const { schema, drop } = await createSchema("fault");
   const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
   let server: RunningServer | undefined;
   t.after(async () => {
     await server?.kill();
     await proxy.close();
-    await withAdmin(async (client) => {
-      await client.query("set lock_timeout = '10s'");
-      await client.query(`drop schema ${schema} cascade`);
-    });
+    await drop();
   });
   const url = new URL(POSTGRES_URL);
   url.hostname = "127.0.0.1";

@@ -58,6 +58,31 @@ export async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Pro
   }
 }
 
+export interface TestSchema {
+  schema: string;
+  /** POSTGRES_URL naming the schema, as a DATABASE_URL. */
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A new, empty PostgreSQL schema `<prefix>_<random>` on the test server. */
+export async function createSchema(prefix = "t"): Promise<TestSchema> {
+  const schema = `${prefix}_${randomBytes(8).toString("hex")}`;
+  await withAdmin((client) => client.query(`create schema ${schema}`));
+  const url = new URL(POSTGRES_URL);
+  url.searchParams.set("schema", schema);
+  return {
+    schema,
+    url: url.toString(),
+    drop: () =>
+      withAdmin(async (client) => {
+        // A server under test may still hold locks for a moment after it was killed.
+        await client.query("set lock_timeout = '10s'");
+        await client.query(`drop schema ${schema} cascade`);
+      }),
+  };
+}
+
 /** A new, empty database: a temp SQLite file, or a fresh PostgreSQL schema `t_<random>`. */
 export async function createDatabase(engine: Engine): Promise<TestDatabase> {
   let open: () => Store;
@@ -70,10 +95,9 @@ export async function createDatabase(engine: Engine): Promise<TestDatabase> {
     open = () => openStore({ engine: "sqlite", path: file });
     remove = async () => rmSync(dir, { recursive: true, force: true });
   } else {
-    const schema = `t_${randomBytes(8).toString("hex")}`;
-    await withAdmin((client) => client.query(`create schema ${schema}`));
+    const { schema, drop } = await createSchema();
     open = () => openStore({ engine: "postgres", url: POSTGRES_URL, schema });
-    remove = () => withAdmin((client) => client.query(`drop schema ${schema} cascade`)).then(() => undefined);
+    remove = drop;
   }
   const store = open();
   const closeStore = once(() => store.close());

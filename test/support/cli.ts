@@ -1,0 +1,42 @@
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
+
+const root = resolve(import.meta.dirname, "../..");
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the built CLI (dist/cli.js) with `env` added to the test's environment. `watch` sees
+ * standard error as it comes and may kill the process.
+ */
+export function runCli(
+  args: string[],
+  { env = {}, watch }: { env?: Record<string, string>; watch?: (stderr: string, kill: () => void) => void } = {},
+): Promise<CliRun> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ["dist/cli.js", ...args], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+      watch?.(stderr, () => child.kill("SIGKILL"));
+    });
+    child.on("error", fail);
+    child.on("close", (code, signal) => done({ code, signal, stdout, stderr }));
+  });
+}
+
+/** The non-blank lines of a command's output. */
+export const lines = (text: string) => text.split("\n").filter((line) => line.trim() !== "");
