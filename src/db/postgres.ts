@@ -128,7 +128,8 @@ export function openPostgres(options: PostgresOptions): EngineConnection {
     },
     connections: () => ({ open: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: async () => {
-      await Promise.race([pool.end(), sleep(CLOSE_TIMEOUT_MS)]);
+      // Unreferenced: when the pool ends first, the timer must not keep a finished command alive.
+      await Promise.race([pool.end(), sleep(CLOSE_TIMEOUT_MS, undefined, { ref: false })]);
     },
   };
 }
