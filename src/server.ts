@@ -25,7 +25,7 @@ class DrainCutShort extends Error {
  * the database once and forks the workers, each of which then serves as a single process does.
  */
 export async function serve(config: Config): Promise<void> {
-  const destination = stdoutDestination();
+  const destination = stdoutDestination({ shared: isClusterWorker() || config.workers > 1 });
   // The store is opened before the app, so its warnings go to a logger of its own on the same stream.
   const log = pino({ level: config.logLevel }, destination);
   if (isClusterWorker()) {

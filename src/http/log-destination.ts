@@ -11,22 +11,30 @@ export interface LineSink {
   write(text: string): void;
 }
 
+export interface DestinationOptions {
+  /**
+   * The most bytes one write may hold. Set it to PIPE_BUF when other processes write to the same
+   * pipe: every write is then whole lines within the limit, and a longer line is shortened (see
+   * `shortenedLine`). A process that writes alone needs no limit and keeps every line whole.
+   */
+  maxWriteBytes?: number;
+}
+
 /**
  * Log lines are written once per turn of the event loop. Under load one turn answers many
  * requests, so their lines leave in one system call instead of one each (pino's default stream
  * hands every line to a worker thread, which costs more than the line). A line is written as soon
  * as the turn that logged it ends, and what is pending is written before the process exits.
- *
- * Every write is whole lines and at most PIPE_BUF bytes, so lines from several processes on one
- * pipe never mix; a single line longer than that is shortened (see `shortenedLine`).
  */
 export class TurnBatchedDestination {
   readonly #sink: LineSink;
+  readonly #maxWriteBytes: number;
   #pending: string[] = [];
   #scheduled = false;
 
-  constructor(sink: LineSink) {
+  constructor(sink: LineSink, { maxWriteBytes = Number.POSITIVE_INFINITY }: DestinationOptions = {}) {
     this.#sink = sink;
+    this.#maxWriteBytes = maxWriteBytes;
     process.on("exit", () => this.flush());
   }
 
@@ -43,7 +51,7 @@ export class TurnBatchedDestination {
     if (this.#pending.length > 0) {
       const lines = this.#pending;
       this.#pending = [];
-      for (const text of wholeLineWrites(lines)) this.#sink.write(text);
+      for (const text of wholeLineWrites(lines, this.#maxWriteBytes)) this.#sink.write(text);
     }
     done?.();
   }
@@ -164,7 +172,11 @@ function cutText(text: string, maxBytes: number): string {
   return encoded.subarray(0, end).toString();
 }
 
-/** Standard output, written synchronously (retrying when a pipe is full) in per-turn batches. */
-export function stdoutDestination(): TurnBatchedDestination {
-  return new TurnBatchedDestination(pino.destination({ dest: 1, sync: true }));
+/**
+ * Standard output, written synchronously (retrying when a pipe is full) in per-turn batches;
+ * `shared` when other processes (cluster workers and their primary) write to it too.
+ */
+export function stdoutDestination({ shared }: { shared: boolean }): TurnBatchedDestination {
+  const sink = pino.destination({ dest: 1, sync: true });
+  return new TurnBatchedDestination(sink, shared ? { maxWriteBytes: PIPE_BUF } : {});
 }

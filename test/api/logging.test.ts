@@ -78,7 +78,7 @@ describe("log destination", () => {
   test("lines still pending when the process exits are written", () => {
     const module = pathToFileURL(join(import.meta.dirname, "../../src/http/log-destination.ts")).href;
     const script = `import { stdoutDestination } from ${JSON.stringify(module)};
-      const out = stdoutDestination();
+      const out = stdoutDestination({ shared: false });
       out.write("first\\n");
       out.write("last\\n");
       process.exit(0);`;

@@ -20,6 +20,8 @@ function assertWholeLinesWithinPipeBuf(writes: string[]): void {
   }
 }
 
+const SHARED = { maxWriteBytes: PIPE_BUF };
+
 const records = (writes: string[]) =>
   writes
     .join("")
@@ -30,7 +32,7 @@ const records = (writes: string[]) =>
 describe("log writes on a pipe shared by several processes", () => {
   test("a turn's lines beyond PIPE_BUF leave in several writes of whole lines, in order", async () => {
     const sink = new RecordingSink();
-    const logger = pino({ base: null }, new TurnBatchedDestination(sink));
+    const logger = pino({ base: null }, new TurnBatchedDestination(sink, SHARED));
     for (let i = 0; i < 40; i++) logger.info({ i, url: `/api/people/${i}?${"q".repeat(300)}` }, "request completed");
     await nextTurn();
     assert.ok(sink.writes.length > 1, "more than PIPE_BUF bytes take more than one write");
@@ -43,7 +45,7 @@ describe("log writes on a pipe shared by several processes", () => {
 
   test("lines of multi-byte characters are measured in bytes, not characters", async () => {
     const sink = new RecordingSink();
-    const logger = pino({ base: null }, new TurnBatchedDestination(sink));
+    const logger = pino({ base: null }, new TurnBatchedDestination(sink, SHARED));
     for (let i = 0; i < 12; i++) logger.info({ i, content: "ü€😀".repeat(150) }, "note");
     await nextTurn();
     assertWholeLinesWithinPipeBuf(sink.writes);
@@ -52,7 +54,7 @@ describe("log writes on a pipe shared by several processes", () => {
 
   test("a line longer than PIPE_BUF is written as a shorter, valid JSON record that says so", async () => {
     const sink = new RecordingSink();
-    const logger = pino({ base: null }, new TurnBatchedDestination(sink));
+    const logger = pino({ base: null }, new TurnBatchedDestination(sink, SHARED));
     const url = `/api/people/1?${"x".repeat(10_000)}`;
     logger.info("before");
     logger.warn({ reqId: "long-1", url, statusCode: 400 }, "request completed");
@@ -87,5 +89,20 @@ describe("log writes on a pipe shared by several processes", () => {
     const short = shortenedLine(`${"é".repeat(5000)}\n`);
     assert.ok(Buffer.byteLength(short) <= PIPE_BUF && short.endsWith("\n"));
     assert.match(short, /^é+\n$/, "no character is split");
+  });
+});
+
+describe("log writes of a process that writes alone", () => {
+  test("a line longer than PIPE_BUF is written whole", async () => {
+    const sink = new RecordingSink();
+    const logger = pino({ base: null }, new TurnBatchedDestination(sink));
+    const url = `/api/people/1?${"x".repeat(10_000)}`;
+    logger.info("before");
+    logger.warn({ reqId: "long-1", url }, "request completed");
+    await nextTurn();
+    const [before, long] = records(sink.writes);
+    assert.equal(before.msg, "before");
+    assert.equal(long.url, url);
+    assert.equal(long.truncatedFromBytes, undefined);
   });
 });
