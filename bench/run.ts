@@ -6,6 +6,7 @@
  *   npm run bench -- --quick       # 1k only, 5 rounds of 1 s, SQLite only (under two minutes)
  *   npm run bench -- --data-layer  # concurrent PostgreSQL inserts and heavy authors (bench/data-layer.ts)
  *   npm run bench -- --copy        # db copy of 1m notes, SQLite → PostgreSQL and back (bench/copy.ts)
+ *   npm run bench -- --workers     # 1, 2 and 4 workers on PostgreSQL (bench/workers.ts)
  *   options: --rounds N --seconds N --datasets 1k,1m --only TEXT --no-postgres --docs/--no-docs --no-build --fresh
  */
 import { execFileSync } from "node:child_process";
@@ -21,6 +22,7 @@ import { createPostgresDataset, postgresVersion } from "./postgres.js";
 import { machine, type Results, resultsMarkdown, type ScaleCheck, saveJson, writeDocs } from "./report.js";
 import { ensureSqliteDataset, type SeedReport } from "./seed.js";
 import { baselineSpec, PeakMemory, ROOT, type RunningServer, serviceSpec, startServer, stopServer } from "./servers.js";
+import { measureWorkers } from "./workers.js";
 
 const SERVICE_PORT = 5201;
 const BASELINE_PORT = 5202;
@@ -33,6 +35,7 @@ const { values: args } = parseArgs({
     quick: { type: "boolean", default: false },
     "data-layer": { type: "boolean", default: false },
     copy: { type: "boolean", default: false },
+    workers: { type: "boolean", default: false },
     rounds: { type: "string" },
     seconds: { type: "string" },
     datasets: { type: "string" },
@@ -69,13 +72,14 @@ async function main(): Promise<void> {
     await measureCopy();
     return;
   }
+  if (args.workers) {
+    if (!args["no-build"]) build();
+    await measureWorkers(ensureLoadTool(log));
+    return;
+  }
   const started = Date.now();
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
-  if (!args["no-build"]) {
-    log("building the service (tsc)");
-    execFileSync("npm", ["run", "--silent", "gen"], { cwd: ROOT, stdio: "inherit" });
-    execFileSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: ROOT, stdio: "inherit" });
-  }
+  if (!args["no-build"]) build();
   const tool = ensureLoadTool(log);
   const pgVersion = settings.postgres ? await postgresVersion() : undefined;
   if (settings.postgres && !pgVersion) log("PostgreSQL is not reachable: SQLite only");
@@ -105,6 +109,12 @@ async function main(): Promise<void> {
   log(`results: ${json}`);
   if (settings.docs) log(`table written to ${writeDocs(results)}`);
   log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+function build(): void {
+  log("building the service (tsc)");
+  execFileSync("npm", ["run", "--silent", "gen"], { cwd: ROOT, stdio: "inherit" });
+  execFileSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: ROOT, stdio: "inherit" });
 }
 
 type Measure = Omit<CompareOptions, "dataset" | "engine">;

@@ -11,6 +11,7 @@ const INT8_OID = 20;
 const QUERY_DEADLINE_MARGIN_MS = 1000;
 /** How long closing waits for connections to say goodbye to a server that may not answer. */
 const CLOSE_TIMEOUT_MS = 2000;
+const MAX_NAMED_STATEMENTS = 200;
 
 // Timestamps leave the database as the same ISO strings on both engines; counters fit in a double.
 pg.types.setTypeParser(TIMESTAMPTZ_OID, (value) => new Date(value).toISOString());
@@ -45,6 +46,7 @@ export function openPostgres(options: PostgresOptions): EngineConnection {
   });
   pool.on("error", (error) => options.log.warn({ err: error }, "an idle database connection failed"));
   const queryTimeout = options.statementTimeoutMs + QUERY_DEADLINE_MARGIN_MS;
+  const statementNames = new StatementNames(MAX_NAMED_STATEMENTS);
 
   async function connect(): Promise<pg.PoolClient> {
     try {
@@ -55,10 +57,16 @@ export function openPostgres(options: PostgresOptions): EngineConnection {
   }
 
   function executorOn(client: pg.PoolClient, broken: (error: unknown) => void): Executor {
-    const executeQuery = async <R>({ sql, parameters }: CompiledQuery<R>): Promise<QueryResult<R>> => {
+    const executeQuery = async <R>({ sql, parameters, query }: CompiledQuery<R>): Promise<QueryResult<R>> => {
       try {
         // pg reads query_timeout from the query config too; its types only know the client option.
-        const config = { text: sql, values: parameters as unknown[], query_timeout: queryTimeout } as pg.QueryConfig;
+        const config = {
+          // Transaction control and other bare text (no query tree) gain nothing from a name.
+          name: query === undefined ? undefined : statementNames.nameOf(sql),
+          text: sql,
+          values: parameters as unknown[],
+          query_timeout: queryTimeout,
+        } as pg.QueryConfig;
         const result = await client.query(config);
         return toQueryResult<R>(result);
       } catch (error) {
@@ -132,6 +140,26 @@ export function openPostgres(options: PostgresOptions): EngineConnection {
       await Promise.race([pool.end(), sleep(CLOSE_TIMEOUT_MS, undefined, { ref: false })]);
     },
   };
+}
+
+/**
+ * Named statements are parsed once per connection, and after a few runs the server plans them once
+ * too; for the service's small queries that is most of the server's work. The repositories' SQL is
+ * a fixed set, so a name per distinct text stays few; past the limit a text runs unnamed, so that
+ * ad hoc SQL cannot grow every connection's statement cache without end.
+ */
+export class StatementNames {
+  readonly #names = new Map<string, string>();
+  constructor(readonly limit: number) {}
+
+  nameOf(sql: string): string | undefined {
+    let name = this.#names.get(sql);
+    if (name === undefined && this.#names.size < this.limit) {
+      name = `people_notes_${this.#names.size + 1}`;
+      this.#names.set(sql, name);
+    }
+    return name;
+  }
 }
 
 const CHANGE_NODES = new Set(["InsertQueryNode", "UpdateQueryNode", "DeleteQueryNode", "MergeQueryNode"]);

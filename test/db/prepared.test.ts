@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { sql } from "kysely";
 import { migrateToLatest } from "../../src/db/database.js";
 import { prepareQuery } from "../../src/db/executor.js";
+import { StatementNames } from "../../src/db/postgres.js";
 import { createDatabase, engines, insertNotes, insertPeople, type TestDatabase } from "../support/app.js";
 
 const notesOf = prepareQuery((db, personId: number, limit: number) =>
@@ -93,3 +95,37 @@ for (const engine of engines()) {
     });
   });
 }
+
+describe("statements prepared on the server (postgres)", () => {
+  let database: TestDatabase;
+  before(async () => {
+    database = await createDatabase("postgres");
+    await migrateToLatest(database.store);
+    await insertPeople(database.store, [["Ada", "Lovelace"]]);
+  });
+  after(() => database.destroy());
+
+  test("a repository's query is parsed once per connection and then run by name", async () => {
+    const prepared = await database.store.transaction(async (tx) => {
+      await named.run(tx, "Ada");
+      await named.run(tx, "Alan");
+      const statements = prepareQuery((db) =>
+        db
+          .selectFrom(sql<{ name: string; statement: string }>`pg_prepared_statements`.as("s"))
+          .select(["s.name", "s.statement"]),
+      );
+      return (await statements.run(tx)).rows;
+    });
+    const mine = prepared.filter((row) => row.statement.includes('"lname" != $2'));
+    assert.equal(mine.length, 1, JSON.stringify(prepared));
+    assert.match(mine[0]?.name ?? "", /^people_notes_\d+$/);
+  });
+
+  test("names are given to a bounded number of texts; the rest run unnamed", () => {
+    const names = new StatementNames(2);
+    assert.equal(names.nameOf("select 1"), "people_notes_1");
+    assert.equal(names.nameOf("select 2"), "people_notes_2");
+    assert.equal(names.nameOf("select 1"), "people_notes_1");
+    assert.equal(names.nameOf("select 3"), undefined);
+  });
+});
