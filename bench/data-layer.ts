@@ -1,7 +1,8 @@
 /**
  * The data layer under the loads that used to hurt it:
- * - concurrent note inserts on PostgreSQL, with the count triggers and with no count maintenance
- *   at all (every user trigger disabled), side by side;
+ * - concurrent note inserts on PostgreSQL, with count maintenance (the triggers, and a fold every
+ *   second as the service runs it) and with none at all (every user trigger disabled, no folds),
+ *   in alternating rounds after a warm-up;
  * - `GET /api/people` and a person's notes list with two authors of 100,000 notes each, on both engines.
  *
  *   npm run bench -- --data-layer      # this part alone (about two minutes)
@@ -13,13 +14,16 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
 import { buildApp } from "../src/app.js";
+import { foldCountsPeriodically } from "../src/db/count-folding.js";
 import { openStore, type Store } from "../src/db/database.js";
+import { silentLog } from "../src/db/log.js";
+import { foldNoteCounts } from "../src/db/notes-repository.js";
 import { prepareDatabase } from "../src/db/setup.js";
 import { POSTGRES_URL } from "./postgres.js";
 
 const CONNECTIONS = 32;
 const INSERTS_PER_CONNECTION = 100;
-const ROUNDS = 3;
+const ROUNDS = 6;
 const HEAVY_NOTES = 100_000;
 const READS = 30;
 
@@ -64,22 +68,42 @@ async function insertRate(schema: string): Promise<number> {
 
 async function concurrentInserts(): Promise<void> {
   await withSchema(async (schema) => {
-    const store = openStore({ engine: "postgres", url: POSTGRES_URL, schema });
-    await prepareDatabase(store);
-    await store.close();
+    const folder = openStore({ engine: "postgres", url: POSTGRES_URL, schema });
+    await prepareDatabase(folder);
     const admin = new pg.Client({ connectionString: POSTGRES_URL, options: `-c search_path=${schema}` });
     await admin.connect();
     const counted: number[] = [];
     const uncounted: number[] = [];
+    const withCounts = async () => {
+      await admin.query("alter table note enable trigger user");
+      // As the service does: the notes counted live are folded into the counts every second.
+      const folding = foldCountsPeriodically(folder, silentLog);
+      try {
+        return await insertRate(schema);
+      } finally {
+        folding.stop();
+      }
+    };
+    const withoutCounts = async () => {
+      await admin.query("alter table note disable trigger user");
+      return await insertRate(schema);
+    };
     try {
+      // Connections, caches and the table's first pages warm up before anything is measured.
+      await withoutCounts();
+      await withCounts();
       for (let round = 0; round < ROUNDS; round++) {
-        await admin.query("alter table note enable trigger user");
-        counted.push(await insertRate(schema));
-        await admin.query("alter table note disable trigger user");
-        uncounted.push(await insertRate(schema));
+        if (round % 2 === 0) {
+          counted.push(await withCounts());
+          uncounted.push(await withoutCounts());
+        } else {
+          uncounted.push(await withoutCounts());
+          counted.push(await withCounts());
+        }
       }
     } finally {
       await admin.end();
+      await folder.close();
     }
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
     console.log(
@@ -107,6 +131,7 @@ async function heavyAuthors(store: Store, engine: string): Promise<void> {
         .execute();
     }
   }
+  await foldNoteCounts(store);
   const app = await buildApp({ store });
   try {
     for (const url of ["/api/people", "/api/people/1/notes", "/api/people/1"]) {

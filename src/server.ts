@@ -8,6 +8,7 @@ import { buildApp } from "./app.js";
 import { isClusterWorker, onShutdownRequest, superviseWorkers } from "./cluster.js";
 import { type Config, ConfigError, DEFAULT_DATABASE_LIMITS, loadConfig, type ShutdownConfig } from "./config.js";
 import { connectionCapacity, poolShortfall } from "./db/capacity.js";
+import { type CountFolding, foldCountsPeriodically } from "./db/count-folding.js";
 import { openStore, type Store } from "./db/database.js";
 import { prepareDatabase } from "./db/setup.js";
 import { Lifecycle } from "./http/lifecycle.js";
@@ -83,6 +84,7 @@ async function serveOneProcess(config: Config, store: Store, destination: TurnBa
 
   let stopping = false;
   let requestedBy: string | undefined;
+  let folding: CountFolding | undefined;
   const { close } = closeWithGrace(
     {
       delay: config.shutdown.timeoutMs + EXIT_MARGIN_MS,
@@ -95,7 +97,7 @@ async function serveOneProcess(config: Config, store: Store, destination: TurnBa
     async ({ signal, err }) => {
       stopping = true;
       if (err) app.log.fatal({ err }, "uncaught error: shutting down");
-      await shutDown(app, store, lifecycle, config.shutdown, signal ?? requestedBy);
+      await shutDown(app, store, lifecycle, config.shutdown, signal ?? requestedBy, folding);
     },
   );
   if (isClusterWorker()) {
@@ -107,6 +109,7 @@ async function serveOneProcess(config: Config, store: Store, destination: TurnBa
   }
 
   await app.listen({ port: config.port, host: config.host });
+  folding = foldCountsPeriodically(store, app.log);
 }
 
 /**
@@ -121,6 +124,7 @@ async function shutDown(
   lifecycle: Lifecycle,
   { delayMs, timeoutMs }: ShutdownConfig,
   signal: string | undefined,
+  folding: CountFolding | undefined,
 ): Promise<void> {
   const startedAt = Date.now();
   lifecycle.startDraining();
@@ -137,6 +141,7 @@ async function shutDown(
   } finally {
     clearTimeout(deadline);
   }
+  folding?.stop();
   await store.close();
   if (cut) throw new DrainCutShort(`requests were still running ${Date.now() - startedAt} ms after the signal`);
   app.log.info("stopped cleanly");

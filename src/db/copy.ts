@@ -8,7 +8,7 @@ import { type Compilable, type Kysely, type RawBuilder, type Selectable, sql } f
 import { migrateToLatest, migrator, type Store } from "./database.js";
 import { translate } from "./errors.js";
 import type { Executor } from "./executor.js";
-import { countNotes } from "./notes-repository.js";
+import { countNotes, foldNoteCounts } from "./notes-repository.js";
 import { countPeople } from "./people-repository.js";
 import type { Database, Engine, NoteTable, PersonTable } from "./schema.js";
 
@@ -114,6 +114,8 @@ export async function copyDatabase(source: Store, target: Store, options: CopyOp
         copyRows(snapshot, onExecutor(snapshot, source.db), write, batchRows, progress),
       );
       await keepIdentitiesAhead(write, tx.engine);
+      // The copied notes leave the target counted in full rather than counted live.
+      await foldNoteCounts(tx);
       const verified = await verify(tx, write, copied, batchRows, progress);
       return { source: copied, target: verified, replaced: held, migrated: applied };
     });

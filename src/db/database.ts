@@ -77,13 +77,17 @@ export async function migrateToLatest(store: Store): Promise<MigrationReport> {
 /** Drops every table the migrations made, so `db build` can start again from nothing. */
 export async function dropAll(store: Store): Promise<void> {
   const { db } = store;
-  for (const table of ["note", "person", "counter", "table_count", "person_note_count"]) {
+  for (const table of ["note", "person", "counter", "table_count", "person_note_count", "count_watermark"]) {
     await db.schema.dropTable(table).ifExists().execute();
   }
   await db.schema.dropTable("kysely_migration").ifExists().execute();
   await db.schema.dropTable("kysely_migration_lock").ifExists().execute();
   if (store.engine === "postgres") {
-    await sql`drop function if exists count_inserted(), count_deleted(), count_people(), count_notes()`.execute(db);
+    await sql`drop function if exists count_inserted(), count_deleted(), count_people(), count_notes(),
+              count_note_written(), fold_note_counts(), note_total(), note_total_of(bigint), note_watermark()`.execute(
+      db,
+    );
+    await sql`drop sequence if exists note_watermark_hint`.execute(db);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Kysely, SelectQueryBuilder } from "kysely";
+import { type Kysely, type SelectQueryBuilder, sql } from "kysely";
 import { ConstraintViolation } from "./errors.js";
 import { affected, type Executor, prepareQuery } from "./executor.js";
 import type { ChangedSince, Missing } from "./people-repository.js";
@@ -54,18 +54,27 @@ const firstPageOfPerson = prepareQuery((db, personId: number, limit: number) =>
 const pageOfPersonAfter = prepareQuery((db, personId: number, timestamp: string, noteId: number, limit: number) =>
   newestFirst(before(ofPerson(db, personId), timestamp, noteId), limit),
 );
-const total = prepareQuery((db) =>
-  db
-    .selectFrom("table_count")
-    .select((eb) => eb.fn.coalesce(eb.fn.sum<number>("value"), eb.lit(0)).as("total"))
-    .where("name", "=", "note"),
-);
-const totalOfPerson = prepareQuery((db, personId: number) =>
-  db
-    .selectFrom("person_note_count")
-    .select((eb) => eb.fn.coalesce(eb.fn.sum<number>("value"), eb.lit(0)).as("total"))
-    .where("person_id", "=", personId),
-);
+/**
+ * On PostgreSQL the counts hold the notes up to a watermark and the rest are counted live (see
+ * migration 004), so inserting a note writes no counter row; on SQLite the triggers count every note.
+ */
+const total = prepareQuery({
+  sqlite: (db) =>
+    db
+      .selectFrom("table_count")
+      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>("value"), eb.lit(0)).as("total"))
+      .where("name", "=", "note"),
+  postgres: (db) => db.selectNoFrom(sql<number>`note_total()`.as("total")),
+});
+const totalOfPerson = prepareQuery({
+  sqlite: (db, personId: number) =>
+    db
+      .selectFrom("person_note_count")
+      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>("value"), eb.lit(0)).as("total"))
+      .where("person_id", "=", personId),
+  postgres: (db, personId: number) => db.selectNoFrom(sql<number>`note_total_of(${personId})`.as("total")),
+});
+const fold = prepareQuery((db) => db.selectNoFrom(sql<number>`fold_note_counts()`.as("folded")));
 const byIds = prepareQuery((db, personId: number, noteId: number) =>
   withAuthor(db).where("note.note_id", "=", noteId).where("note.person_id", "=", personId),
 );
@@ -114,6 +123,15 @@ export async function countNotesOfPerson(ex: Executor, personId: number): Promis
 }
 
 /** The note only if it belongs to that person. */
+/**
+ * Moves the notes counted live into the kept counts (PostgreSQL); returns how many it moved, 0
+ * when another process is folding or there was nothing to fold. Nothing to do on SQLite.
+ */
+export async function foldNoteCounts(ex: Executor): Promise<number> {
+  if (ex.engine !== "postgres") return 0;
+  return Number((await fold.first(ex))?.folded ?? 0);
+}
+
 export function findNote(ex: Executor, personId: number, noteId: number): Promise<NoteRow | undefined> {
   return byIds.first(ex, personId, noteId);
 }

@@ -7,6 +7,8 @@ import { after, describe, test } from "node:test";
 import { parseDatabaseUrl } from "../../src/config.js";
 import { migrateToLatest, openStore, type Store } from "../../src/db/database.js";
 import { nameKey } from "../../src/db/names.js";
+import { countNotes } from "../../src/db/notes-repository.js";
+import { countPeople } from "../../src/db/people-repository.js";
 import { seedTutorialData } from "../../src/db/seed.js";
 import { POSTGRES_URL, withAdmin } from "../support/app.js";
 import { lines, runCli } from "../support/cli.js";
@@ -86,17 +88,13 @@ async function seedTutorial(url: string): Promise<void> {
 
 /** Every row, and the kept counts, of a database. */
 function contents(url: string) {
-  return withStore(url, async ({ db }) => ({
-    people: await db.selectFrom("person").selectAll().orderBy("person_id").execute(),
-    notes: await db.selectFrom("note").selectAll().orderBy("note_id").execute(),
-    counts: (
-      await db
-        .selectFrom("table_count")
-        .select(["name", (eb) => eb.fn.sum<number | string>("value").as("total")])
-        .groupBy("name")
-        .orderBy("name")
-        .execute()
-    ).map((row) => [row.name, Number(row.total)]),
+  return withStore(url, async (store) => ({
+    people: await store.db.selectFrom("person").selectAll().orderBy("person_id").execute(),
+    notes: await store.db.selectFrom("note").selectAll().orderBy("note_id").execute(),
+    counts: [
+      ["note", await countNotes(store)],
+      ["person", await countPeople(store)],
+    ],
   }));
 }
 

@@ -143,6 +143,11 @@ describe("copying a database", () => {
         assert.deepEqual(kept.keptPerPerson, kept.realPerPerson);
 
         const last = { person: 1 + 3 * (FIXTURE.people - 1), note: 1 + 2 * (FIXTURE.notes - 1) };
+        if (to === "postgres") {
+          const { rows } = await sql<{ last_folded: string }>`
+            select last_folded from count_watermark where name = 'note'`.execute(target.store.db);
+          assert.equal(Number(rows[0]?.last_folded), last.note, "the copied notes are folded into the counts");
+        }
         await assertFreshIdsAfter(target.store, last);
       });
     });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { sql } from "kysely";
+import { foldNoteCounts } from "../../src/db/notes-repository.js";
 import { Api, engines, insertNotes, insertPeople, startApp } from "../support/app.js";
 import { totals } from "../support/counts.js";
 
@@ -101,3 +102,130 @@ for (const engine of engines()) {
       }));
   });
 }
+
+describe("note counts kept up to a watermark and folded (postgres)", () => {
+  const slotSums = async (api: Api) => {
+    const { rows } = await sql<{ table_total: string; person_total: string }>`
+      select (select coalesce(sum(value), 0) from table_count where name = 'note') as table_total,
+             (select coalesce(sum(value), 0) from person_note_count) as person_total`.execute(api.store.db);
+    return rows[0];
+  };
+  const fold = (api: Api) => foldNoteCounts(api.store);
+
+  test("inserting notes writes no counter row; a fold moves them into the counts once", () =>
+    withApp("postgres", async (api, assertCounts) => {
+      await fold(api);
+      const before = await slotSums(api);
+      const person = await api.createSomeone();
+      for (const content of ["One", "Two", "Three"]) await api.createNote(person.person_id, content);
+      await insertNotes(api.store, 1, ["2020-01-01T00:00:00.000Z", "2020-01-02T00:00:00.000Z"]);
+      assert.deepEqual(await slotSums(api), before, "no counter row changed");
+      await assertCounts(4, 12);
+      assert.equal(await fold(api), 5);
+      assert.equal(await fold(api), 0, "nothing left to fold");
+      await assertCounts(4, 12);
+      assert.notDeepEqual(await slotSums(api), before);
+    }));
+
+  test("notes deleted below and above the watermark, and with their person, are counted exactly", () =>
+    withApp("postgres", async (api, assertCounts) => {
+      const person = await api.createSomeone();
+      await insertNotes(api.store, person.person_id, ["2020-01-01T00:00:00.000Z", "2020-01-02T00:00:00.000Z"]);
+      await fold(api);
+      await insertNotes(api.store, person.person_id, ["2020-01-03T00:00:00.000Z", "2020-01-04T00:00:00.000Z"]);
+      await insertNotes(api.store, 1, ["2020-01-05T00:00:00.000Z"]);
+      await assertCounts(4, 12);
+      // One folded note and one live note of the same person, in one statement.
+      const { rows } = await sql<{ note_id: number }>`
+        select note_id from note where person_id = ${person.person_id} order by note_id`.execute(api.store.db);
+      const ids = rows.map((row) => Number(row.note_id));
+      await api.store.db
+        .deleteFrom("note")
+        .where("note_id", "in", [ids[0] as number, ids[3] as number])
+        .execute();
+      await assertCounts(4, 10);
+      assert.equal((await api.delete(`/api/people/${person.person_id}`)).statusCode, 204);
+      await assertCounts(3, 8);
+      await fold(api);
+      await assertCounts(3, 8);
+    }));
+
+  test("a note written with an explicit id below the watermark is counted at once", () =>
+    withApp("postgres", async (api, assertCounts) => {
+      assert.equal((await api.delete("/api/people/1/notes/1")).statusCode, 204);
+      await fold(api);
+      await sql`insert into note (note_id, person_id, content, timestamp)
+                values (1, 2, 'restored', '2020-01-01T00:00:00.000Z')`.execute(api.store.db);
+      await assertCounts(3, 7);
+      await fold(api);
+      await assertCounts(3, 7);
+    }));
+
+  test("a fold rolled back after raising the trigger's hint leaves every count exact", () =>
+    withApp("postgres", async (api, assertCounts) => {
+      await fold(api);
+      await insertNotes(api.store, 1, ["2020-01-01T00:00:00.000Z", "2020-01-02T00:00:00.000Z"]);
+      await assert.rejects(
+        api.store.db.transaction().execute(async (tx) => {
+          await sql`select fold_note_counts()`.execute(tx);
+          throw new Error("roll back");
+        }),
+        /roll back/,
+      );
+      // The hint now stands above the watermark: a note written in between is still counted live only.
+      const { rows } = await sql<{ newest: string }>`select max(note_id) as newest from note`.execute(api.store.db);
+      const newest = Number(rows[0]?.newest);
+      await api.store.db.deleteFrom("note").where("note_id", "=", newest).execute();
+      await sql`insert into note (note_id, person_id, content, timestamp)
+                values (${newest}, 2, 'rewritten', '2020-01-03T00:00:00.000Z')`.execute(api.store.db);
+      await assertCounts(3, 9);
+      await fold(api);
+      await assertCounts(3, 9);
+    }));
+
+  test("folds running during concurrent inserts and deletes count every note exactly once", () =>
+    withApp("postgres", async (api, assertCounts) => {
+      const writers = Array.from({ length: 6 }, async (_, writer) => {
+        for (let i = 0; i < 25; i++) {
+          const created = await api.createNote((writer % 3) + 1, `concurrent ${writer}-${i}`);
+          if (i % 5 === 0) {
+            const answer = await api.delete(`/api/people/${created.person_id}/notes/${created.note_id}`);
+            assert.equal(answer.statusCode, 204);
+          }
+        }
+      });
+      let folding = true;
+      let folded = 0;
+      const folder = (async () => {
+        for (let round = 0; folding && round < 500; round++) {
+          folded += await fold(api);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      })();
+      await Promise.all(writers);
+      folding = false;
+      await folder;
+      assert.ok(folded > 0, "the folds ran while notes were written");
+      await assertCounts(3, 7 + 6 * 20);
+      await fold(api);
+      await assertCounts(3, 7 + 6 * 20);
+    }));
+
+  test("two folds at once fold the notes once", () =>
+    withApp("postgres", async (api, assertCounts) => {
+      await insertNotes(
+        api.store,
+        1,
+        Array.from({ length: 50 }, (_, i) => new Date(Date.UTC(2020, 0, 1, 0, 0, i)).toISOString()),
+      );
+      // Four open connections first, so that the folds start together rather than one per new connection.
+      await Promise.all(Array.from({ length: 4 }, () => sql`select pg_sleep(0.05)`.execute(api.store.db)));
+      const results = await Promise.all(Array.from({ length: 4 }, () => fold(api)));
+      assert.equal(
+        results.reduce((sum, n) => sum + n, 0),
+        57,
+        `folded ${results.join(", ")}`,
+      );
+      await assertCounts(3, 57);
+    }));
+});

@@ -8,7 +8,12 @@ import { seedTutorialData } from "../../src/db/seed.js";
 import { prepareDatabase } from "../../src/db/setup.js";
 import { createDatabase, engines, type TestDatabase } from "../support/app.js";
 
-const EVERY_MIGRATION = ["001_initial", "002_versions_and_slotted_counts", "003_cheaper_identity_check"];
+const EVERY_MIGRATION = [
+  "001_initial",
+  "002_versions_and_slotted_counts",
+  "003_cheaper_identity_check",
+  "004_note_counts_folded",
+];
 
 async function count(database: TestDatabase, table: "person" | "note"): Promise<number> {
   const row = await database.store.db

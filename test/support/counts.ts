@@ -1,13 +1,14 @@
 import type { Store } from "../../src/db/database.js";
+import { countNotes, countNotesOfPerson } from "../../src/db/notes-repository.js";
+import { countPeople } from "../../src/db/people-repository.js";
 
-/** The trigger-kept totals, next to the real row counts, for the tables and for each person. */
+/**
+ * The totals the service reports (from its kept counts), next to the real row counts, for the
+ * tables and for each person.
+ */
 export async function totals(store: Store) {
   const { db } = store;
-  const kept = await db
-    .selectFrom("table_count")
-    .select(["name", (eb) => eb.fn.sum<number | string>("value").as("total")])
-    .groupBy("name")
-    .execute();
+  const kept = { person: await countPeople(store), note: await countNotes(store) };
   const real = async (table: "person" | "note") =>
     Number(
       (
@@ -17,13 +18,12 @@ export async function totals(store: Store) {
           .executeTakeFirstOrThrow()
       ).n,
     );
-  const keptPerPerson = await db
-    .selectFrom("person_note_count")
-    .select(["person_id", (eb) => eb.fn.sum<number | string>("value").as("total")])
-    .groupBy("person_id")
-    .having((eb) => eb.fn.sum("value"), "!=", 0)
-    .orderBy("person_id")
-    .execute();
+  const people = await db.selectFrom("person").select("person_id").orderBy("person_id").execute();
+  const keptPerPerson: [number, number][] = [];
+  for (const { person_id } of people) {
+    const count = await countNotesOfPerson(store, person_id);
+    if (count !== 0) keptPerPerson.push([person_id, count]);
+  }
   const realPerPerson = await db
     .selectFrom("note")
     .select(["person_id", (eb) => eb.fn.countAll<number | string>().as("total")])
@@ -33,9 +33,9 @@ export async function totals(store: Store) {
   const numbers = (rows: { person_id: number; total: number | string }[]) =>
     rows.map((row) => [Number(row.person_id), Number(row.total)]);
   return {
-    kept: Object.fromEntries(kept.map((row) => [row.name, Number(row.total)])),
+    kept,
     real: { person: await real("person"), note: await real("note") },
-    keptPerPerson: numbers(keptPerPerson),
+    keptPerPerson,
     realPerPerson: numbers(realPerPerson),
   };
 }

@@ -3,6 +3,7 @@ import type { Engine } from "../schema.js";
 import * as initial from "./001_initial.js";
 import * as versions from "./002_versions_and_slotted_counts.js";
 import * as identity from "./003_cheaper_identity_check.js";
+import * as folded from "./004_note_counts_folded.js";
 
 /** Numbered migrations, in order. Each one is written once and branches on the engine only where SQL differs. */
 export function migrations(engine: Engine): Record<string, Migration> {
@@ -10,6 +11,7 @@ export function migrations(engine: Engine): Record<string, Migration> {
     "001_initial": initial.up(engine),
     "002_versions_and_slotted_counts": versions.up(engine),
     "003_cheaper_identity_check": identity.up(engine),
+    "004_note_counts_folded": folded.up(engine),
   };
   return Object.fromEntries(
     Object.entries(steps).map(([name, up]) => [name, { up: engine === "postgres" ? withoutStatementTimeout(up) : up }]),
