@@ -1,14 +1,16 @@
 /**
- * Throughput of the service on PostgreSQL with 1, 2 and 4 workers (`WORKERS=N`): a person read and
- * note creation, on the 1k dataset, rounds interleaved across the three services so that drift on
- * the machine falls on all of them alike.
+ * Throughput of the service with 1, 2 and 4 workers (`WORKERS=N`): a person read and note
+ * creation, on the 1k dataset, on PostgreSQL and then on SQLite, rounds interleaved across the
+ * three services so that drift on the machine falls on all of them alike.
  *
- *   npm run bench -- --workers      # this part alone (about four minutes)
+ *   npm run bench -- --workers      # this part alone (about seven minutes)
  */
 import { readFileSync } from "node:fs";
 import { median } from "./compare.js";
+import { workingCopy } from "./endpoints.js";
 import { type LoadResult, type LoadTool, load, type Target } from "./load.js";
 import { createPostgresDataset } from "./postgres.js";
+import { ensureSqliteDataset } from "./seed.js";
 import { type RunningServer, serviceSpec, startServer, stopServer } from "./servers.js";
 
 const WORKER_COUNTS = [1, 2, 4] as const;
@@ -22,6 +24,7 @@ export const READ_SCALING_TARGET = 1.5;
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 export interface WorkersFigure {
+  engine: Database["engine"];
   workers: number;
   endpoint: string;
   kind: "read" | "write";
@@ -51,13 +54,45 @@ async function measured(tool: LoadTool, server: RunningServer, target: Target) {
 /** The first answer comes from whichever worker listens first; the others are a moment behind. */
 const WORKERS_SETTLE_MS = 2_000;
 
+interface Database {
+  engine: "PostgreSQL" | "SQLite";
+  url: string;
+  people: number;
+}
+
 export async function measureWorkers(tool: LoadTool): Promise<WorkersFigure[]> {
   log("workers: seeding PostgreSQL with the 1k dataset");
-  const dataset = await createPostgresDataset("1k");
+  const postgres = await createPostgresDataset("1k");
+  const figures: WorkersFigure[] = [];
+  try {
+    figures.push(
+      ...(await measureOn(tool, { engine: "PostgreSQL", url: postgres.databaseUrl, people: postgres.seed.people })),
+    );
+  } finally {
+    await postgres.drop();
+  }
+  // The same on SQLite, whose work happens inside the workers: what workers give when the database
+  // does not take its share of the same two cores.
+  const sqlite = await ensureSqliteDataset("1k");
+  const path = workingCopy(sqlite.path, "workers");
+  figures.push(...(await measureOn(tool, { engine: "SQLite", url: `sqlite:${path}`, people: sqlite.people })));
+
+  const reads = (workers: number) =>
+    figures.find((f) => f.engine === "PostgreSQL" && f.workers === workers && f.kind === "read")?.rps ?? 0;
+  const scaling = reads(2) / reads(1);
+  log(
+    `PostgreSQL reads with 2 workers: ${scaling.toFixed(2)} × 1 worker (target ≥ ${READ_SCALING_TARGET}: ` +
+      `${scaling >= READ_SCALING_TARGET ? "met" : "NOT met"})`,
+  );
+  console.log(`\n${workersMarkdown(figures)}\n`);
+  return figures;
+}
+
+async function measureOn(tool: LoadTool, database: Database): Promise<WorkersFigure[]> {
   const servers: { workers: number; server: RunningServer }[] = [];
   try {
     for (const [i, workers] of WORKER_COUNTS.entries()) {
-      const spec = serviceSpec(FIRST_PORT + i, dataset.databaseUrl);
+      const spec = serviceSpec(FIRST_PORT + i, database.url);
       const server = await startServer({
         ...spec,
         name: `${workers} workers`,
@@ -66,7 +101,7 @@ export async function measureWorkers(tool: LoadTool): Promise<WorkersFigure[]> {
       servers.push({ workers, server });
       await new Promise((resolve) => setTimeout(resolve, WORKERS_SETTLE_MS));
     }
-    const personId = Math.ceil(dataset.seed.people / 2);
+    const personId = Math.ceil(database.people / 2);
     const endpoints: { name: string; kind: "read" | "write"; target: Target }[] = [
       { name: "GET /api/people/{id}", kind: "read", target: { method: "GET", path: `/api/people/${personId}` } },
       { name: "POST /api/people/{id}/notes", kind: "write", target: { method: "POST", path: "", ids: [personId] } },
@@ -85,6 +120,7 @@ export async function measureWorkers(tool: LoadTool): Promise<WorkersFigure[]> {
       for (const { workers } of servers) {
         const results = rounds.get(workers) ?? [];
         const figure: WorkersFigure = {
+          engine: database.engine,
           workers,
           endpoint: endpoint.name,
           kind: endpoint.kind,
@@ -96,36 +132,29 @@ export async function measureWorkers(tool: LoadTool): Promise<WorkersFigure[]> {
         };
         figures.push(figure);
         log(
-          `  ${endpoint.name.padEnd(30)} ${workers} workers: ${Math.round(figure.rps)} req/s ` +
+          `  ${database.engine} ${endpoint.name.padEnd(30)} ${workers} workers: ${Math.round(figure.rps)} req/s ` +
             `(rounds ${results.map((r) => Math.round(r.rps)).join(" ")}), p99 ${figure.p99Ms.toFixed(1)} ms, ` +
             `machine ${(figure.machineBusy * 100).toFixed(0)} % busy` +
             (figure.errors > 0 ? `, ${figure.errors} ERRORS` : ""),
         );
       }
     }
-    const reads = (workers: number) => figures.find((f) => f.workers === workers && f.kind === "read")?.rps ?? 0;
-    const scaling = reads(2) / reads(1);
-    log(
-      `reads with 2 workers: ${scaling.toFixed(2)} × 1 worker (target ≥ ${READ_SCALING_TARGET}: ` +
-        `${scaling >= READ_SCALING_TARGET ? "met" : "NOT met"})`,
-    );
-    console.log(`\n${workersMarkdown(figures)}\n`);
     return figures;
   } finally {
     for (const { server } of servers) await stopServer(server);
-    await dataset.drop();
   }
 }
 
 export function workersMarkdown(figures: WorkersFigure[]): string {
-  const one = (endpoint: string) => figures.find((f) => f.endpoint === endpoint && f.workers === 1)?.rps ?? Number.NaN;
+  const one = (f: WorkersFigure) =>
+    figures.find((g) => g.engine === f.engine && g.endpoint === f.endpoint && g.workers === 1)?.rps ?? Number.NaN;
   return [
-    "| endpoint | workers | req/s | × 1 worker | p50 | p99 | machine CPU busy |",
-    "|---|---|---|---|---|---|---|",
+    "| database | endpoint | workers | req/s | × 1 worker | p50 | p99 | machine CPU busy |",
+    "|---|---|---|---|---|---|---|---|",
     ...figures.map(
       (f) =>
-        `| ${f.endpoint} | ${f.workers} | ${Math.round(f.rps).toLocaleString("en-US")} | ` +
-        `${(f.rps / one(f.endpoint)).toFixed(2)} | ${f.p50Ms.toFixed(1)} ms | ${f.p99Ms.toFixed(1)} ms | ` +
+        `| ${f.engine} | ${f.endpoint} | ${f.workers} | ${Math.round(f.rps).toLocaleString("en-US")} | ` +
+        `${(f.rps / one(f)).toFixed(2)} | ${f.p50Ms.toFixed(1)} ms | ${f.p99Ms.toFixed(1)} ms | ` +
         `${(f.machineBusy * 100).toFixed(0)} % |`,
     ),
   ].join("\n");
