@@ -2,17 +2,21 @@ import { randomUUID } from "node:crypto";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
-import openapiGlue from "fastify-openapi-glue";
+import openapiGlue, { type FastifyOpenapiGlueOptions } from "fastify-openapi-glue";
+import type { Redis } from "ioredis";
 import { operationResolver } from "./api/index.js";
 import type { Store } from "./db/database.js";
 import { NotesService } from "./domain/notes.js";
 import { PeopleService } from "./domain/people.js";
+import { TokenService } from "./domain/tokens.js";
+import { AccessControl, type AccessMode } from "./http/access.js";
 import { acceptJsonOnly } from "./http/bodies.js";
 import { registerSecurityHeaders } from "./http/headers.js";
 import { Lifecycle, registerLifecycle } from "./http/lifecycle.js";
 import { problem, registerProblemHandlers, sendProblem } from "./http/problems.js";
+import { NO_RATE_LIMITS, type RateLimitSettings, RateLimits } from "./http/rate-limits.js";
 import { OneLinePerRequest } from "./http/request-log.js";
-import { loadSpec, pathMethods } from "./http/spec.js";
+import { loadSpec, pathMethods, securityByOperation } from "./http/spec.js";
 import { compileValidator } from "./http/validation.js";
 import { registerWebApp } from "./http/web.js";
 
@@ -27,6 +31,16 @@ export interface AppOptions {
   webRoot?: string;
   /** Shutting down or not; the process entry drives it. */
   lifecycle?: Lifecycle;
+  access?: AccessOptions;
+}
+
+export interface AccessOptions {
+  /** Defaults to `once-a-token-exists`: the server on loopback. */
+  mode?: AccessMode;
+  /** Defaults to none, for tests; the server's configuration turns them on. */
+  rateLimits?: RateLimitSettings;
+  /** Counts the rate limits for every process; without it each process counts its own. */
+  redis?: Redis;
 }
 
 /** /readyz answers within this, whatever the database does. */
@@ -39,6 +53,7 @@ export async function buildApp({
   logger = false,
   webRoot,
   lifecycle = new Lifecycle(),
+  access = {},
 }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger,
@@ -64,13 +79,26 @@ export async function buildApp({
   const spec = loadSpec();
   const apiNotFound = registerProblemHandlers(app, pathMethods(spec.document, API_PREFIX));
 
-  const services = { people: new PeopleService(store), notes: new NotesService(store) };
+  const people = new PeopleService(store);
+  const rateLimits = await RateLimits.register(app, access.rateLimits ?? NO_RATE_LIMITS, access.redis);
+  const accessControl = new AccessControl(new TokenService(store), access.mode ?? "once-a-token-exists", rateLimits);
+  const services = {
+    people,
+    notes: new NotesService(store),
+    session: { people, accessControl: () => accessControl.isOn() },
+  };
+  const security = securityByOperation(spec.document);
+  const guardFor = (operationId: string) => accessControl.guardFor(security.get(operationId));
 
   await app.register(swagger, { mode: "static", specification: { document: structuredClone(spec.document) as never } });
   await app.register(swaggerUi, { routePrefix: `${API_PREFIX}/ui` });
   await app.register(openapiGlue, {
     specification: structuredClone(spec.document),
-    operationResolver: operationResolver(services),
+    // The glue spreads what the resolver returns into the route; its types ask for a whole route.
+    operationResolver: operationResolver(
+      services,
+      guardFor,
+    ) as unknown as FastifyOpenapiGlueOptions["operationResolver"],
     prefix: API_PREFIX,
   });
 

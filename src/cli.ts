@@ -4,6 +4,7 @@ import type { Command } from "./cli/command.js";
 import { copy } from "./cli/copy.js";
 import * as db from "./cli/db.js";
 import { serve } from "./cli/serve.js";
+import * as token from "./cli/token.js";
 import { ConfigError } from "./config.js";
 
 const commands: Record<string, Command> = {
@@ -12,6 +13,9 @@ const commands: Record<string, Command> = {
   "db seed": db.seed,
   "db copy": copy,
   "db backup": backup,
+  "token create": token.create,
+  "token list": token.list,
+  "token revoke": token.revoke,
   serve: serve,
 };
 

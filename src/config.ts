@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
+import { DEFAULT_RATE_LIMITS, type RateLimitSettings } from "./http/rate-limits.js";
 
 /** How long the data layer waits, and how many connections it holds; every wait has a deadline. */
 export interface DatabaseLimits {
@@ -42,6 +43,15 @@ export interface Config {
   shutdown: ShutdownConfig;
   /** Server processes sharing the port; above 1 the process becomes a cluster primary. */
   workers: number;
+  access: AccessConfig;
+}
+
+export interface AccessConfig {
+  /** Beyond loopback: let writes through with no token until one exists (ALLOW_ANONYMOUS_WRITES). */
+  allowAnonymousWrites: boolean;
+  rateLimits: RateLimitSettings;
+  /** Where every process counts the rate limits; unset, each process counts its own. */
+  redisUrl?: string;
 }
 
 export class ConfigError extends Error {
@@ -124,5 +134,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     shutdown: { delayMs: wholeNumber(env, "SHUTDOWN_DELAY_MS", 500, 0, timeoutMs), timeoutMs },
     workers: env.WORKERS === undefined || env.WORKERS === "" ? 1 : parseWorkers(env.WORKERS),
+    access: accessConfig(env),
   };
+}
+
+function accessConfig(env: NodeJS.ProcessEnv): AccessConfig {
+  const allow = env.ALLOW_ANONYMOUS_WRITES ?? "false";
+  if (allow !== "true" && allow !== "false") {
+    throw new ConfigError(`ALLOW_ANONYMOUS_WRITES must be true or false (got ${JSON.stringify(allow)})`);
+  }
+  const redisUrl = env.REDIS_URL === "" ? undefined : env.REDIS_URL;
+  if (redisUrl !== undefined && !/^rediss?:\/\/./.test(redisUrl)) {
+    throw new ConfigError(`REDIS_URL must be a redis:// or rediss:// URL (got ${JSON.stringify(redisUrl)})`);
+  }
+  const defaults = DEFAULT_RATE_LIMITS;
+  return {
+    allowAnonymousWrites: allow === "true",
+    rateLimits: {
+      writesPerMinute: wholeNumber(env, "RATE_LIMIT_WRITES_PER_MINUTE", defaults.writesPerMinute, 0, 1_000_000),
+      failedSignInsPerMinute: wholeNumber(
+        env,
+        "RATE_LIMIT_FAILED_SIGN_INS_PER_MINUTE",
+        defaults.failedSignInsPerMinute,
+        0,
+        1_000_000,
+      ),
+    },
+    ...(redisUrl ? { redisUrl } : {}),
+  };
+}
+
+/** Loopback addresses: the only ones a server may listen on with writes open to anyone. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
 }

@@ -3,16 +3,26 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import closeWithGrace from "close-with-grace";
 import type { FastifyInstance } from "fastify";
+import type { Redis } from "ioredis";
 import pino, { type Logger } from "pino";
-import { buildApp } from "./app.js";
+import { type AccessOptions, buildApp } from "./app.js";
 import { isClusterWorker, onShutdownRequest, superviseWorkers } from "./cluster.js";
-import { type Config, ConfigError, DEFAULT_DATABASE_LIMITS, loadConfig, type ShutdownConfig } from "./config.js";
+import {
+  type Config,
+  ConfigError,
+  DEFAULT_DATABASE_LIMITS,
+  isLoopback,
+  loadConfig,
+  type ShutdownConfig,
+} from "./config.js";
 import { connectionCapacity, poolShortfall } from "./db/capacity.js";
 import { type CountFolding, foldCountsPeriodically } from "./db/count-folding.js";
 import { openStore, type Store } from "./db/database.js";
 import { prepareDatabase } from "./db/setup.js";
+import { TokenService } from "./domain/tokens.js";
 import { Lifecycle } from "./http/lifecycle.js";
 import { stdoutDestination, type TurnBatchedDestination } from "./http/log-destination.js";
+import { closeRedis, openRedis } from "./http/redis.js";
 
 /** After the drain deadline, how long closing the database may take before the process exits anyway. */
 const EXIT_MARGIN_MS = 5000;
@@ -37,6 +47,10 @@ export async function serve(config: Config): Promise<void> {
   const store = openStore(config.database, log);
   const { seeded, applied } = await prepareDatabase(store);
   log.info({ engine: store.engine, migrations: applied, seeded }, "database ready");
+  await refuseOpenWritesBeyondLoopback(store, config).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
   await warnAboutSharing(store, config, log);
   if (config.workers === 1) {
     await serveOneProcess(config, store, destination);
@@ -48,6 +62,25 @@ export async function serve(config: Config): Promise<void> {
     workerExitDeadlineMs: config.shutdown.timeoutMs + EXIT_MARGIN_MS,
     log,
   });
+}
+
+/** Beyond loopback anyone could write; that takes an admin token, or saying so explicitly. */
+async function refuseOpenWritesBeyondLoopback(store: Store, config: Config): Promise<void> {
+  if (isLoopback(config.host) || config.access.allowAnonymousWrites) return;
+  if (await new TokenService(store).anyUsable("admin")) return;
+  throw new ConfigError(
+    `HOST=${config.host} listens beyond loopback and there is no admin token, so anyone could write: ` +
+      "create one with `people-notes token create --admin --name NAME`, or set ALLOW_ANONYMOUS_WRITES=true",
+  );
+}
+
+function accessOptions(config: Config, redis: Redis | undefined): AccessOptions {
+  const open = isLoopback(config.host) || config.access.allowAnonymousWrites;
+  return {
+    mode: open ? "once-a-token-exists" : "always",
+    rateLimits: config.access.rateLimits,
+    ...(redis ? { redis } : {}),
+  };
 }
 
 /** What several processes on one database need to know at start-up. */
@@ -80,7 +113,14 @@ async function warnAboutSharing(store: Store, config: Config, log: Logger): Prom
 /** One server process: listens, and drains on SIGTERM/SIGINT (or when its cluster primary asks). */
 async function serveOneProcess(config: Config, store: Store, destination: TurnBatchedDestination): Promise<void> {
   const lifecycle = new Lifecycle();
-  const app = await buildApp({ store, lifecycle, logger: { level: config.logLevel, stream: destination } });
+  const log = pino({ level: config.logLevel }, destination);
+  const redis = config.access.redisUrl ? openRedis(config.access.redisUrl, log) : undefined;
+  const app = await buildApp({
+    store,
+    lifecycle,
+    logger: { level: config.logLevel, stream: destination },
+    access: accessOptions(config, redis),
+  });
 
   let stopping = false;
   let requestedBy: string | undefined;
@@ -97,7 +137,11 @@ async function serveOneProcess(config: Config, store: Store, destination: TurnBa
     async ({ signal, err }) => {
       stopping = true;
       if (err) app.log.fatal({ err }, "uncaught error: shutting down");
-      await shutDown(app, store, lifecycle, config.shutdown, signal ?? requestedBy, folding);
+      try {
+        await shutDown(app, store, lifecycle, config.shutdown, signal ?? requestedBy, folding);
+      } finally {
+        if (redis) await closeRedis(redis);
+      }
     },
   );
   if (isClusterWorker()) {

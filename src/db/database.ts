@@ -77,7 +77,7 @@ export async function migrateToLatest(store: Store): Promise<MigrationReport> {
 /** Drops every table the migrations made, so `db build` can start again from nothing. */
 export async function dropAll(store: Store): Promise<void> {
   const { db } = store;
-  for (const table of ["note", "person", "counter", "table_count", "person_note_count", "count_watermark"]) {
+  for (const table of ["token", "note", "person", "counter", "table_count", "person_note_count", "count_watermark"]) {
     await db.schema.dropTable(table).ifExists().execute();
   }
   await db.schema.dropTable("kysely_migration").ifExists().execute();

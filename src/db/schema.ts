@@ -39,11 +39,29 @@ export interface PersonNoteCountTable {
   value: number;
 }
 
+/** An access token: its secret is known only by its hash. */
+export interface TokenTable {
+  token_id: Generated<number>;
+  /** Public, to tell tokens apart in lists and logs. */
+  prefix: string;
+  /** SHA-256 of the whole token, hex. */
+  secret_hash: string;
+  name: string;
+  kind: "admin" | "person";
+  /** The person a person token writes for; null for an admin token. */
+  person_id: number | null;
+  created_at: string;
+  last_used_at: string | null;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
 export interface Database {
   person: PersonTable;
   note: NoteTable;
   table_count: TableCountTable;
   person_note_count: PersonNoteCountTable;
+  token: TokenTable;
 }
 
 export type Engine = "sqlite" | "postgres";

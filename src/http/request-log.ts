@@ -1,4 +1,5 @@
 import { type FastifyReply, type FastifyRequest, LogController } from "fastify";
+import "./access.js";
 
 /**
  * One log line per request instead of Fastify's two ("incoming request", then "request
@@ -20,6 +21,10 @@ export class OneLinePerRequest extends LogController {
       host: request.host,
       remoteAddress: request.ip,
       remotePort: request.socket?.remotePort,
+      // The token's public prefix only, never the secret; and who a write was made by.
+      token: request.principal?.prefix ?? request.presentedTokenPrefix,
+      tokenKind: request.principal?.kind,
+      tokenPerson: request.principal?.personId ?? undefined,
     };
     if (error) reply.log.error({ ...fields, err: error }, "request errored");
     else reply.log.info(fields, "request completed");

@@ -40,3 +40,18 @@ export function pathMethods(document: OpenApiDocument, prefix: string): PathMeth
     return { pattern: new RegExp(`^${source}$`), allow: methods };
   });
 }
+
+/** One alternative of an operation's `security`: scheme name → roles. `{}` means none is needed. */
+export type SecurityRequirement = Record<string, string[]>;
+
+/** Each operation's `security`, by operationId; operations without one are absent. */
+export function securityByOperation(document: OpenApiDocument): Map<string, SecurityRequirement[]> {
+  const found = new Map<string, SecurityRequirement[]>();
+  for (const item of Object.values(document.paths)) {
+    for (const method of METHODS) {
+      const operation = item[method] as { operationId?: string; security?: SecurityRequirement[] } | undefined;
+      if (operation?.operationId && operation.security) found.set(operation.operationId, operation.security);
+    }
+  }
+  return found;
+}

@@ -28,6 +28,7 @@ const CONTRACT = [
   "GET /people/{person_id}/notes/{note_id} notes.read_one",
   "PUT /people/{person_id}/notes/{note_id} notes.update",
   "DELETE /people/{person_id}/notes/{note_id} notes.delete",
+  "GET /session session.read",
 ];
 
 describe("the contract document", () => {

@@ -13,6 +13,7 @@ const EVERY_MIGRATION = [
   "002_versions_and_slotted_counts",
   "003_cheaper_identity_check",
   "004_note_counts_folded",
+  "005_tokens",
 ];
 
 async function count(database: TestDatabase, table: "person" | "note"): Promise<number> {

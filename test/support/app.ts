@@ -6,7 +6,7 @@ import { after, before } from "node:test";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
 import pg from "pg";
 import type { components } from "../../openapi/types.js";
-import { buildApp } from "../../src/app.js";
+import { type AccessOptions, buildApp } from "../../src/app.js";
 import { openStore, type Store } from "../../src/db/database.js";
 import { nameKey } from "../../src/db/names.js";
 import type { Engine } from "../../src/db/schema.js";
@@ -128,11 +128,11 @@ export interface TestApp {
 }
 
 /** Builds the app as it runs in production, on a new database migrated and seeded with the tutorial's data. */
-export async function startApp({ engine }: { engine: Engine }): Promise<TestApp> {
+export async function startApp({ engine, access }: { engine: Engine; access?: AccessOptions }): Promise<TestApp> {
   const database = await createDatabase(engine);
   try {
     await prepareDatabase(database.store);
-    return await appOn(database);
+    return await appOn(database, database.store, access);
   } catch (error) {
     await database.destroy();
     throw error;
@@ -140,8 +140,8 @@ export async function startApp({ engine }: { engine: Engine }): Promise<TestApp>
 }
 
 /** The app over an existing database (say, a second server on the same data). */
-export async function appOn(database: TestDatabase, store = database.store): Promise<TestApp> {
-  const app = await buildApp({ store });
+export async function appOn(database: TestDatabase, store = database.store, access?: AccessOptions): Promise<TestApp> {
+  const app = await buildApp({ store, ...(access ? { access } : {}) });
   await app.ready();
   return {
     engine: store.engine,

@@ -56,7 +56,9 @@ function spawnServer(env: Record<string, string>, { args = ["dist/server.js"] }:
 export async function startServer(env: Record<string, string>, options: SpawnOptions = {}): Promise<RunningServer> {
   const port = await freePort();
   const { child, output, stdout } = spawnServer(
-    { LOG_LEVEL: "warn", ...env, PORT: String(port), HOST: "127.0.0.1" },
+    // Write bursts from this one address are what many of these tests are made of: no write limit
+    // unless a test sets one.
+    { LOG_LEVEL: "warn", RATE_LIMIT_WRITES_PER_MINUTE: "0", ...env, PORT: String(port), HOST: "127.0.0.1" },
     options,
   );
   const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));

@@ -1,0 +1,127 @@
+import { ConstraintViolation } from "./errors.js";
+import { affected, type Executor, prepareQuery } from "./executor.js";
+import type { TokenTable } from "./schema.js";
+
+export type TokenRow = Omit<TokenTable, "token_id" | "secret_hash"> & { token_id: number };
+
+export interface NewToken {
+  prefix: string;
+  secretHash: string;
+  name: string;
+  kind: TokenTable["kind"];
+  personId: number | null;
+  createdAt: string;
+  expiresAt: string | null;
+}
+
+/** The person a person token was to be bound to does not exist. */
+export type NoSuchPerson = "no-such-person";
+
+const columns = [
+  "token_id",
+  "prefix",
+  "name",
+  "kind",
+  "person_id",
+  "created_at",
+  "last_used_at",
+  "expires_at",
+  "revoked_at",
+] as const;
+
+const insert = prepareQuery(
+  (
+    db,
+    prefix: string,
+    secretHash: string,
+    name: string,
+    kind: TokenTable["kind"],
+    personId: number | null,
+    createdAt: string,
+    expiresAt: string | null,
+  ) =>
+    db
+      .insertInto("token")
+      .values({
+        prefix,
+        secret_hash: secretHash,
+        name,
+        kind,
+        person_id: personId,
+        created_at: createdAt,
+        expires_at: expiresAt,
+      })
+      .returning(columns),
+);
+const usable = prepareQuery((db, secretHash: string, now: string) =>
+  db
+    .selectFrom("token")
+    .select(columns)
+    .where("secret_hash", "=", secretHash)
+    .where("revoked_at", "is", null)
+    .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", now)])),
+);
+const anyUsable = prepareQuery((db, now: string, adminOnly: number) =>
+  db
+    .selectFrom("token")
+    .select("token_id")
+    .where("revoked_at", "is", null)
+    .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", now)]))
+    .where((eb) => eb.or([eb(eb.val(adminOnly), "=", 0), eb("kind", "=", "admin")]))
+    .limit(1),
+);
+const all = prepareQuery((db) => db.selectFrom("token").select(columns).orderBy("token_id"));
+const revoke = prepareQuery((db, tokenId: number, now: string) =>
+  db.updateTable("token").set({ revoked_at: now }).where("token_id", "=", tokenId).where("revoked_at", "is", null),
+);
+/** At most one write a minute per token: last use is for people, not for accounting. */
+const touch = prepareQuery((db, tokenId: number, now: string, staleBefore: string) =>
+  db
+    .updateTable("token")
+    .set({ last_used_at: now })
+    .where("token_id", "=", tokenId)
+    .where((eb) => eb.or([eb("last_used_at", "is", null), eb("last_used_at", "<", staleBefore)])),
+);
+
+export async function insertToken(ex: Executor, token: NewToken): Promise<TokenRow | NoSuchPerson> {
+  try {
+    const row = await insert.first(
+      ex,
+      token.prefix,
+      token.secretHash,
+      token.name,
+      token.kind,
+      token.personId,
+      token.createdAt,
+      token.expiresAt,
+    );
+    if (row === undefined) throw new Error("the insert returned no row");
+    return row;
+  } catch (error) {
+    if (error instanceof ConstraintViolation && error.kind === "foreign-key") return "no-such-person";
+    throw error;
+  }
+}
+
+/** The token with this hash, if it is neither revoked nor expired at `now`. */
+export function findUsableToken(ex: Executor, secretHash: string, now: string): Promise<TokenRow | undefined> {
+  return usable.first(ex, secretHash, now);
+}
+
+/** Whether any token (or any admin token) could be used at `now`. */
+export async function anyUsableToken(ex: Executor, now: string, kind?: "admin"): Promise<boolean> {
+  return (await anyUsable.first(ex, now, kind === "admin" ? 1 : 0)) !== undefined;
+}
+
+export async function listTokens(ex: Executor): Promise<TokenRow[]> {
+  return (await all.run(ex)).rows;
+}
+
+/** False when there is no such token, or it was revoked already. */
+export async function revokeToken(ex: Executor, tokenId: number, now: string): Promise<boolean> {
+  return affected(await revoke.run(ex, tokenId, now)) > 0;
+}
+
+export async function recordTokenUse(ex: Executor, tokenId: number, now: string, staleBefore: string): Promise<void> {
+  await touch.run(ex, tokenId, now, staleBefore);
+}

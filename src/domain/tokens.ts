@@ -1,0 +1,121 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { UnitOfWork } from "../db/executor.js";
+import { findPerson } from "../db/people-repository.js";
+import {
+  anyUsableToken,
+  findUsableToken,
+  insertToken,
+  listTokens,
+  recordTokenUse,
+  revokeToken,
+  type TokenRow,
+} from "../db/tokens-repository.js";
+import { personNotFound } from "./errors.js";
+
+/**
+ * A token reads `pn_<prefix>_<secret>`: 6 random bytes of public prefix and 32 of secret, both
+ * base64url. Only the SHA-256 of the whole token is stored; with 256 random bits a plain hash is
+ * as strong as a slow one.
+ */
+const TOKEN = /^pn_([A-Za-z0-9_-]{8})_([A-Za-z0-9_-]{43})$/;
+const LAST_USE_RESOLUTION_MS = 60_000;
+
+export type TokenKind = "admin" | "person";
+
+/** Who a request was made by. */
+export interface Principal {
+  tokenId: number;
+  prefix: string;
+  name: string;
+  kind: TokenKind;
+  /** The person a person token writes for. */
+  personId: number | null;
+}
+
+export interface NewTokenRequest {
+  kind: TokenKind;
+  name: string;
+  personId?: number;
+  expiresAt?: string;
+}
+
+export interface CreatedToken {
+  /** The whole token: shown once, never stored. */
+  token: string;
+  row: TokenRow;
+}
+
+const hashOf = (token: string) => createHash("sha256").update(token).digest("hex");
+
+/** The public part of something that looks like a token, for logs; undefined for anything else. */
+export function tokenPrefix(token: string): string | undefined {
+  return TOKEN.exec(token)?.[1];
+}
+
+export const toPrincipal = (row: TokenRow): Principal => ({
+  tokenId: row.token_id,
+  prefix: row.prefix,
+  name: row.name,
+  kind: row.kind,
+  personId: row.person_id,
+});
+
+/**
+ * What a token may change: an admin token everything; a person token only its own person and
+ * that person's notes (`owner` operations whose path names that person).
+ */
+export function mayChange(principal: Principal, scopes: readonly string[], personId: number | undefined): boolean {
+  if (principal.kind === "admin") return true;
+  return scopes.includes("owner") && personId !== undefined && principal.personId === personId;
+}
+
+export class TokenService {
+  constructor(
+    private readonly store: UnitOfWork,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async create(request: NewTokenRequest): Promise<CreatedToken> {
+    const prefix = randomBytes(6).toString("base64url");
+    const token = `pn_${prefix}_${randomBytes(32).toString("base64url")}`;
+    const personId = request.kind === "person" ? (request.personId ?? null) : null;
+    if (request.kind === "person" && personId === null) throw new Error("a person token needs a person");
+    if (personId !== null && !(await findPerson(this.store, personId))) throw personNotFound(personId);
+    const row = await insertToken(this.store, {
+      prefix,
+      secretHash: hashOf(token),
+      name: request.name,
+      kind: request.kind,
+      personId,
+      createdAt: this.now().toISOString(),
+      expiresAt: request.expiresAt ?? null,
+    });
+    if (row === "no-such-person") throw personNotFound(personId ?? 0);
+    return { token, row };
+  }
+
+  /** The principal a presented token stands for, or undefined when it is unknown, revoked or expired. */
+  async authenticate(token: string): Promise<Principal | undefined> {
+    if (!TOKEN.test(token)) return undefined;
+    const now = this.now();
+    const row = await findUsableToken(this.store, hashOf(token), now.toISOString());
+    if (!row) return undefined;
+    const staleBefore = new Date(now.getTime() - LAST_USE_RESOLUTION_MS).toISOString();
+    await recordTokenUse(this.store, row.token_id, now.toISOString(), staleBefore);
+    return toPrincipal(row);
+  }
+
+  /** Whether any token could be used now (`admin`: any admin token). */
+  anyUsable(kind?: "admin"): Promise<boolean> {
+    return anyUsableToken(this.store, this.now().toISOString(), kind);
+  }
+
+  list(): Promise<TokenRow[]> {
+    return listTokens(this.store);
+  }
+
+  /** False when there is no such token or it was revoked already. */
+  revoke(tokenId: number): Promise<boolean> {
+    return revokeToken(this.store, tokenId, this.now().toISOString());
+  }
+}

@@ -1,0 +1,96 @@
+import rateLimit from "@fastify/rate-limit";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Redis } from "ioredis";
+import { problem, sendProblem } from "./problems.js";
+
+const WINDOW_MS = 60_000;
+
+export interface RateLimitSettings {
+  /** Writes a minute per token (or per client address, with no token); 0 turns the limit off. */
+  writesPerMinute: number;
+  /** Refused sign-ins (401) a minute per client address; 0 turns the limit off. */
+  failedSignInsPerMinute: number;
+}
+
+export const DEFAULT_RATE_LIMITS: RateLimitSettings = { writesPerMinute: 600, failedSignInsPerMinute: 30 };
+export const NO_RATE_LIMITS: RateLimitSettings = { writesPerMinute: 0, failedSignInsPerMinute: 0 };
+
+export interface Verdict {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  resetSeconds: number;
+}
+
+const UNLIMITED: Verdict = { allowed: true, limit: 0, remaining: 0, resetSeconds: 0 };
+
+type Check = ReturnType<FastifyInstance["createRateLimit"]>;
+
+/**
+ * The two limits, counted by @fastify/rate-limit: in this process, or in Redis (shared by every
+ * process) when one is given. A Redis that does not answer lets requests through rather than
+ * refusing them all.
+ */
+export class RateLimits {
+  private constructor(
+    private readonly settings: RateLimitSettings,
+    private readonly writes: Check,
+    private readonly signIns: Check,
+  ) {}
+
+  static async register(app: FastifyInstance, settings: RateLimitSettings, redis?: Redis): Promise<RateLimits> {
+    await app.register(rateLimit, {
+      global: false,
+      timeWindow: WINDOW_MS,
+      skipOnError: true,
+      nameSpace: "people-notes-rate-",
+      ...(redis ? { redis } : {}),
+    });
+    const writes = app.createRateLimit({
+      max: settings.writesPerMinute,
+      keyGenerator: (request) =>
+        request.principal ? `write:token:${request.principal.tokenId}` : `write:address:${request.ip}`,
+    });
+    const signIns = app.createRateLimit({
+      max: settings.failedSignInsPerMinute,
+      keyGenerator: (request) => `sign-in:address:${request.ip}`,
+    });
+    return new RateLimits(settings, writes, signIns);
+  }
+
+  /** Counts a write and says whether it may go ahead; the RateLimit headers go on the reply either way. */
+  async write(request: FastifyRequest, reply: FastifyReply): Promise<Verdict> {
+    if (this.settings.writesPerMinute === 0) return UNLIMITED;
+    const verdict = toVerdict(await this.writes(request));
+    setHeaders(reply, verdict);
+    return verdict;
+  }
+
+  /** Counts a refused sign-in and says whether it may still be answered 401 (else 429). */
+  async failedSignIn(request: FastifyRequest): Promise<Verdict> {
+    if (this.settings.failedSignInsPerMinute === 0) return UNLIMITED;
+    return toVerdict(await this.signIns(request));
+  }
+
+  refuse(reply: FastifyReply, verdict: Verdict, detail: string): FastifyReply {
+    setHeaders(reply, verdict);
+    reply.header("retry-after", String(verdict.resetSeconds));
+    return sendProblem(reply.code(429), problem(429, detail));
+  }
+}
+
+function toVerdict(result: Awaited<ReturnType<Check>>): Verdict {
+  if (result.isAllowed) return UNLIMITED;
+  return {
+    allowed: !result.isExceeded,
+    limit: result.max,
+    remaining: result.remaining,
+    resetSeconds: Math.max(1, result.ttlInSeconds),
+  };
+}
+
+function setHeaders(reply: FastifyReply, verdict: Verdict): void {
+  reply.header("ratelimit-limit", String(verdict.limit));
+  reply.header("ratelimit-remaining", String(verdict.remaining));
+  reply.header("ratelimit-reset", String(verdict.resetSeconds));
+}
