@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Redis } from "ioredis";
+import pino from "pino";
 import { type AccessOptions, buildApp } from "../../src/app.js";
 import { prepareDatabase } from "../../src/db/setup.js";
 import { TokenService } from "../../src/domain/tokens.js";
+import { closeRedis, openRedis } from "../../src/http/redis.js";
 import { appOn, createDatabase, engines, json, startApp, type TestApp } from "../support/app.js";
+import { freePort } from "../support/server-process.js";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
@@ -268,6 +271,29 @@ describe("rate limits shared through Redis", () => {
       await second.app.close();
       await first.close();
       redis.disconnect();
+    }
+  });
+});
+
+describe("rate limits when Redis is away", () => {
+  test("writes go through uncounted, and the outage is logged once", async () => {
+    const warnings: string[] = [];
+    const log = pino({ level: "warn" }, { write: (line: string) => warnings.push(line) });
+    // A port nothing listens on: every connection attempt is refused.
+    const redis = openRedis(`redis://127.0.0.1:${await freePort()}`, log);
+    const app = await startApp({
+      engine: "sqlite",
+      access: { redis, rateLimits: { writesPerMinute: 1, failedSignInsPerMinute: 1 } },
+    });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const answer = await send(app, "POST", "/api/people/1/notes", { content: `unlimited ${i}` });
+        assert.equal(answer.statusCode, 201, answer.body);
+      }
+      assert.equal(warnings.filter((line) => line.includes("Redis is not reachable")).length, 1);
+    } finally {
+      await app.close();
+      await closeRedis(redis);
     }
   });
 });
