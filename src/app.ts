@@ -18,6 +18,7 @@ import { NO_RATE_LIMITS, type RateLimitSettings, RateLimits } from "./http/rate-
 import { OneLinePerRequest } from "./http/request-log.js";
 import { loadSpec, pathMethods, securityByOperation } from "./http/spec.js";
 import { compileValidator } from "./http/validation.js";
+import { registerWeakEtags } from "./http/weak-etags.js";
 import { registerWebApp } from "./http/web.js";
 
 export const API_PREFIX = "/api";
@@ -32,6 +33,8 @@ export interface AppOptions {
   /** Shutting down or not; the process entry drives it. */
   lifecycle?: Lifecycle;
   access?: AccessOptions;
+  /** REQUIRE_IF_MATCH: PUT and DELETE must send If-Match (else 428). */
+  requireIfMatch?: boolean;
 }
 
 export interface AccessOptions {
@@ -54,6 +57,7 @@ export async function buildApp({
   webRoot,
   lifecycle = new Lifecycle(),
   access = {},
+  requireIfMatch = false,
 }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger,
@@ -75,6 +79,7 @@ export async function buildApp({
   app.setValidatorCompiler(compileValidator);
   registerSecurityHeaders(app);
   registerLifecycle(app, lifecycle);
+  registerWeakEtags(app, API_PREFIX);
 
   const spec = loadSpec();
   const apiNotFound = registerProblemHandlers(app, pathMethods(spec.document, API_PREFIX));
@@ -86,6 +91,7 @@ export async function buildApp({
     people,
     notes: new NotesService(store),
     session: { people, accessControl: () => accessControl.isOn() },
+    preconditions: { ifMatchRequired: requireIfMatch },
   };
   const security = securityByOperation(spec.document);
   const guardFor = (operationId: string) => accessControl.guardFor(security.get(operationId));

@@ -44,6 +44,8 @@ export interface Config {
   /** Server processes sharing the port; above 1 the process becomes a cluster primary. */
   workers: number;
   access: AccessConfig;
+  /** REQUIRE_IF_MATCH: PUT and DELETE without If-Match are refused (428). */
+  requireIfMatch: boolean;
 }
 
 export interface AccessConfig {
@@ -135,21 +137,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdown: { delayMs: wholeNumber(env, "SHUTDOWN_DELAY_MS", 500, 0, timeoutMs), timeoutMs },
     workers: env.WORKERS === undefined || env.WORKERS === "" ? 1 : parseWorkers(env.WORKERS),
     access: accessConfig(env),
+    requireIfMatch: booleanSetting(env, "REQUIRE_IF_MATCH"),
   };
 }
 
-function accessConfig(env: NodeJS.ProcessEnv): AccessConfig {
-  const allow = env.ALLOW_ANONYMOUS_WRITES ?? "false";
-  if (allow !== "true" && allow !== "false") {
-    throw new ConfigError(`ALLOW_ANONYMOUS_WRITES must be true or false (got ${JSON.stringify(allow)})`);
+function booleanSetting(env: NodeJS.ProcessEnv, name: string): boolean {
+  const value = env[name] ?? "false";
+  if (value !== "true" && value !== "false") {
+    throw new ConfigError(`${name} must be true or false (got ${JSON.stringify(value)})`);
   }
+  return value === "true";
+}
+
+function accessConfig(env: NodeJS.ProcessEnv): AccessConfig {
   const redisUrl = env.REDIS_URL === "" ? undefined : env.REDIS_URL;
   if (redisUrl !== undefined && !/^rediss?:\/\/./.test(redisUrl)) {
     throw new ConfigError(`REDIS_URL must be a redis:// or rediss:// URL (got ${JSON.stringify(redisUrl)})`);
   }
   const defaults = DEFAULT_RATE_LIMITS;
   return {
-    allowAnonymousWrites: allow === "true",
+    allowAnonymousWrites: booleanSetting(env, "ALLOW_ANONYMOUS_WRITES"),
     rateLimits: {
       writesPerMinute: wholeNumber(env, "RATE_LIMIT_WRITES_PER_MINUTE", defaults.writesPerMinute, 0, 1_000_000),
       failedSignInsPerMinute: wholeNumber(

@@ -120,6 +120,7 @@ async function serveOneProcess(config: Config, store: Store, destination: TurnBa
     lifecycle,
     logger: { level: config.logLevel, stream: destination },
     access: accessOptions(config, redis),
+    requireIfMatch: config.requireIfMatch,
   });
 
   let stopping = false;

@@ -1,6 +1,7 @@
 import type { onRequestAsyncHookHandler, RouteHandlerMethod, RouteShorthandOptions } from "fastify";
 import type { NotesService } from "../domain/notes.js";
 import type { PeopleService } from "../domain/people.js";
+import type { Preconditions } from "./conditional.js";
 import { notesHandlers } from "./notes.js";
 import { peopleHandlers } from "./people.js";
 import { type SessionSources, sessionHandlers } from "./session.js";
@@ -9,6 +10,7 @@ export interface Services {
   people: PeopleService;
   notes: NotesService;
   session: SessionSources;
+  preconditions: Preconditions;
 }
 
 /** The check an operation's declared security asks for, when it declares one. */
@@ -21,8 +23,8 @@ export type GuardFor = (operationId: string) => onRequestAsyncHookHandler | unde
  */
 export function operationResolver(services: Services, guardFor: GuardFor) {
   const modules: Record<string, Record<string, unknown>> = {
-    people: peopleHandlers(services.people),
-    notes: notesHandlers(services.notes),
+    people: peopleHandlers(services.people, services.preconditions),
+    notes: notesHandlers(services.notes, services.preconditions),
     session: sessionHandlers(services.session),
   };
   return (operationId: string): RouteShorthandOptions & { handler: RouteHandlerMethod } => {

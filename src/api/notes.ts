@@ -1,8 +1,9 @@
 import type { NotesService } from "../domain/notes.js";
+import { ifMatchOf, type Preconditions, sendTagged } from "./conditional.js";
 import { sendPage } from "./paging.js";
 import type { ModuleHandlers } from "./types.js";
 
-export function notesHandlers(notes: NotesService): ModuleHandlers<"notes"> {
+export function notesHandlers(notes: NotesService, preconditions: Preconditions): ModuleHandlers<"notes"> {
   return {
     async read_all(request, reply) {
       const { limit, cursor } = request.query;
@@ -17,20 +18,23 @@ export function notesHandlers(notes: NotesService): ModuleHandlers<"notes"> {
     async create(request, reply) {
       const { person_id } = request.params;
       const note = await notes.create(person_id, request.body.content);
-      reply.code(201).header("location", `/api/people/${person_id}/notes/${note.note_id}`);
-      return note;
+      reply.code(201).header("location", `/api/people/${person_id}/notes/${note.value.note_id}`);
+      return sendTagged(request, reply, note);
     },
 
-    async read_one(request) {
-      return notes.read(request.params.person_id, request.params.note_id);
+    async read_one(request, reply) {
+      return sendTagged(request, reply, await notes.read(request.params.person_id, request.params.note_id));
     },
 
-    async update(request) {
-      return notes.update(request.params.person_id, request.params.note_id, request.body.content);
+    async update(request, reply) {
+      const { person_id, note_id } = request.params;
+      const ifMatch = ifMatchOf(request, preconditions);
+      return sendTagged(request, reply, await notes.update(person_id, note_id, request.body.content, ifMatch));
     },
 
     async delete(request, reply) {
-      await notes.delete(request.params.person_id, request.params.note_id);
+      const ifMatch = ifMatchOf(request, preconditions);
+      await notes.delete(request.params.person_id, request.params.note_id, ifMatch);
       reply.code(204);
       return undefined;
     },

@@ -1,8 +1,9 @@
 import type { PeopleService } from "../domain/people.js";
+import { ifMatchOf, type Preconditions, sendTagged } from "./conditional.js";
 import { sendPage } from "./paging.js";
 import type { ModuleHandlers } from "./types.js";
 
-export function peopleHandlers(people: PeopleService): ModuleHandlers<"people"> {
+export function peopleHandlers(people: PeopleService, preconditions: Preconditions): ModuleHandlers<"people"> {
   return {
     async read_all(request, reply) {
       const { limit, cursor } = request.query;
@@ -11,20 +12,21 @@ export function peopleHandlers(people: PeopleService): ModuleHandlers<"people"> 
 
     async create(request, reply) {
       const person = await people.create(request.body);
-      reply.code(201).header("location", `/api/people/${person.person_id}`);
-      return person;
+      reply.code(201).header("location", `/api/people/${person.value.person_id}`);
+      return sendTagged(request, reply, person);
     },
 
-    async read_one(request) {
-      return people.read(request.params.person_id);
+    async read_one(request, reply) {
+      return sendTagged(request, reply, await people.read(request.params.person_id));
     },
 
-    async update(request) {
-      return people.update(request.params.person_id, request.body);
+    async update(request, reply) {
+      const ifMatch = ifMatchOf(request, preconditions);
+      return sendTagged(request, reply, await people.update(request.params.person_id, request.body, ifMatch));
     },
 
     async delete(request, reply) {
-      await people.delete(request.params.person_id);
+      await people.delete(request.params.person_id, ifMatchOf(request, preconditions));
       reply.code(204);
       return undefined;
     },

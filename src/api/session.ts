@@ -16,7 +16,11 @@ export function sessionHandlers({ people, accessControl }: SessionSources): Modu
       const person =
         principal.personId === null
           ? null
-          : await people.read(principal.personId).then(({ person_id, fname, lname }) => ({ person_id, fname, lname }));
+          : await people.read(principal.personId).then(({ value }) => ({
+              person_id: value.person_id,
+              fname: value.fname,
+              lname: value.lname,
+            }));
       return {
         access_control,
         principal: { kind: principal.kind, name: principal.name, prefix: principal.prefix, person },

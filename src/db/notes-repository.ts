@@ -15,6 +15,8 @@ export interface NoteRow {
   fname: string;
   lname: string;
   person_timestamp: string;
+  /** The author's version: the embedded author is part of a note's representation. */
+  person_version: number;
 }
 
 type NoteQuery = SelectQueryBuilder<Database, "note" | "person", NoteRow>;
@@ -33,6 +35,7 @@ function withAuthor(db: Kysely<Database>): NoteQuery {
       "person.fname",
       "person.lname",
       "person.timestamp as person_timestamp",
+      "person.version as person_version",
     ]);
 }
 
@@ -92,8 +95,12 @@ const update = prepareQuery(
       .where((eb) => eb("version", "=", eb.fn.coalesce(eb.val(expectedVersion), eb.ref("version"))))
       .where("content", "!=", content),
 );
-const remove = prepareQuery((db, personId: number, noteId: number) =>
-  db.deleteFrom("note").where("note_id", "=", noteId).where("person_id", "=", personId),
+const remove = prepareQuery((db, personId: number, noteId: number, expectedVersion: number | null) =>
+  db
+    .deleteFrom("note")
+    .where("note_id", "=", noteId)
+    .where("person_id", "=", personId)
+    .where("version", "=", (eb) => eb.fn.coalesce(eb.val(expectedVersion), eb.ref("version"))),
 );
 
 export async function listNotes(ex: Executor, limit: number, after?: NoteKey): Promise<NoteRow[]> {
@@ -173,6 +180,12 @@ export async function updateNote(
   return current;
 }
 
-export async function deleteNote(ex: Executor, personId: number, noteId: number): Promise<boolean> {
-  return affected(await remove.run(ex, personId, noteId)) > 0;
+/** With an expected version, the note is deleted only if nobody changed it since. */
+export async function deleteNote(
+  ex: Executor,
+  personId: number,
+  noteId: number,
+  expectedVersion?: number,
+): Promise<boolean> {
+  return affected(await remove.run(ex, personId, noteId, expectedVersion ?? null)) > 0;
 }

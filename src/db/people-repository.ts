@@ -98,7 +98,12 @@ const update = prepareQuery(
       )
       .returning(personColumns),
 );
-const remove = prepareQuery((db, personId: number) => db.deleteFrom("person").where("person_id", "=", personId));
+const remove = prepareQuery((db, personId: number, expectedVersion: number | null) =>
+  db
+    .deleteFrom("person")
+    .where("person_id", "=", personId)
+    .where("version", "=", (eb) => eb.fn.coalesce(eb.val(expectedVersion), eb.ref("version"))),
+);
 
 /**
  * The newest notes of each listed person, each person's read from the index and stopped at the
@@ -202,9 +207,12 @@ export async function updatePerson(
   return current;
 }
 
-/** Deletes the person; the database deletes their notes with them. */
-export async function deletePerson(ex: Executor, personId: number): Promise<boolean> {
-  return affected(await remove.run(ex, personId)) > 0;
+/**
+ * Deletes the person (with an expected version, only if nobody changed them since); the database
+ * deletes their notes with them.
+ */
+export async function deletePerson(ex: Executor, personId: number, expectedVersion?: number): Promise<boolean> {
+  return affected(await remove.run(ex, personId, expectedVersion ?? null)) > 0;
 }
 
 /** The newest `perPerson` notes of each person, newest first within a person. */

@@ -1,4 +1,4 @@
-import type { UnitOfWork } from "../db/executor.js";
+import type { Executor, UnitOfWork } from "../db/executor.js";
 import {
   countNotes,
   countNotesOfPerson,
@@ -13,6 +13,7 @@ import {
 } from "../db/notes-repository.js";
 import { findPerson } from "../db/people-repository.js";
 import { noteNotFound, personNotFound } from "./errors.js";
+import { matchesIfMatch, noteTag, PreconditionFailed, type Tagged } from "./etags.js";
 import { cleanText } from "./names.js";
 import { decodeCursor, type Page, toPage } from "./paging.js";
 import type { Note } from "./types.js";
@@ -30,6 +31,25 @@ function toNote(row: NoteRow): Note {
 }
 
 const noteKey = (row: NoteRow): NoteKey => [row.timestamp, row.note_id];
+
+const tagged = (row: NoteRow): Tagged<Note> => ({ value: toNote(row), etag: noteTag(row) });
+
+const changedMeanwhile = (noteId: number) =>
+  new PreconditionFailed(undefined, `Note ${noteId} changed while the request was being made`);
+
+/**
+ * The note's version when its current tag is one the client listed; the write then names that
+ * version, so a change made in between still fails it.
+ */
+async function versionMatching(tx: Executor, personId: number, noteId: number, ifMatch: string): Promise<number> {
+  const row = await findNote(tx, personId, noteId);
+  if (!row) throw noteNotFound(noteId);
+  const etag = noteTag(row);
+  if (!matchesIfMatch(ifMatch, etag)) {
+    throw new PreconditionFailed(etag, `Note ${noteId} has changed since it was read (it is now ${etag})`);
+  }
+  return row.version;
+}
 
 /** Notes are always reached through their person: a note of someone else is not found. */
 export class NotesService {
@@ -55,31 +75,39 @@ export class NotesService {
     return toPage(rows, limit, total, noteKey, toNote);
   }
 
-  async read(personId: number, noteId: number): Promise<Note> {
+  async read(personId: number, noteId: number): Promise<Tagged<Note>> {
     const row = await findNote(this.store, personId, noteId);
     if (!row) throw noteNotFound(noteId);
-    return toNote(row);
+    return tagged(row);
   }
 
-  async create(personId: number, content: string): Promise<Note> {
+  async create(personId: number, content: string): Promise<Tagged<Note>> {
     return this.store.transaction(async (tx) => {
       const noteId = await insertNote(tx, personId, cleanText(content), this.now());
       if (noteId === "not-found") throw personNotFound(personId);
       const row = await findNote(tx, personId, noteId);
       if (!row) throw noteNotFound(noteId);
-      return toNote(row);
+      return tagged(row);
     });
   }
 
-  async update(personId: number, noteId: number, content: string): Promise<Note> {
+  /** With `ifMatch` (an If-Match header), only if the note is still as the client read it. */
+  async update(personId: number, noteId: number, content: string, ifMatch?: string): Promise<Tagged<Note>> {
     return this.store.transaction(async (tx) => {
-      const row = await updateNote(tx, personId, noteId, cleanText(content), this.now());
-      if (row === "not-found" || row === "changed-since") throw noteNotFound(noteId);
-      return toNote(row);
+      const expected = ifMatch === undefined ? undefined : await versionMatching(tx, personId, noteId, ifMatch);
+      const row = await updateNote(tx, personId, noteId, cleanText(content), this.now(), expected);
+      if (row === "not-found") throw noteNotFound(noteId);
+      if (row === "changed-since") throw changedMeanwhile(noteId);
+      return tagged(row);
     });
   }
 
-  async delete(personId: number, noteId: number): Promise<void> {
-    if (!(await deleteNote(this.store, personId, noteId))) throw noteNotFound(noteId);
+  async delete(personId: number, noteId: number, ifMatch?: string): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      const expected = ifMatch === undefined ? undefined : await versionMatching(tx, personId, noteId, ifMatch);
+      if (await deleteNote(tx, personId, noteId, expected)) return;
+      if (expected !== undefined && (await findNote(tx, personId, noteId))) throw changedMeanwhile(noteId);
+      throw noteNotFound(noteId);
+    });
   }
 }

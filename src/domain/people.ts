@@ -1,4 +1,4 @@
-import type { UnitOfWork } from "../db/executor.js";
+import type { Executor, UnitOfWork } from "../db/executor.js";
 import {
   countPeople,
   deletePerson,
@@ -12,6 +12,7 @@ import {
   updatePerson,
 } from "../db/people-repository.js";
 import { personExists, personNotFound } from "./errors.js";
+import { matchesIfMatch, PreconditionFailed, personTag, type Tagged } from "./etags.js";
 import { cleanText } from "./names.js";
 import { decodeCursor, EMBEDDED_NOTES, type Page, toPage } from "./paging.js";
 import type { Person, PersonNote } from "./types.js";
@@ -31,6 +32,14 @@ const toNote = ({ note_id, person_id, content, timestamp }: PersonNoteRow): Pers
   content,
   timestamp,
 });
+
+const tagged = (row: PersonRow, notes: PersonNoteRow[]): Tagged<Person> => ({
+  value: toPerson(row, notes),
+  etag: personTag(row, notes),
+});
+
+const changedMeanwhile = (personId: number) =>
+  new PreconditionFailed(undefined, `Person ${personId} changed while the request was being made`);
 
 function toPerson(row: PersonRow, notes: PersonNoteRow[]): Person {
   return {
@@ -72,30 +81,52 @@ export class PeopleService {
     );
   }
 
-  async read(personId: number): Promise<Person> {
+  async read(personId: number): Promise<Tagged<Person>> {
     const row = await findPerson(this.store, personId);
     if (!row) throw personNotFound(personId);
-    return toPerson(row, await newestNotes(this.store, [personId], EMBEDDED_NOTES));
+    return tagged(row, await newestNotes(this.store, [personId], EMBEDDED_NOTES));
   }
 
-  async create(input: PersonInput): Promise<Person> {
+  async create(input: PersonInput): Promise<Tagged<Person>> {
     const values = names(input);
     const row = await insertPerson(this.store, values, this.now());
     if (row === "duplicate-name") throw personExists(values.fname, values.lname);
-    return toPerson(row, []);
+    return tagged(row, []);
   }
 
-  async update(personId: number, input: PersonInput): Promise<Person> {
+  /** With `ifMatch` (an If-Match header), only if the person is still as the client read them. */
+  async update(personId: number, input: PersonInput, ifMatch?: string): Promise<Tagged<Person>> {
     const values = names(input);
     return this.store.transaction(async (tx) => {
-      const row = await updatePerson(tx, personId, values, this.now());
+      const expected = ifMatch === undefined ? undefined : await this.#versionMatching(tx, personId, ifMatch);
+      const row = await updatePerson(tx, personId, values, this.now(), expected);
       if (row === "duplicate-name") throw personExists(values.fname, values.lname);
-      if (row === "not-found" || row === "changed-since") throw personNotFound(personId);
-      return toPerson(row, await newestNotes(tx, [personId], EMBEDDED_NOTES));
+      if (row === "not-found") throw personNotFound(personId);
+      if (row === "changed-since") throw changedMeanwhile(personId);
+      return tagged(row, await newestNotes(tx, [personId], EMBEDDED_NOTES));
     });
   }
 
-  async delete(personId: number): Promise<void> {
-    if (!(await deletePerson(this.store, personId))) throw personNotFound(personId);
+  async delete(personId: number, ifMatch?: string): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      const expected = ifMatch === undefined ? undefined : await this.#versionMatching(tx, personId, ifMatch);
+      if (await deletePerson(tx, personId, expected)) return;
+      if (expected !== undefined && (await findPerson(tx, personId))) throw changedMeanwhile(personId);
+      throw personNotFound(personId);
+    });
+  }
+
+  /**
+   * The person's version when their current tag is one the client listed; the write then names
+   * that version, so a change made in between still fails it.
+   */
+  async #versionMatching(tx: Executor, personId: number, ifMatch: string): Promise<number> {
+    const row = await findPerson(tx, personId);
+    if (!row) throw personNotFound(personId);
+    const { etag } = tagged(row, await newestNotes(tx, [personId], EMBEDDED_NOTES));
+    if (!matchesIfMatch(ifMatch, etag)) {
+      throw new PreconditionFailed(etag, `Person ${personId} has changed since it was read (it is now ${etag})`);
+    }
+    return row.version;
   }
 }

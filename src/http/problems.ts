@@ -2,6 +2,7 @@ import { STATUS_CODES } from "node:http";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { DatabaseFullError, DatabaseUnavailableError } from "../db/errors.js";
 import { ProblemError } from "../domain/errors.js";
+import { PreconditionFailed } from "../domain/etags.js";
 import type { Problem } from "../domain/types.js";
 import { describeValidationErrors, summarize } from "./validation.js";
 
@@ -51,6 +52,7 @@ export function registerProblemHandlers(app: FastifyInstance, methodsByPath: { p
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const body = toProblem(error, request);
     if (error instanceof DatabaseUnavailableError) reply.header("retry-after", String(error.retryAfterSeconds));
+    if (error instanceof PreconditionFailed && error.currentTag) reply.header("etag", error.currentTag);
     return sendProblem(reply, body);
   });
 

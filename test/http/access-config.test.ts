@@ -8,6 +8,11 @@ describe("access and rate-limit settings", () => {
     assert.deepEqual(loadConfig({}).access, { allowAnonymousWrites: false, rateLimits: DEFAULT_RATE_LIMITS });
   });
 
+  test("REQUIRE_IF_MATCH is off unless set to true", () => {
+    assert.equal(loadConfig({}).requireIfMatch, false);
+    assert.equal(loadConfig({ REQUIRE_IF_MATCH: "true" }).requireIfMatch, true);
+  });
+
   test("are read from the environment", () => {
     const { access } = loadConfig({
       ALLOW_ANONYMOUS_WRITES: "true",
@@ -24,6 +29,7 @@ describe("access and rate-limit settings", () => {
 
   for (const [env, message] of [
     [{ ALLOW_ANONYMOUS_WRITES: "yes" }, /ALLOW_ANONYMOUS_WRITES must be true or false/],
+    [{ REQUIRE_IF_MATCH: "1" }, /REQUIRE_IF_MATCH must be true or false/],
     [{ RATE_LIMIT_WRITES_PER_MINUTE: "-1" }, /RATE_LIMIT_WRITES_PER_MINUTE must be a whole number/],
     [{ RATE_LIMIT_FAILED_SIGN_INS_PER_MINUTE: "many" }, /RATE_LIMIT_FAILED_SIGN_INS_PER_MINUTE must be/],
     [{ REDIS_URL: "127.0.0.1:6379" }, /REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],

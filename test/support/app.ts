@@ -128,11 +128,19 @@ export interface TestApp {
 }
 
 /** Builds the app as it runs in production, on a new database migrated and seeded with the tutorial's data. */
-export async function startApp({ engine, access }: { engine: Engine; access?: AccessOptions }): Promise<TestApp> {
+export async function startApp({
+  engine,
+  access,
+  requireIfMatch,
+}: {
+  engine: Engine;
+  access?: AccessOptions;
+  requireIfMatch?: boolean;
+}): Promise<TestApp> {
   const database = await createDatabase(engine);
   try {
     await prepareDatabase(database.store);
-    return await appOn(database, database.store, access);
+    return await appOn(database, database.store, access, requireIfMatch);
   } catch (error) {
     await database.destroy();
     throw error;
@@ -140,8 +148,13 @@ export async function startApp({ engine, access }: { engine: Engine; access?: Ac
 }
 
 /** The app over an existing database (say, a second server on the same data). */
-export async function appOn(database: TestDatabase, store = database.store, access?: AccessOptions): Promise<TestApp> {
-  const app = await buildApp({ store, ...(access ? { access } : {}) });
+export async function appOn(
+  database: TestDatabase,
+  store = database.store,
+  access?: AccessOptions,
+  requireIfMatch?: boolean,
+): Promise<TestApp> {
+  const app = await buildApp({ store, ...(access ? { access } : {}), ...(requireIfMatch ? { requireIfMatch } : {}) });
   await app.ready();
   return {
     engine: store.engine,
