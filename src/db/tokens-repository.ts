@@ -1,6 +1,7 @@
+import type { Kysely } from "kysely";
 import { ConstraintViolation } from "./errors.js";
 import { affected, type Executor, prepareQuery } from "./executor.js";
-import type { TokenTable } from "./schema.js";
+import type { Database, TokenTable } from "./schema.js";
 
 export type TokenRow = Omit<TokenTable, "token_id" | "secret_hash"> & { token_id: number };
 
@@ -61,15 +62,15 @@ const usable = prepareQuery((db, secretHash: string, now: string) =>
     .where("revoked_at", "is", null)
     .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", now)])),
 );
-const anyUsable = prepareQuery((db, now: string, adminOnly: number) =>
+const unexpired = (db: Kysely<Database>, now: string) =>
   db
     .selectFrom("token")
     .select("token_id")
     .where("revoked_at", "is", null)
     .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", now)]))
-    .where((eb) => eb.or([eb(eb.val(adminOnly), "=", 0), eb("kind", "=", "admin")]))
-    .limit(1),
-);
+    .limit(1);
+const anyUsable = prepareQuery((db, now: string) => unexpired(db, now));
+const anyUsableAdmin = prepareQuery((db, now: string) => unexpired(db, now).where("kind", "=", "admin"));
 const all = prepareQuery((db) => db.selectFrom("token").select(columns).orderBy("token_id"));
 const revoke = prepareQuery((db, tokenId: number, now: string) =>
   db.updateTable("token").set({ revoked_at: now }).where("token_id", "=", tokenId).where("revoked_at", "is", null),
@@ -110,7 +111,8 @@ export function findUsableToken(ex: Executor, secretHash: string, now: string): 
 
 /** Whether any token (or any admin token) could be used at `now`. */
 export async function anyUsableToken(ex: Executor, now: string, kind?: "admin"): Promise<boolean> {
-  return (await anyUsable.first(ex, now, kind === "admin" ? 1 : 0)) !== undefined;
+  const query = kind === "admin" ? anyUsableAdmin : anyUsable;
+  return (await query.first(ex, now)) !== undefined;
 }
 
 export async function listTokens(ex: Executor): Promise<TokenRow[]> {

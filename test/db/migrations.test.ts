@@ -14,6 +14,7 @@ const EVERY_MIGRATION = [
   "003_cheaper_identity_check",
   "004_note_counts_folded",
   "005_tokens",
+  "006_token_lookup",
 ];
 
 async function count(database: TestDatabase, table: "person" | "note"): Promise<number> {

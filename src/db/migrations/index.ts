@@ -5,6 +5,7 @@ import * as versions from "./002_versions_and_slotted_counts.js";
 import * as identity from "./003_cheaper_identity_check.js";
 import * as folded from "./004_note_counts_folded.js";
 import * as tokens from "./005_tokens.js";
+import * as tokenLookup from "./006_token_lookup.js";
 
 /** Numbered migrations, in order. Each one is written once and branches on the engine only where SQL differs. */
 export function migrations(engine: Engine): Record<string, Migration> {
@@ -14,6 +15,7 @@ export function migrations(engine: Engine): Record<string, Migration> {
     "003_cheaper_identity_check": identity.up(engine),
     "004_note_counts_folded": folded.up(engine),
     "005_tokens": tokens.up(engine),
+    "006_token_lookup": tokenLookup.up(engine),
   };
   return Object.fromEntries(
     Object.entries(steps).map(([name, up]) => [name, { up: engine === "postgres" ? withoutStatementTimeout(up) : up }]),
