@@ -13,9 +13,16 @@ import { AccessControl, type AccessMode } from "./http/access.js";
 import { acceptJsonOnly } from "./http/bodies.js";
 import { registerSecurityHeaders } from "./http/headers.js";
 import { Lifecycle, registerLifecycle } from "./http/lifecycle.js";
+import { DEFAULT_METRICS, type MetricsSettings, registerMetrics } from "./http/metrics.js";
 import { problem, registerProblemHandlers, sendProblem } from "./http/problems.js";
 import { NO_RATE_LIMITS, type RateLimitSettings, RateLimits } from "./http/rate-limits.js";
 import { OneLinePerRequest } from "./http/request-log.js";
+import {
+  DEFAULT_SERVER_LIMITS,
+  registerServerLimits,
+  type ServerLimits,
+  serverLimitOptions,
+} from "./http/server-limits.js";
 import { loadSpec, pathMethods, securityByOperation } from "./http/spec.js";
 import { compileValidator } from "./http/validation.js";
 import { registerWeakEtags } from "./http/weak-etags.js";
@@ -35,6 +42,10 @@ export interface AppOptions {
   access?: AccessOptions;
   /** REQUIRE_IF_MATCH: PUT and DELETE must send If-Match (else 428). */
   requireIfMatch?: boolean;
+  /** `/metrics`; defaults to on, for loopback clients. */
+  metrics?: MetricsSettings & { clusterWorker?: boolean };
+  /** Timeouts, the connection cap and load shedding; defaults to DEFAULT_SERVER_LIMITS. */
+  serverLimits?: ServerLimits;
 }
 
 export interface AccessOptions {
@@ -58,10 +69,13 @@ export async function buildApp({
   lifecycle = new Lifecycle(),
   access = {},
   requireIfMatch = false,
+  metrics = DEFAULT_METRICS,
+  serverLimits = DEFAULT_SERVER_LIMITS,
 }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger,
     logController: new OneLinePerRequest(),
+    ...serverLimitOptions(serverLimits),
     bodyLimit: BODY_LIMIT,
     // Fastify's default (100) makes a longer id miss its route and fall through to 404/405 handling;
     // every id must reach validation and get its 400. Node refuses URLs over 16 KiB before this.
@@ -79,13 +93,15 @@ export async function buildApp({
   app.setValidatorCompiler(compileValidator);
   registerSecurityHeaders(app);
   registerLifecycle(app, lifecycle);
+  await registerServerLimits(app, serverLimits);
   registerWeakEtags(app, API_PREFIX);
 
   const spec = loadSpec();
   const apiNotFound = registerProblemHandlers(app, pathMethods(spec.document, API_PREFIX));
 
   const people = new PeopleService(store);
-  const rateLimits = await RateLimits.register(app, access.rateLimits ?? NO_RATE_LIMITS, access.redis);
+  const appMetrics = registerMetrics(app, store, spec.document, API_PREFIX, metrics, metrics);
+  const rateLimits = await RateLimits.register(app, access.rateLimits ?? NO_RATE_LIMITS, access.redis, appMetrics);
   const accessControl = new AccessControl(new TokenService(store), access.mode ?? "once-a-token-exists", rateLimits);
   const services = {
     people,

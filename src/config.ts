@@ -1,6 +1,8 @@
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
+import type { MetricsSettings } from "./http/metrics.js";
 import { DEFAULT_RATE_LIMITS, type RateLimitSettings } from "./http/rate-limits.js";
+import { DEFAULT_SERVER_LIMITS, type ServerLimits } from "./http/server-limits.js";
 
 /** How long the data layer waits, and how many connections it holds; every wait has a deadline. */
 export interface DatabaseLimits {
@@ -46,6 +48,10 @@ export interface Config {
   access: AccessConfig;
   /** REQUIRE_IF_MATCH: PUT and DELETE without If-Match are refused (428). */
   requireIfMatch: boolean;
+  /** METRICS (on/off) and METRICS_FROM (loopback/any). */
+  metrics: MetricsSettings;
+  /** HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, MAX_CONNECTIONS, SHED_EVENT_LOOP_DELAY_MS. */
+  serverLimits: ServerLimits;
 }
 
 export interface AccessConfig {
@@ -138,7 +144,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workers: env.WORKERS === undefined || env.WORKERS === "" ? 1 : parseWorkers(env.WORKERS),
     access: accessConfig(env),
     requireIfMatch: booleanSetting(env, "REQUIRE_IF_MATCH"),
+    metrics: metricsSettings(env),
+    serverLimits: serverLimits(env),
   };
+}
+
+function metricsSettings(env: NodeJS.ProcessEnv): MetricsSettings {
+  const enabled = env.METRICS ?? "on";
+  if (enabled !== "on" && enabled !== "off") {
+    throw new ConfigError(`METRICS must be on or off (got ${JSON.stringify(enabled)})`);
+  }
+  const from = env.METRICS_FROM ?? "loopback";
+  if (from !== "loopback" && from !== "any") {
+    throw new ConfigError(`METRICS_FROM must be loopback or any (got ${JSON.stringify(from)})`);
+  }
+  return { enabled: enabled === "on", loopbackOnly: from === "loopback" };
 }
 
 function booleanSetting(env: NodeJS.ProcessEnv, name: string): boolean {
@@ -168,6 +188,30 @@ function accessConfig(env: NodeJS.ProcessEnv): AccessConfig {
       ),
     },
     ...(redisUrl ? { redisUrl } : {}),
+  };
+}
+
+function serverLimits(env: NodeJS.ProcessEnv): ServerLimits {
+  const defaults = DEFAULT_SERVER_LIMITS;
+  const requestTimeoutMs = wholeNumber(env, "REQUEST_TIMEOUT_MS", defaults.requestTimeoutMs, 1, HOUR_MS);
+  const headersTimeoutMs = wholeNumber(
+    env,
+    "HEADERS_TIMEOUT_MS",
+    Math.min(defaults.headersTimeoutMs, requestTimeoutMs),
+    1,
+    HOUR_MS,
+  );
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError(
+      `HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not be above REQUEST_TIMEOUT_MS (${requestTimeoutMs}): the headers are part of the request`,
+    );
+  }
+  return {
+    headersTimeoutMs,
+    requestTimeoutMs,
+    keepAliveTimeoutMs: wholeNumber(env, "KEEP_ALIVE_TIMEOUT_MS", defaults.keepAliveTimeoutMs, 1, HOUR_MS),
+    maxConnections: wholeNumber(env, "MAX_CONNECTIONS", defaults.maxConnections, 1, 1_000_000),
+    shedEventLoopDelayMs: wholeNumber(env, "SHED_EVENT_LOOP_DELAY_MS", defaults.shedEventLoopDelayMs, 0, HOUR_MS),
   };
 }
 

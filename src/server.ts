@@ -22,6 +22,7 @@ import { prepareDatabase } from "./db/setup.js";
 import { TokenService } from "./domain/tokens.js";
 import { Lifecycle } from "./http/lifecycle.js";
 import { stdoutDestination, type TurnBatchedDestination } from "./http/log-destination.js";
+import { serveClusterMetrics } from "./http/metrics.js";
 import { closeRedis, openRedis } from "./http/redis.js";
 
 /** After the drain deadline, how long closing the database may take before the process exits anyway. */
@@ -57,6 +58,7 @@ export async function serve(config: Config): Promise<void> {
     return;
   }
   await store.close();
+  if (config.metrics.enabled) serveClusterMetrics();
   superviseWorkers({
     workers: config.workers,
     workerExitDeadlineMs: config.shutdown.timeoutMs + EXIT_MARGIN_MS,
@@ -121,6 +123,8 @@ async function serveOneProcess(config: Config, store: Store, destination: TurnBa
     logger: { level: config.logLevel, stream: destination },
     access: accessOptions(config, redis),
     requireIfMatch: config.requireIfMatch,
+    metrics: { ...config.metrics, clusterWorker: isClusterWorker() },
+    serverLimits: config.serverLimits,
   });
 
   let stopping = false;

@@ -39,6 +39,9 @@ export interface ConnectionUse {
   idle: number;
   /** Requests waiting for a connection (or, on SQLite, for their turn on the one connection). */
   waiting: number;
+  /** PostgreSQL: connections handed out so far, and the seconds spent waiting for them in all. */
+  acquired?: number;
+  waitSeconds?: number;
 }
 
 /** What each engine's module opens: a unit of work, the dialect Kysely runs on, and its life cycle. */

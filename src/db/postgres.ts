@@ -48,11 +48,18 @@ export function openPostgres(options: PostgresOptions): EngineConnection {
   const queryTimeout = options.statementTimeoutMs + QUERY_DEADLINE_MARGIN_MS;
   const statementNames = new StatementNames(MAX_NAMED_STATEMENTS);
 
+  let acquired = 0;
+  let waitSeconds = 0;
   async function connect(): Promise<pg.PoolClient> {
+    const started = performance.now();
     try {
-      return await pool.connect();
+      const client = await pool.connect();
+      acquired++;
+      return client;
     } catch (error) {
       throw translate(error);
+    } finally {
+      waitSeconds += (performance.now() - started) / 1000;
     }
   }
 
@@ -134,7 +141,13 @@ export function openPostgres(options: PostgresOptions): EngineConnection {
     ping: async () => {
       await run(raw("select 1"));
     },
-    connections: () => ({ open: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    connections: () => ({
+      open: pool.totalCount,
+      idle: pool.idleCount,
+      waiting: pool.waitingCount,
+      acquired,
+      waitSeconds,
+    }),
     close: async () => {
       // Unreferenced: when the pool ends first, the timer must not keep a finished command alive.
       await Promise.race([pool.end(), sleep(CLOSE_TIMEOUT_MS, undefined, { ref: false })]);

@@ -1,6 +1,7 @@
 import rateLimit from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Redis } from "ioredis";
+import type { AppMetrics } from "./metrics.js";
 import { problem, sendProblem } from "./problems.js";
 
 const WINDOW_MS = 60_000;
@@ -36,9 +37,15 @@ export class RateLimits {
     private readonly settings: RateLimitSettings,
     private readonly writes: Check,
     private readonly signIns: Check,
+    private readonly metrics?: AppMetrics,
   ) {}
 
-  static async register(app: FastifyInstance, settings: RateLimitSettings, redis?: Redis): Promise<RateLimits> {
+  static async register(
+    app: FastifyInstance,
+    settings: RateLimitSettings,
+    redis?: Redis,
+    metrics?: AppMetrics,
+  ): Promise<RateLimits> {
     await app.register(rateLimit, {
       global: false,
       timeWindow: WINDOW_MS,
@@ -55,7 +62,7 @@ export class RateLimits {
       max: settings.failedSignInsPerMinute,
       keyGenerator: (request) => `sign-in:address:${request.ip}`,
     });
-    return new RateLimits(settings, writes, signIns);
+    return new RateLimits(settings, writes, signIns, metrics);
   }
 
   /** Counts a write and says whether it may go ahead; the RateLimit headers go on the reply either way. */
@@ -63,13 +70,16 @@ export class RateLimits {
     if (this.settings.writesPerMinute === 0) return UNLIMITED;
     const verdict = toVerdict(await this.writes(request));
     setHeaders(reply, verdict);
+    if (!verdict.allowed) this.metrics?.rateLimitRefused("writes");
     return verdict;
   }
 
   /** Counts a refused sign-in and says whether it may still be answered 401 (else 429). */
   async failedSignIn(request: FastifyRequest): Promise<Verdict> {
     if (this.settings.failedSignInsPerMinute === 0) return UNLIMITED;
-    return toVerdict(await this.signIns(request));
+    const verdict = toVerdict(await this.signIns(request));
+    if (!verdict.allowed) this.metrics?.rateLimitRefused("sign-ins");
+    return verdict;
   }
 
   refuse(reply: FastifyReply, verdict: Verdict, detail: string): FastifyReply {

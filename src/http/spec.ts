@@ -55,3 +55,16 @@ export function securityByOperation(document: OpenApiDocument): Map<string, Secu
   }
   return found;
 }
+
+/** operationId by `METHOD /prefix/route/:param`, as Fastify names the route. */
+export function operationsByRoute(document: OpenApiDocument, prefix: string): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const [path, item] of Object.entries(document.paths)) {
+    const route = `${prefix}${path.replace(/\{([^}]+)\}/g, ":$1")}`;
+    for (const method of METHODS) {
+      const operation = item[method] as { operationId?: string } | undefined;
+      if (operation?.operationId) found.set(`${method.toUpperCase()} ${route}`, operation.operationId);
+    }
+  }
+  return found;
+}

@@ -95,11 +95,14 @@ describe("the contract document", () => {
     }
   });
 
-  test("outside /api the app serves only health checks and the web app", () => {
+  test("outside /api the app serves only health checks, metrics and the web app", () => {
     const others = routes.filter((r) => r.url !== API_PREFIX && !r.url.startsWith(`${API_PREFIX}/`));
     for (const route of others) {
       const builtFile = existsSync(join(webDistPath, route.url)) && route.url !== "/";
-      assert.ok(["/healthz", "/readyz", "/"].includes(route.url) || builtFile, `${route.method} ${route.url}`);
+      assert.ok(
+        ["/healthz", "/readyz", "/metrics", "/"].includes(route.url) || builtFile,
+        `${route.method} ${route.url}`,
+      );
       assert.ok(["GET", "HEAD"].includes(route.method), `${route.method} ${route.url}`);
     }
   });

@@ -453,3 +453,37 @@ describe("logs of several workers on one pipe", () => {
     assert.equal(requestLines.filter((line) => line.truncatedFromBytes !== undefined).length, 6);
   });
 });
+
+describe("metrics of several workers", () => {
+  test("one scrape counts the requests every worker answered", async (t) => {
+    const { server } = await startCluster({ DATABASE_URL: sqliteUrl() });
+    t.after(() => server.kill());
+    let sent = 0;
+    // Fresh connections, many at once, until both workers have answered some (bounded).
+    for (let round = 0; round < 10 && servedBy(server, "GET", "/api/people/1").size < 2; round++) {
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          statusOf(fetch(`${server.url}/api/people/1`, { headers: { connection: "close" } })),
+        ),
+      );
+      assert.deepEqual(tally(answers), { 200: 20 });
+      sent += 20;
+      await sleep(100);
+    }
+    assert.equal(servedBy(server, "GET", "/api/people/1").size, 2, "both workers answered");
+    const scrape = await fetch(`${server.url}/metrics`);
+    assert.equal(scrape.status, 200);
+    const text = await scrape.text();
+    const line = text
+      .split("\n")
+      .find(
+        (l) =>
+          l.startsWith("http_requests_total{") &&
+          l.includes('operation="people.read_one"') &&
+          l.includes('status="200"'),
+      );
+    assert.ok(line, text.slice(0, 2000));
+    assert.equal(Number(line.slice(line.lastIndexOf(" ") + 1)), sent, "the requests of both workers, summed");
+    assert.equal(await within(server.stop(), 10_000, "the exit"), 0);
+  });
+});

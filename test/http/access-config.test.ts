@@ -2,10 +2,19 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError, isLoopback, loadConfig } from "../../src/config.js";
 import { DEFAULT_RATE_LIMITS } from "../../src/http/rate-limits.js";
+import { DEFAULT_SERVER_LIMITS } from "../../src/http/server-limits.js";
 
-describe("access and rate-limit settings", () => {
+describe("access, rate-limit, precondition and metrics settings", () => {
   test("default to writes limited, anonymous writes beyond loopback refused, no Redis", () => {
     assert.deepEqual(loadConfig({}).access, { allowAnonymousWrites: false, rateLimits: DEFAULT_RATE_LIMITS });
+  });
+
+  test("metrics are on for loopback clients unless configured otherwise", () => {
+    assert.deepEqual(loadConfig({}).metrics, { enabled: true, loopbackOnly: true });
+    assert.deepEqual(loadConfig({ METRICS: "off", METRICS_FROM: "any" }).metrics, {
+      enabled: false,
+      loopbackOnly: false,
+    });
   });
 
   test("REQUIRE_IF_MATCH is off unless set to true", () => {
@@ -30,6 +39,8 @@ describe("access and rate-limit settings", () => {
   for (const [env, message] of [
     [{ ALLOW_ANONYMOUS_WRITES: "yes" }, /ALLOW_ANONYMOUS_WRITES must be true or false/],
     [{ REQUIRE_IF_MATCH: "1" }, /REQUIRE_IF_MATCH must be true or false/],
+    [{ METRICS: "yes" }, /METRICS must be on or off/],
+    [{ METRICS_FROM: "everyone" }, /METRICS_FROM must be loopback or any/],
     [{ RATE_LIMIT_WRITES_PER_MINUTE: "-1" }, /RATE_LIMIT_WRITES_PER_MINUTE must be a whole number/],
     [{ RATE_LIMIT_FAILED_SIGN_INS_PER_MINUTE: "many" }, /RATE_LIMIT_FAILED_SIGN_INS_PER_MINUTE must be/],
     [{ REDIS_URL: "127.0.0.1:6379" }, /REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
@@ -48,4 +59,47 @@ describe("access and rate-limit settings", () => {
       assert.equal(isLoopback(host), false, host);
     }
   });
+});
+
+describe("server limits settings", () => {
+  test("default to DEFAULT_SERVER_LIMITS", () => {
+    assert.deepEqual(loadConfig({}).serverLimits, DEFAULT_SERVER_LIMITS);
+  });
+
+  test("are read from the environment, 0 turning shedding off", () => {
+    const { serverLimits } = loadConfig({
+      HEADERS_TIMEOUT_MS: "2000",
+      REQUEST_TIMEOUT_MS: "3000",
+      KEEP_ALIVE_TIMEOUT_MS: "65000",
+      MAX_CONNECTIONS: "5",
+      SHED_EVENT_LOOP_DELAY_MS: "0",
+    });
+    assert.deepEqual(serverLimits, {
+      headersTimeoutMs: 2000,
+      requestTimeoutMs: 3000,
+      keepAliveTimeoutMs: 65000,
+      maxConnections: 5,
+      shedEventLoopDelayMs: 0,
+    });
+  });
+
+  test("a request timeout below the default headers timeout shortens that too", () => {
+    assert.equal(loadConfig({ REQUEST_TIMEOUT_MS: "4000" }).serverLimits.headersTimeoutMs, 4000);
+  });
+
+  for (const [env, message] of [
+    [{ HEADERS_TIMEOUT_MS: "0" }, /HEADERS_TIMEOUT_MS must be a whole number from 1/],
+    [{ REQUEST_TIMEOUT_MS: "15s" }, /REQUEST_TIMEOUT_MS must be a whole number/],
+    [{ KEEP_ALIVE_TIMEOUT_MS: "-1" }, /KEEP_ALIVE_TIMEOUT_MS must be a whole number/],
+    [{ MAX_CONNECTIONS: "0" }, /MAX_CONNECTIONS must be a whole number from 1/],
+    [{ SHED_EVENT_LOOP_DELAY_MS: "1.5" }, /SHED_EVENT_LOOP_DELAY_MS must be a whole number from 0/],
+    [{ HEADERS_TIMEOUT_MS: "20000" }, /HEADERS_TIMEOUT_MS \(20000\) must not be above REQUEST_TIMEOUT_MS \(15000\)/],
+  ] as const) {
+    test(`refuse ${JSON.stringify(env)} in one line`, () => {
+      assert.throws(
+        () => loadConfig(env),
+        (error) => error instanceof ConfigError && message.test(error.message) && !error.message.includes("\n"),
+      );
+    });
+  }
 });

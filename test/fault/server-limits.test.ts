@@ -1,0 +1,152 @@
+import assert from "node:assert/strict";
+import { after, before, describe, type TestContext, test } from "node:test";
+import { setTimeout as sleep, setImmediate as yieldToTheLoop } from "node:timers/promises";
+import type { FastifyInstance } from "fastify";
+import { buildApp } from "../../src/app.js";
+import { prepareDatabase } from "../../src/db/setup.js";
+import { DEFAULT_SERVER_LIMITS, type ServerLimits, SHED_RETRY_AFTER_SECONDS } from "../../src/http/server-limits.js";
+import { createDatabase, type TestDatabase } from "../support/app.js";
+import { RawConnection, type RawResponse, rawRequest, requestHead, within } from "../support/server-process.js";
+
+/** A limit of a second or less, checked every second, has cut its connection by then. */
+const CUT_WITHIN_MS = 4_000;
+
+let database: TestDatabase;
+before(async () => {
+  database = await createDatabase("sqlite");
+  await prepareDatabase(database.store);
+});
+after(() => database.destroy());
+
+/** The app listening on a port of its own with these limits; closed, with every connection, after the test. */
+async function listening(
+  t: TestContext,
+  limits: Partial<ServerLimits>,
+): Promise<{ app: FastifyInstance; url: string }> {
+  const app = await buildApp({ store: database.store, serverLimits: { ...DEFAULT_SERVER_LIMITS, ...limits } });
+  t.after(async () => {
+    app.server.closeAllConnections();
+    await app.close();
+  });
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  const { port } = app.server.address() as { port: number };
+  return { app, url: `http://127.0.0.1:${port}` };
+}
+
+async function opened(t: TestContext, url: string): Promise<RawConnection> {
+  const connection = await RawConnection.open(url);
+  t.after(() => connection.close());
+  return connection;
+}
+
+/** The response the server sent before closing the connection, if any. */
+async function lastWords(connection: RawConnection): Promise<RawResponse | undefined> {
+  return connection.next(0).catch(() => undefined);
+}
+
+describe("connection timeouts", () => {
+  test("a client sending its headers a byte at a time is cut off at the headers timeout", async (t) => {
+    const { url } = await listening(t, { headersTimeoutMs: 500, requestTimeoutMs: 10_000 });
+    const slowloris = await opened(t, url);
+    slowloris.send("GET /api/people HTTP/1.1\r\nhost: 127.0.0.1\r\nx-slow: ");
+    // It never stops sending, so only a deadline on the whole head can cut it, not an idle timer.
+    for (let byte = 0; byte < CUT_WITHIN_MS / 100 && !slowloris.closeReason; byte++) {
+      slowloris.send("a");
+      await sleep(100);
+    }
+    assert.ok(slowloris.closeReason, `the connection is still open after ${CUT_WITHIN_MS} ms`);
+    // Its next byte may reach the closed socket before the 408 is read, and reset the connection.
+    const answer = await lastWords(slowloris);
+    if (answer) assert.equal(answer.status, 408);
+  });
+
+  test("an upload that stops after its first byte is answered 408 and closed at the request timeout", async (t) => {
+    const { url } = await listening(t, { headersTimeoutMs: 500, requestTimeoutMs: 1_000 });
+    const upload = await opened(t, url);
+    const head = requestHead("POST", "/api/people", { "content-type": "application/json", "content-length": 100 });
+    upload.send(`${head}{`);
+    await within(upload.closed, CUT_WITHIN_MS, "the stalled upload being cut");
+    assert.equal((await lastWords(upload))?.status, 408);
+  });
+});
+
+describe("connection cap", () => {
+  test("with MAX_CONNECTIONS open, one more is closed unanswered while the others keep being answered", async (t) => {
+    const { url } = await listening(t, { maxConnections: 5, keepAliveTimeoutMs: 30_000 });
+    const open: RawConnection[] = [];
+    for (let i = 0; i < 5; i++) open.push(await opened(t, url));
+    for (const connection of open) {
+      connection.send(requestHead("GET", "/api/people/1"));
+      assert.equal((await connection.next()).status, 200);
+    }
+
+    const sixth = await opened(t, url);
+    sixth.send(requestHead("GET", "/api/people/1"));
+    await within(sixth.closed, CUT_WITHIN_MS, "the connection over the cap being closed");
+    assert.equal(await lastWords(sixth), undefined, "the connection over the cap gets no answer");
+
+    for (const connection of open) {
+      connection.send(requestHead("GET", "/api/people/1"));
+      assert.equal((await connection.next()).status, 200, "a connection within the cap is still answered");
+    }
+  });
+});
+
+describe("load shedding", () => {
+  test("a lagging event loop gets requests a 503 with Retry-After, while /healthz keeps answering 200", async (t) => {
+    const { url } = await listening(t, { shedEventLoopDelayMs: 50 });
+    const deadline = Date.now() + 10_000;
+    let lagging = true;
+    // Turns of 150 ms, with a pause between them in which the requests below are served.
+    const lag = (async () => {
+      while (lagging && Date.now() < deadline) {
+        const turnEnds = Date.now() + 150;
+        while (Date.now() < turnEnds) {
+          // busy
+        }
+        await yieldToTheLoop();
+      }
+    })();
+
+    let shed: RawResponse | undefined;
+    let healthWhileShedding: RawResponse | undefined;
+    try {
+      for (let round = 0; round < 50 && !shed && Date.now() < deadline; round++) {
+        const [person, health] = await Promise.all([
+          rawRequest(url, "GET", "/api/people/1"),
+          rawRequest(url, "GET", "/healthz"),
+        ]);
+        if (person.status === 503) {
+          shed = person;
+          healthWhileShedding = health;
+        } else {
+          assert.equal(person.status, 200, person.body);
+        }
+      }
+    } finally {
+      lagging = false;
+      await lag;
+    }
+
+    assert.ok(shed, "a request was shed while the event loop lagged");
+    assert.match(shed.headers["content-type"] ?? "", /^application\/problem\+json/);
+    assert.equal(shed.headers["retry-after"], String(SHED_RETRY_AFTER_SECONDS));
+    assert.ok(shed.headers["x-request-id"], "a shed response carries the headers every response does");
+    assert.deepEqual(JSON.parse(shed.body), {
+      type: "about:blank",
+      title: "Service Unavailable",
+      status: 503,
+      detail: "The server is overloaded; try again shortly",
+    });
+    assert.equal(healthWhileShedding?.status, 200, "/healthz is answered while other requests are shed");
+
+    const health = await rawRequest(url, "GET", "/healthz");
+    assert.equal(health.status, 200, "/healthz answers once the loop is free");
+    let person = await rawRequest(url, "GET", "/api/people/1");
+    for (let probe = 0; probe < 30 && person.status === 503; probe++) {
+      await sleep(100);
+      person = await rawRequest(url, "GET", "/api/people/1");
+    }
+    assert.equal(person.status, 200, "requests are served again once the loop is free");
+  });
+});
