@@ -12,7 +12,8 @@ import {
   type Page,
   type Route,
 } from "playwright-core";
-import { startServer as startServerProcess } from "../support/server-process.js";
+import { runCli } from "../support/cli.js";
+import { startServer as startServerProcess, within } from "../support/server-process.js";
 
 export const projectRoot = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 export const CHROMIUM_PATH = "/usr/bin/chromium";
@@ -22,6 +23,7 @@ const AXE_PATH = join(projectRoot, "node_modules/axe-core/axe.min.js");
 /** The server under test: a real `node dist/server.js` on its own fresh SQLite database. */
 interface TestServer {
   origin: string;
+  databaseUrl: string;
   stop(): Promise<void>;
 }
 
@@ -30,9 +32,11 @@ async function startServer(): Promise<TestServer> {
     throw new Error("the app is not built: run `npm run build` first (npm test does)");
   }
   const dir = await mkdtemp(join(tmpdir(), "people-notes-e2e-"));
-  const server = await startServerProcess({ DATABASE_URL: `sqlite:${dir}/e2e.db` });
+  const databaseUrl = `sqlite:${dir}/e2e.db`;
+  const server = await startServerProcess({ DATABASE_URL: databaseUrl });
   return {
     origin: server.url,
+    databaseUrl,
     async stop() {
       await server.stop();
       await rm(dir, { recursive: true, force: true });
@@ -111,11 +115,39 @@ async function openPage(
   return watched;
 }
 
+/** A token as `people-notes token create` made it. */
+export interface MadeToken {
+  id: number;
+  token: string;
+}
+
+const CLI_TIMEOUT_MS = 20_000;
+
+/** Runs `people-notes token …` on the server's database, as an operator would; its output. */
+async function tokenCommand(databaseUrl: string, args: string[]) {
+  const run = await within(
+    runCli(["token", ...args], { env: { DATABASE_URL: databaseUrl } }),
+    CLI_TIMEOUT_MS,
+    `token ${args[0]}`,
+  );
+  if (run.code !== 0) throw new Error(`token ${args.join(" ")} exited with ${run.code}: ${run.stderr}`);
+  return run;
+}
+
 /** What the browser tests of one suite share: a server with its own database, and a browser. */
 export interface E2E {
   /** The server's address, e.g. `http://127.0.0.1:40123`. */
   readonly origin: string;
+  /** The server's database, e.g. for the CLI. */
+  readonly databaseUrl: string;
+  /** Direct calls without a token; `api.withToken(…)` for writes once access control is on. */
   readonly api: ApiClient;
+  /**
+   * Makes an admin token, or one for a person, with the CLI. On loopback the first one turns
+   * access control on for the rest of the suite.
+   */
+  createToken(holder: "admin" | { person: number }, name: string): Promise<MadeToken>;
+  revokeToken(id: number): Promise<void>;
   /** A new page in its own browser context; it is closed after the test if the test has not closed it. */
   openPage(options?: BrowserContextOptions): Promise<WatchedPage>;
 }
@@ -149,8 +181,21 @@ export function useE2E(): E2E {
     get origin() {
       return started(server).origin;
     },
+    get databaseUrl() {
+      return started(server).databaseUrl;
+    },
     get api() {
       return started(api);
+    },
+    async createToken(holder, name) {
+      const kind = holder === "admin" ? ["--admin"] : ["--person", String(holder.person)];
+      const run = await tokenCommand(started(server).databaseUrl, ["create", ...kind, "--name", name]);
+      const id = /, id (\d+),/.exec(run.stderr)?.[1];
+      if (id === undefined) throw new Error(`token create named no id: ${run.stderr}`);
+      return { id: Number(id), token: run.stdout.trim() };
+    },
+    async revokeToken(id) {
+      await tokenCommand(started(server).databaseUrl, ["revoke", String(id)]);
     },
     async openPage(options) {
       const watched = await openPage(started(browser), started(server), options);
@@ -194,12 +239,23 @@ export function describeViolations(violations: AxeViolation[]): string {
 
 /** Direct calls to the API, for arranging data; the UI is what the tests exercise. */
 export class ApiClient {
-  constructor(private readonly origin: string) {}
+  constructor(
+    private readonly origin: string,
+    private readonly token?: string,
+  ) {}
+
+  /** The same calls, made with `Authorization: Bearer <token>`. */
+  withToken(token: string): ApiClient {
+    return new ApiClient(this.origin, token);
+  }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const response = await fetch(`${this.origin}/api${path}`, {
       method,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
+      headers: {
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...(this.token === undefined ? {} : { authorization: `Bearer ${this.token}` }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);

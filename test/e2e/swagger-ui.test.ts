@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { describe, test } from "node:test";
 import { screenshot, useE2E } from "./support.js";
 
 const e2e = useE2E();
@@ -26,17 +26,60 @@ test("Swagger UI shows every operation with its parameters and example body read
   await page.goto("/api/ui/");
   const operations = page.locator(".opblock");
   await operations.first().waitFor();
-  assert.equal(await operations.count(), 11, "every operation in the contract is listed");
+  assert.equal(await operations.count(), 12, "every operation in the contract is listed");
   for (const operation of await operations.all()) {
     await operation.locator(".opblock-summary").click();
     await operation.getByRole("button", { name: "Try it out" }).click();
     const names = await operation.locator(".parameter__name").allTextContents();
     for (const name of names) {
-      assert.match(name, /^(person_id|note_id|limit|cursor|Request body)/, "each parameter is resolved");
+      assert.match(
+        name,
+        /^(person_id|note_id|limit|cursor|If-None-Match|If-Match|Request body)/,
+        "each parameter is resolved",
+      );
     }
     if ((await operation.getAttribute("class"))?.match(/opblock-(post|put)/)) {
       const example = await operation.locator("textarea.body-param__text").inputValue();
       assert.ok(JSON.parse(example), "the request body comes filled with the contract's example");
     }
   }
+});
+
+describe("Swagger UI once access control is on", () => {
+  const withTokens = useE2E();
+
+  test("its Authorize button takes a token, and a write refused without it (401) then succeeds (201)", async () => {
+    const admin = await withTokens.createToken("admin", "swagger");
+    const { page, errors } = await withTokens.openPage();
+    await page.goto("/api/ui/");
+    const operation = page.locator(".opblock-post", { hasText: "Write a note for a person" });
+    await operation.locator(".opblock-summary").click();
+    await operation.getByRole("button", { name: "Try it out" }).click();
+    await operation.locator("tr[data-param-name='person_id'] input").fill("1");
+    const execute = async () => {
+      const answered = page.waitForResponse(
+        (response) => response.request().method() === "POST" && response.url().endsWith("/api/people/1/notes"),
+      );
+      await operation.getByRole("button", { name: "Execute" }).click();
+      return answered;
+    };
+    const shownStatus = operation.locator(".live-responses-table .response-col_status");
+
+    const refused = await execute();
+    assert.equal(refused.status(), 401);
+    await shownStatus.filter({ hasText: "401" }).waitFor();
+
+    await page.locator(".auth-wrapper .btn.authorize").click();
+    const authorize = page.locator(".modal-ux");
+    await authorize.getByRole("textbox").fill(admin.token);
+    await authorize.getByRole("button", { name: "Apply credentials" }).click();
+    await authorize.getByRole("button", { name: "Close" }).click();
+
+    const accepted = await execute();
+    assert.equal(accepted.status(), 201);
+    assert.equal(accepted.request().headers().authorization, `Bearer ${admin.token}`);
+    await shownStatus.filter({ hasText: "201" }).waitFor();
+    const errorsBut401 = errors.filter((error) => !/status of 401/.test(error));
+    assert.deepEqual(errorsBut401, []);
+  });
 });

@@ -2,8 +2,11 @@ import { render } from "lit";
 import { HomeController } from "./controllers/home-controller.js";
 import { NotFoundController } from "./controllers/not-found-controller.js";
 import { NotesController } from "./controllers/notes-controller.js";
-import type { Host, PageController } from "./controllers/page.js";
+import type { FocusOptions, Host, PageController } from "./controllers/page.js";
 import { PeopleController } from "./controllers/people-controller.js";
+import { SessionController } from "./controllers/session-controller.js";
+import type { Access } from "./model/access.js";
+import type { ApiError } from "./model/api.js";
 import { type Navigation, type Route, Router } from "./router.js";
 import { layoutView } from "./views/layout.js";
 
@@ -27,6 +30,7 @@ function controllerFor(route: Route, host: Host): PageController {
 class App implements Host {
   readonly #root: HTMLElement;
   readonly #router = new Router();
+  readonly #session = new SessionController(this);
   #route: Route = { page: "not-found" };
   #controller: PageController | undefined;
   #toast: string | undefined;
@@ -42,27 +46,49 @@ class App implements Host {
   }
 
   start(): void {
+    void this.#session.start();
     this.#router.start((route, navigation) => this.#show(route, navigation));
   }
 
   update(): void {
     if (!this.#controller) return;
-    render(layoutView(this.#route, this.#controller.view(), this.#toast), this.#root);
+    const page = layoutView(this.#route, {
+      page: this.#controller.view(),
+      toast: this.#toast,
+      account: this.#session.accountView(),
+      signInDialog: this.#session.dialogView(),
+    });
+    render(page, this.#root);
     document.title = `${this.#controller.title} · ${APP_NAME}`;
-    const focusLost = document.activeElement === null || document.activeElement === document.body;
-    if (this.#keepHeadingFocus && focusLost) this.focus("h1");
+    if (this.#keepHeadingFocus && focusLost()) this.focus("h1");
   }
 
   navigate(path: string, options?: { replace?: boolean }): void {
     this.#router.navigate(path, options);
   }
 
-  focus(selector: string): void {
+  focus(selector: string | readonly string[], { ifLost = false }: FocusOptions = {}): void {
+    if (ifLost && !focusLost()) return;
+    const selectors = typeof selector === "string" ? [selector] : selector;
     // Runs after the caller's current update has been drawn.
     queueMicrotask(() => {
-      const element = this.#root.querySelector<HTMLElement>(selector);
-      element?.focus();
+      for (const each of selectors) {
+        const element = this.#root.querySelector<HTMLElement>(each);
+        if (element) return element.focus();
+      }
     });
+  }
+
+  get access(): Access {
+    return this.#session.access;
+  }
+
+  signIn(continueAt?: string): void {
+    this.#session.openSignIn(undefined, continueAt);
+  }
+
+  unauthorized(error: ApiError, continueAt: string): void {
+    this.#session.unauthorized(error, continueAt);
   }
 
   notify(message: string): void {
@@ -91,6 +117,13 @@ class App implements Host {
       this.focus("h1");
     }
   }
+}
+
+function focusLost(): boolean {
+  const element = document.activeElement;
+  if (element === null || element === document.body) return true;
+  // An element no longer drawn, e.g. in a dialog that just closed, loses focus only on the next frame.
+  return !element.isConnected || !element.checkVisibility();
 }
 
 const root = document.getElementById("app");

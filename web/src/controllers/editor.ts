@@ -157,8 +157,12 @@ export class Editor<T> implements EditorState<T> {
   }
 
   #refused(error: unknown): void {
+    const { host, form, firstField } = this.setup;
+    const problem = toApiError(error);
     this.busy = undefined;
-    this.setup.form.refused(toApiError(error));
-    this.setup.host.update();
+    // The form keeps what was typed, to be sent again once signed in.
+    if (problem.status === 401) host.unauthorized(problem, firstField);
+    else form.refused(problem);
+    host.update();
   }
 }

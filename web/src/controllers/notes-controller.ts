@@ -83,7 +83,12 @@ export class NotesController implements PageController {
       submit: () => void this.editor.save(),
       remove: () => void this.editor.remove(),
       dismissProblem: () => this.editor.dismissProblem(),
+      signIn: () => this.host.signIn(EDITOR),
     });
+  }
+
+  get access() {
+    return this.host.access;
   }
 
   dispose(): void {

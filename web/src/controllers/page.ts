@@ -1,15 +1,31 @@
 import type { TemplateResult } from "lit";
+import type { Access } from "../model/access.js";
+import type { ApiError } from "../model/api.js";
 import type { Route } from "../router.js";
+
+export interface FocusOptions {
+  /** Only if nothing has focus now, e.g. because the update just drawn removed the element that had it. */
+  ifLost?: boolean;
+}
 
 /** What a page controller may ask of the app around it. */
 export interface Host {
   /** Draws the page again from the controller's state. */
   update(): void;
   navigate(path: string, options?: { replace?: boolean }): void;
-  /** Moves focus to the element matching `selector` once the page has been drawn. */
-  focus(selector: string): void;
+  /**
+   * Moves focus to the element matching `selector` once the page has been drawn; given several,
+   * to the first of them that is on the page.
+   */
+  focus(selector: string | readonly string[], options?: FocusOptions): void;
   /** A short confirmation of a finished action, shown briefly and read out by screen readers. */
   notify(message: string): void;
+  /** What the signed-in user may change; the pages offer no control for anything else. */
+  readonly access: Access;
+  /** Opens the sign-in dialog; once signed in, focus goes to `continueAt` when it is on the page. */
+  signIn(continueAt?: string): void;
+  /** A change was refused for want of a usable token: signs out and asks for one. */
+  unauthorized(error: ApiError, continueAt: string): void;
 }
 
 /** Holds one page's state, turns events into model calls, and hands its state to the page's view. */

@@ -74,7 +74,12 @@ export class PeopleController implements PageController {
       submit: () => void this.editor.save(),
       remove: () => void this.editor.remove(),
       dismissProblem: () => this.editor.dismissProblem(),
+      signIn: () => this.host.signIn(`#${FIELD_IDS.fname}`),
     });
+  }
+
+  get access() {
+    return this.host.access;
   }
 
   dispose(): void {

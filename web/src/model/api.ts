@@ -1,8 +1,20 @@
 import createClient from "openapi-fetch";
 import type { components, paths } from "../../../openapi/types.js";
+import { bearer, currentToken } from "./token.js";
 
 /** The typed client: every path, parameter and body is checked against openapi/openapi.yaml. */
 export const api = createClient<paths>({ baseUrl: "/api" });
+
+/** Every request carries the signed-in token, unless it names a token of its own (signing in). */
+api.use({
+  onRequest({ request }) {
+    const token = currentToken();
+    if (token !== undefined && !request.headers.has("authorization")) {
+      request.headers.set("authorization", bearer(token));
+    }
+    return request;
+  },
+});
 
 type Schemas = components["schemas"];
 export type Person = Schemas["Person"];
@@ -12,6 +24,8 @@ export type Note = Schemas["Note"];
 export type NoteInput = Pick<Schemas["NoteInput"], "content">;
 export type Problem = Schemas["Problem"];
 export type FieldProblem = NonNullable<Problem["errors"]>[number];
+export type Session = Schemas["Session"];
+export type Principal = NonNullable<Session["principal"]>;
 
 /** What the page shows when a request fails: the server's own words when it gave any. */
 export class ApiError extends Error {

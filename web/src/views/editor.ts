@@ -21,6 +21,14 @@ interface EditorOptions<T> {
   fields: TemplateResult;
   /** Below the form while an item is open. */
   footer?: (item: T) => TemplateResult;
+  /** What the signed-in user may do here; nothing else is offered. */
+  may: { add: boolean; change: (item: T) => boolean; delete: (item: T) => boolean };
+  /** An open item the user may not change, in place of the form. */
+  readOnly: (item: T) => TemplateResult;
+  /** The heading in place of `newTitle` when the user may not add one. */
+  lockedTitle: string;
+  /** Why the form is not offered, for the open item or a new one, and what the user can do instead. */
+  locked: (item: T | undefined) => TemplateResult;
 }
 
 interface EditorHandlers {
@@ -36,6 +44,7 @@ interface EditorHandlers {
 export function editorView<T extends { timestamp: string }>(options: EditorOptions<T>, handlers: EditorHandlers) {
   const { editor, problem, noun, idOf, newTitle, newIntro, addLabel, saveLabel, newPath, newInstead, fields, footer } =
     options;
+  const { may, readOnly, lockedTitle, locked } = options;
   const { selection, busy } = editor;
   const Noun = `${noun.charAt(0).toUpperCase()}${noun.slice(1)}`;
   if (selection.status === "loading") {
@@ -50,13 +59,22 @@ export function editorView<T extends { timestamp: string }>(options: EditorOptio
       </div>`;
   }
   const item = selectedValue(selection);
+  const badge = (shown: T) => html`<span class="badge" title="${Noun} ID">#${idOf(shown)}</span>`;
+  if (item ? !may.change(item) : !may.add) {
+    return html`<div class="editor__head">
+        <h2 id="editor-heading" class="section-title">${item ? Noun : lockedTitle}</h2>
+        ${item ? badge(item) : nothing}
+      </div>
+      ${item ? html`<p class="editor__meta">Last changed ${timeView(item.timestamp)}</p>${readOnly(item)}` : nothing}
+      ${locked(item)} ${item && footer ? footer(item) : nothing}`;
+  }
   const submit = (event: Event) => {
     event.preventDefault();
     handlers.submit();
   };
   return html`<div class="editor__head">
       <h2 id="editor-heading" class="section-title">${item ? `Edit ${noun}` : newTitle}</h2>
-      ${item ? html`<span class="badge" title="${Noun} ID">#${idOf(item)}</span>` : nothing}
+      ${item ? badge(item) : nothing}
     </div>
     ${
       item
@@ -70,10 +88,10 @@ export function editorView<T extends { timestamp: string }>(options: EditorOptio
         <button type="submit" class="button button--primary" ?disabled=${busy !== undefined}>
           ${busy === "saving" ? "Saving…" : item ? saveLabel : addLabel}
         </button>
+        ${item ? html`<a class="button button--secondary" href=${newPath}>Cancel</a>` : nothing}
         ${
-          item
-            ? html`<a class="button button--secondary" href=${newPath}>Cancel</a>
-              <button
+          item && may.delete(item)
+            ? html`<button
                 type="button"
                 class="button button--danger-quiet"
                 ?disabled=${busy !== undefined}

@@ -7,13 +7,17 @@ interface FieldOptions {
   error: string | undefined;
   hint?: string;
   autocomplete?: string;
+  /** For a single line: `password` keeps a secret off the screen. */
+  type?: "text" | "password";
+  /** Takes focus when the dialog it is in opens. */
+  autofocus?: boolean;
   multiline?: boolean;
   onInput: (value: string) => void;
 }
 
 /** A labelled input with its hint and its error, both announced through aria-describedby. */
 export function fieldView(options: FieldOptions) {
-  const { id, label, value, error, hint, autocomplete, multiline, onInput } = options;
+  const { id, label, value, error, hint, autocomplete, type = "text", autofocus = false, multiline, onInput } = options;
   const described = [hint ? `${id}-hint` : "", error ? `${id}-error` : ""].filter(Boolean).join(" ");
   const input = (event: Event) => onInput((event.target as HTMLInputElement | HTMLTextAreaElement).value);
   const control = multiline
@@ -29,8 +33,9 @@ export function fieldView(options: FieldOptions) {
     : html`<input
         id=${id}
         name=${id}
-        type="text"
+        type=${type}
         autocomplete=${autocomplete ?? nothing}
+        ?autofocus=${autofocus}
         spellcheck="false"
         .value=${value}
         aria-invalid=${error ? "true" : "false"}

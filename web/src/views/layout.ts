@@ -5,8 +5,16 @@ function navLink(href: string, label: string, current: boolean) {
   return html`<a class="nav__link" href=${href} aria-current=${current ? "page" : nothing}>${label}</a>`;
 }
 
-/** The frame of every page: navigation bar, the page itself, and the polite status line. */
-export function layoutView(route: Route, page: TemplateResult, toast: string | undefined) {
+interface Frame {
+  page: TemplateResult;
+  toast: string | undefined;
+  /** Sign in, or who is signed in and Sign out. */
+  account: TemplateResult | typeof nothing;
+  signInDialog: TemplateResult;
+}
+
+/** The frame of every page: navigation bar, the page itself, the polite status line, and the sign-in dialog. */
+export function layoutView(route: Route, { page, toast, account, signInDialog }: Frame) {
   const onPeople = route.page === "people" || route.page === "notes";
   return html`<a class="skip-link" href="#main">Skip to content</a>
     <header class="topbar">
@@ -21,6 +29,7 @@ export function layoutView(route: Route, page: TemplateResult, toast: string | u
         <nav class="nav" aria-label="Main">
           ${navLink(paths.home(), "Home", route.page === "home")} ${navLink(paths.people(), "People", onPeople)}
         </nav>
+        ${account}
       </div>
     </header>
     <main id="main" class="main" tabindex="-1">${page}</main>
@@ -29,7 +38,8 @@ export function layoutView(route: Route, page: TemplateResult, toast: string | u
     </footer>
     <div class="toast-region" role="status" aria-live="polite">
       ${toast ? html`<p class="toast">${toast}</p>` : nothing}
-    </div>`;
+    </div>
+    ${signInDialog}`;
 }
 
 export function notFoundView() {

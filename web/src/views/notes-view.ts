@@ -1,5 +1,6 @@
 import { html, nothing } from "lit";
 import { repeat } from "lit/directives/repeat.js";
+import type { Access } from "../model/access.js";
 import type { Note, Person } from "../model/api.js";
 import { CONTENT_MAX_LENGTH, formatCount } from "../model/limits.js";
 import type { NoteForm } from "../model/note-form.js";
@@ -7,6 +8,7 @@ import type { PagedList } from "../model/paged-list.js";
 import { fullName } from "../model/people.js";
 import { type EditorState, type Loaded, selectedId } from "../model/selection.js";
 import { paths } from "../router.js";
+import { accessNoticeView } from "./access-notice.js";
 import { avatarView } from "./avatar.js";
 import { editorView } from "./editor.js";
 import { loadingView, pagedListView } from "./feedback.js";
@@ -19,6 +21,7 @@ export interface NotesState {
   readonly notes: PagedList<Note>;
   readonly form: NoteForm;
   readonly editor: EditorState<Note>;
+  readonly access: Access;
 }
 
 interface NotesHandlers {
@@ -29,6 +32,7 @@ interface NotesHandlers {
   submit: () => void;
   remove: () => void;
   dismissProblem: () => void;
+  signIn: () => void;
 }
 
 export function notesView(state: NotesState, handlers: NotesHandlers) {
@@ -61,9 +65,9 @@ export function notesView(state: NotesState, handlers: NotesHandlers) {
     </div>`;
   }
   return html`<div class="page">
-    ${personHeader(person.value)}
+    ${personHeader(person.value, state.access.mayChangePerson(person.value.person_id))}
     <div class="split">
-      <section class="card editor" aria-labelledby="editor-heading">${noteEditorView(state, handlers)}</section>
+      <section class="card editor" aria-labelledby="editor-heading">${noteEditorView(state, handlers, person.value)}</section>
       <section class="list-section" aria-labelledby="notes-heading">
         <h2 id="notes-heading" class="section-title" tabindex="-1">Notes</h2>
         ${listView(state, handlers)}
@@ -72,7 +76,7 @@ export function notesView(state: NotesState, handlers: NotesHandlers) {
   </div>`;
 }
 
-function personHeader(person: Person) {
+function personHeader(person: Person, mayChange: boolean) {
   return html`<header class="page__header person-header">
     <nav class="breadcrumbs" aria-label="Breadcrumb">
       <a href=${paths.people()}>People</a>
@@ -88,13 +92,20 @@ function personHeader(person: Person) {
           <div><dt>Last changed</dt><dd>${timeView(person.timestamp)}</dd></div>
         </dl>
       </div>
-      <a class="button button--secondary person-header__edit" href=${paths.person(person.person_id)}>Edit person</a>
+      ${
+        mayChange
+          ? html`<a class="button button--secondary person-header__edit" href=${paths.person(person.person_id)}>
+            Edit person
+          </a>`
+          : nothing
+      }
     </div>
   </header>`;
 }
 
-function noteEditorView(state: NotesState, handlers: NotesHandlers) {
-  const { form, personId } = state;
+function noteEditorView(state: NotesState, handlers: NotesHandlers, person: Person) {
+  const { form, personId, access } = state;
+  const mayWrite = access.mayChangePerson(personId);
   const length = [...form.content.trim()].length;
   return editorView(
     {
@@ -107,7 +118,7 @@ function noteEditorView(state: NotesState, handlers: NotesHandlers) {
       addLabel: "Add note",
       saveLabel: "Save note",
       newPath: paths.notes(personId),
-      newInstead: "Write a new note instead",
+      newInstead: mayWrite ? "Write a new note instead" : "Show all notes",
       fields: fieldView({
         id: "note-content",
         label: "Note",
@@ -117,6 +128,17 @@ function noteEditorView(state: NotesState, handlers: NotesHandlers) {
         multiline: true,
         onInput: handlers.input,
       }),
+      may: { add: mayWrite, change: () => mayWrite, delete: () => mayWrite },
+      readOnly: (note) => html`<p class="editor__content">${note.content}</p>`,
+      lockedTitle: "Writing notes",
+      locked: () =>
+        accessNoticeView({
+          access,
+          signedOut: `Sign in as ${fullName(person)} or as an admin to write notes here.`,
+          otherPerson: (name) => `You are signed in as ${name}, and may write only your own notes.`,
+          own: { label: "Go to your notes", path: paths.notes },
+          signIn: handlers.signIn,
+        }),
     },
     handlers,
   );
@@ -124,15 +146,16 @@ function noteEditorView(state: NotesState, handlers: NotesHandlers) {
 
 function listView(state: NotesState, handlers: NotesHandlers) {
   const chosen = selectedId(state.editor.selection);
+  const mayWrite = state.access.mayChangePerson(state.personId);
   return pagedListView(state.notes, {
     noun: "notes",
-    empty: { title: "No notes yet", body: "Write the first one with the form." },
+    empty: { title: "No notes yet", body: mayWrite ? "Write the first one with the form." : "Nothing written yet." },
     items: (notes) =>
       html`<ol class="note-list card">
         ${repeat(
           notes,
           (note) => note.note_id,
-          (note) => noteRow(note, note.note_id === chosen),
+          (note) => noteRow(note, note.note_id === chosen, mayWrite),
         )}
       </ol>`,
     retry: handlers.retryNotes,
@@ -140,16 +163,20 @@ function listView(state: NotesState, handlers: NotesHandlers) {
   });
 }
 
-function noteRow(note: Note, selected: boolean) {
+function noteRow(note: Note, selected: boolean, mayEdit: boolean) {
   return html`<li class="note-row ${selected ? "note-row--selected" : ""}">
     <div class="note-row__meta">
       ${timeView(note.timestamp)}
-      <a
-        class="note-row__edit"
-        href=${paths.note(note.person_id, note.note_id)}
-        aria-current=${selected ? "true" : nothing}
-        aria-describedby="note-${note.note_id}-content"
-      >Edit<span class="visually-hidden"> note</span></a>
+      ${
+        mayEdit
+          ? html`<a
+            class="note-row__edit"
+            href=${paths.note(note.person_id, note.note_id)}
+            aria-current=${selected ? "true" : nothing}
+            aria-describedby="note-${note.note_id}-content"
+          >Edit<span class="visually-hidden"> note</span></a>`
+          : nothing
+      }
     </div>
     <p class="note-row__content" id="note-${note.note_id}-content">${note.content}</p>
   </li>`;

@@ -1,5 +1,6 @@
 import { html, nothing } from "lit";
 import { repeat } from "lit/directives/repeat.js";
+import type { Access } from "../model/access.js";
 import type { Person } from "../model/api.js";
 import { NAME_MAX_LENGTH } from "../model/limits.js";
 import type { PagedList } from "../model/paged-list.js";
@@ -7,6 +8,7 @@ import { fullName } from "../model/people.js";
 import type { PersonField, PersonForm } from "../model/person-form.js";
 import { type EditorState, selectedId } from "../model/selection.js";
 import { paths } from "../router.js";
+import { accessNoticeView } from "./access-notice.js";
 import { avatarView } from "./avatar.js";
 import { editorView } from "./editor.js";
 import { pagedListView } from "./feedback.js";
@@ -17,6 +19,7 @@ export interface PeopleState {
   readonly people: PagedList<Person>;
   readonly form: PersonForm;
   readonly editor: EditorState<Person>;
+  readonly access: Access;
 }
 
 interface PeopleHandlers {
@@ -26,6 +29,7 @@ interface PeopleHandlers {
   submit: () => void;
   remove: () => void;
   dismissProblem: () => void;
+  signIn: () => void;
 }
 
 export function peopleView(state: PeopleState, handlers: PeopleHandlers) {
@@ -45,7 +49,7 @@ export function peopleView(state: PeopleState, handlers: PeopleHandlers) {
 }
 
 function personEditorView(state: PeopleState, handlers: PeopleHandlers) {
-  const { form } = state;
+  const { form, access } = state;
   const errors = form.errors;
   const nameField = (field: PersonField, id: string, label: string) =>
     fieldView({
@@ -72,9 +76,30 @@ function personEditorView(state: PeopleState, handlers: PeopleHandlers) {
       addLabel: "Add person",
       saveLabel: "Save changes",
       newPath: paths.people(),
-      newInstead: "Add a person instead",
+      newInstead: access.mayAddPeople ? "Add a person instead" : "Show everyone",
       fields: html`${nameField("fname", "person-fname", "First name")} ${nameField("lname", "person-lname", "Last name")}`,
       footer: notesLink,
+      may: {
+        add: access.mayAddPeople,
+        change: (person) => access.mayChangePerson(person.person_id),
+        delete: () => access.mayDeletePeople,
+      },
+      readOnly: (person) =>
+        html`<dl class="editor__facts">
+          <div><dt>First name</dt><dd>${person.fname}</dd></div>
+          <div><dt>Last name</dt><dd>${person.lname}</dd></div>
+        </dl>`,
+      lockedTitle: "Adding people",
+      locked: (person) =>
+        accessNoticeView({
+          access,
+          signedOut: person
+            ? `Sign in as ${fullName(person)} or as an admin to change this person.`
+            : "Sign in as an admin to add people.",
+          otherPerson: () => (person ? "You may change only your own names." : "Only an admin may add people."),
+          own: { label: "Change your names", path: paths.person },
+          signIn: handlers.signIn,
+        }),
     },
     handlers,
   );
@@ -84,7 +109,10 @@ function listView(state: PeopleState, handlers: PeopleHandlers) {
   const chosen = selectedId(state.editor.selection);
   return pagedListView(state.people, {
     noun: "people",
-    empty: { title: "No people yet", body: "Add the first person with the form." },
+    empty: {
+      title: "No people yet",
+      body: state.access.mayAddPeople ? "Add the first person with the form." : "Nobody has been added yet.",
+    },
     items: (people) =>
       html`<ul class="people-list card">
         ${repeat(
