@@ -6,7 +6,7 @@ import { type AccessOptions, buildApp } from "../../src/app.js";
 import { prepareDatabase } from "../../src/db/setup.js";
 import { TokenService } from "../../src/domain/tokens.js";
 import { closeRedis, openRedis } from "../../src/http/redis.js";
-import { appOn, createDatabase, engines, json, startApp, type TestApp } from "../support/app.js";
+import { appOn, createDatabase, engines, json, sendJson, startApp, type TestApp } from "../support/app.js";
 import { freePort } from "../support/server-process.js";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -23,17 +23,9 @@ async function withApp(engine: "sqlite" | "postgres", access: AccessOptions, wor
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const note = (content: string) => json({ content });
 
-/** A request with a JSON body (or none) and, when given, the token. */
-function send(app: TestApp, method: "POST" | "PUT" | "DELETE", url: string, body?: object, token?: string) {
-  const headers: Record<string, string> = token ? bearer(token) : {};
-  if (body === undefined) return app.inject({ method, url, headers });
-  return app.inject({
-    method,
-    url,
-    headers: { ...headers, "content-type": "application/json" },
-    payload: JSON.stringify(body),
-  });
-}
+/** A write with a JSON body (or none) and, when given, the token. */
+const send = (app: TestApp, method: "POST" | "PUT" | "DELETE", url: string, body?: object, token?: string) =>
+  sendJson(app, method, url, body, token ? bearer(token) : {});
 
 function assertProblem(
   response: { statusCode: number; headers: Record<string, unknown>; body: string },

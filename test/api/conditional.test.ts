@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { engines, startApp, type TestApp } from "../support/app.js";
+import { engines, sendJson, startApp, type TestApp } from "../support/app.js";
 
 async function withApp(engine: "sqlite" | "postgres", work: (app: TestApp) => Promise<void>, requireIfMatch = false) {
   const app = await startApp({ engine, ...(requireIfMatch ? { requireIfMatch } : {}) });
@@ -11,16 +11,9 @@ async function withApp(engine: "sqlite" | "postgres", work: (app: TestApp) => Pr
   }
 }
 
-function send(app: TestApp, method: "PUT" | "DELETE" | "POST", url: string, body?: object, ifMatch?: string) {
-  const headers: Record<string, string> = ifMatch === undefined ? {} : { "if-match": ifMatch };
-  if (body === undefined) return app.inject({ method, url, headers });
-  return app.inject({
-    method,
-    url,
-    headers: { ...headers, "content-type": "application/json" },
-    payload: JSON.stringify(body),
-  });
-}
+/** A write with a JSON body (or none) and, when given, If-Match. */
+const send = (app: TestApp, method: "PUT" | "DELETE" | "POST", url: string, body?: object, ifMatch?: string) =>
+  sendJson(app, method, url, body, ifMatch === undefined ? {} : { "if-match": ifMatch });
 
 const etagOf = async (app: TestApp, url: string) => {
   const response = await app.inject({ url });

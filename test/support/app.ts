@@ -244,6 +244,23 @@ export class Api {
 }
 
 /** A JSON request body; a string is sent as it is, for malformed documents. */
+/** A write with a JSON body (or none) and the given headers, checked against the contract. */
+export function sendJson(
+  app: TestApp,
+  method: "POST" | "PUT" | "DELETE",
+  url: string,
+  body?: object,
+  headers: Record<string, string> = {},
+) {
+  if (body === undefined) return app.inject({ method, url, headers });
+  return app.inject({
+    method,
+    url,
+    ...json(body as Body),
+    headers: { ...headers, "content-type": "application/json" },
+  });
+}
+
 export function json(body: Body): Pick<InjectOptions, "payload" | "headers"> {
   return {
     payload: typeof body === "string" ? body : JSON.stringify(body),
