@@ -101,7 +101,10 @@ export class TokenService {
     const row = await findUsableToken(this.store, hashOf(token), now.toISOString());
     if (!row) return undefined;
     const staleBefore = new Date(now.getTime() - LAST_USE_RESOLUTION_MS).toISOString();
-    await recordTokenUse(this.store, row.token_id, now.toISOString(), staleBefore);
+    // The row says when it was last recorded: within the resolution there is nothing to write.
+    if (row.last_used_at === null || row.last_used_at < staleBefore) {
+      await recordTokenUse(this.store, row.token_id, now.toISOString(), staleBefore);
+    }
     return toPrincipal(row);
   }
 

@@ -289,3 +289,29 @@ describe("rate limits when Redis is away", () => {
     }
   });
 });
+
+for (const engine of engines()) {
+  describe(`token last use (${engine})`, () => {
+    test("is recorded on use, at most once a minute", async () => {
+      const database = await createDatabase(engine);
+      try {
+        await prepareDatabase(database.store);
+        let now = new Date("2026-01-01T00:00:00.000Z");
+        const tokens = new TokenService(database.store, () => now);
+        const { token, row } = await tokens.create({ kind: "admin", name: "clock" });
+        const lastUse = async () => (await tokens.list()).find((t) => t.token_id === row.token_id)?.last_used_at;
+        assert.equal(await lastUse(), null);
+        assert.ok(await tokens.authenticate(token));
+        assert.equal(await lastUse(), "2026-01-01T00:00:00.000Z");
+        now = new Date("2026-01-01T00:00:30.000Z");
+        assert.ok(await tokens.authenticate(token));
+        assert.equal(await lastUse(), "2026-01-01T00:00:00.000Z", "within the minute: not written again");
+        now = new Date("2026-01-01T00:01:01.000Z");
+        assert.ok(await tokens.authenticate(token));
+        assert.equal(await lastUse(), "2026-01-01T00:01:01.000Z");
+      } finally {
+        await database.destroy();
+      }
+    });
+  });
+}
