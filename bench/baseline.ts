@@ -5,11 +5,13 @@
  *
  *   DATABASE_PATH=bench/.data/1k.db PORT=5101 tsx bench/baseline.ts
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import Database from "better-sqlite3";
 import type { NoteRow } from "../src/db/notes-repository.js";
 import type { PersonNoteRow, PersonRow } from "../src/db/people-repository.js";
+import { noteTag, personTag } from "../src/domain/etags.js";
+import { DEFAULT_SERVER_LIMITS } from "../src/http/server-limits.js";
 
 const EMBEDDED_NOTES = 20;
 const DEFAULT_LIMIT = 100;
@@ -30,9 +32,10 @@ db.pragma("journal_mode = WAL");
 db.pragma("synchronous = FULL");
 db.pragma("foreign_keys = ON");
 
-const PERSON = "person_id, fname, lname, fname_key, lname_key, timestamp";
-const NOTE_WITH_AUTHOR = `select note.note_id, note.person_id, note.content, note.timestamp, person.fname,
-  person.lname, person.timestamp as person_timestamp from note inner join person on person.person_id = note.person_id`;
+const PERSON = "person_id, fname, lname, fname_key, lname_key, timestamp, version";
+const NOTE_WITH_AUTHOR = `select note.note_id, note.person_id, note.content, note.timestamp, note.version, person.fname,
+  person.lname, person.timestamp as person_timestamp, person.version as person_version
+  from note inner join person on person.person_id = note.person_id`;
 
 const sql = {
   person: db.prepare<[number], PersonRow>(`select ${PERSON} from person where person_id = ?`),
@@ -44,7 +47,7 @@ const sql = {
      order by lname_key, fname_key, person_id limit ?`,
   ),
   newestNotes: db.prepare<[number, number], PersonNoteRow>(
-    `select note_id, person_id, content, timestamp from note where person_id = ?
+    `select note_id, person_id, content, timestamp, version from note where person_id = ?
      order by timestamp desc, note_id desc limit ?`,
   ),
   notesFirst: db.prepare<[number], NoteRow>(
@@ -62,7 +65,7 @@ const sql = {
     "insert into note (person_id, content, timestamp) values (?, ?, ?) returning note_id",
   ),
   updateNote: db.prepare<[string, string, number, number, string]>(
-    "update note set content = ?, timestamp = ? where note_id = ? and person_id = ? and content != ?",
+    "update note set content = ?, timestamp = ?, version = version + 1 where note_id = ? and person_id = ? and content != ?",
   ),
 };
 
@@ -74,13 +77,20 @@ const toNote = (row: NoteRow) => ({
   person: { person_id: row.person_id, fname: row.fname, lname: row.lname, timestamp: row.person_timestamp },
 });
 
-const toPerson = (row: PersonRow) => ({
-  person_id: row.person_id,
-  fname: row.fname,
-  lname: row.lname,
-  timestamp: row.timestamp,
-  notes: sql.newestNotes.all(row.person_id, EMBEDDED_NOTES),
-});
+/** A person as the API shows them, and their tag (which covers the embedded notes' versions). */
+function toTaggedPerson(row: PersonRow) {
+  const notes = sql.newestNotes.all(row.person_id, EMBEDDED_NOTES);
+  const value = {
+    person_id: row.person_id,
+    fname: row.fname,
+    lname: row.lname,
+    timestamp: row.timestamp,
+    notes: notes.map(({ note_id, person_id, content, timestamp }) => ({ note_id, person_id, content, timestamp })),
+  };
+  return { value, etag: personTag(row, notes) };
+}
+
+const toPerson = (row: PersonRow) => toTaggedPerson(row).value;
 
 const encodeCursor = (key: (string | number)[]) => Buffer.from(JSON.stringify(key)).toString("base64url");
 
@@ -107,8 +117,12 @@ class HttpError extends Error {
 const notFound = (detail: string) => new HttpError(404, "Not Found", detail);
 const badRequest = (detail: string) => new HttpError(400, "Bad Request", detail);
 
+/** Reads without a tag of their own get a weak one from the body, as the service does. */
+const weakTag = (json: string) => `W/"${createHash("sha256").update(json).digest("base64url").slice(0, 22)}"`;
+
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const json = JSON.stringify(body);
+  if (status === 200 && headers.etag === undefined && res.req.method === "GET") headers.etag = weakTag(json);
   res.writeHead(status, {
     "x-request-id": randomUUID(),
     "x-content-type-options": "nosniff",
@@ -182,13 +196,22 @@ function readNotes(res: ServerResponse, path: string, page: Page): void {
 function readPerson(personId: number) {
   const row = sql.person.get(personId);
   if (!row) throw notFound(`Person not found for Id: ${personId}`);
-  return toPerson(row);
+  return toTaggedPerson(row);
 }
 
 function readNote(personId: number, noteId: number) {
   const row = sql.note.get(noteId, personId);
   if (!row) throw notFound(`Note not found for Id: ${noteId}`);
-  return toNote(row);
+  return { value: toNote(row), etag: noteTag(row) };
+}
+
+function sendTagged(
+  res: ServerResponse,
+  status: number,
+  { value, etag }: { value: unknown; etag: string },
+  headers = {},
+) {
+  send(res, status, value, { ...headers, etag });
 }
 
 const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -228,13 +251,13 @@ function createNote(res: ServerResponse, personId: number, body: string): void {
     throw error;
   }
   const { note_id } = inserted;
-  send(res, 201, readNote(personId, note_id), { location: `/api/people/${personId}/notes/${note_id}` });
+  sendTagged(res, 201, readNote(personId, note_id), { location: `/api/people/${personId}/notes/${note_id}` });
 }
 
 function updateNote(res: ServerResponse, personId: number, noteId: number, body: string): void {
   const content = noteContent(body);
   sql.updateNote.run(content, new Date().toISOString(), noteId, personId, content);
-  send(res, 200, readNote(personId, noteId));
+  sendTagged(res, 200, readNote(personId, noteId));
 }
 
 const ID = "([1-9][0-9]{0,15})";
@@ -256,9 +279,9 @@ function route(req: IncomingMessage, res: ServerResponse, body: string): void {
   } else if (method === "GET" && path === "/api/notes") {
     readNotes(res, path, pageOf(query));
   } else if (method === "GET" && person) {
-    send(res, 200, readPerson(Number(person[1])));
+    sendTagged(res, 200, readPerson(Number(person[1])));
   } else if (method === "GET" && note) {
-    send(res, 200, readNote(Number(note[1]), Number(note[2])));
+    sendTagged(res, 200, readNote(Number(note[1]), Number(note[2])));
   } else if (method === "PUT" && note) {
     updateNote(res, Number(note[1]), Number(note[2]), body);
   } else if (method === "POST" && personNotes) {
@@ -300,8 +323,8 @@ const server = createServer((req, res) => {
     handle(req, res, Buffer.concat(chunks).toString("utf8"));
   });
 });
-// The same idle keep-alive as Fastify's default, so both send the same Keep-Alive header.
-server.keepAliveTimeout = 72_000;
+// The service's idle keep-alive, so both send the same Keep-Alive header.
+server.keepAliveTimeout = DEFAULT_SERVER_LIMITS.keepAliveTimeoutMs;
 
 const shutdown = () => server.close(() => db.close());
 process.on("SIGTERM", shutdown);

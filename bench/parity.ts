@@ -41,13 +41,17 @@ function differences(label: string, a: Answer, b: Answer): string[] {
   return found;
 }
 
-/** Replaces what a write makes new (the note id and the time) so two writes can be compared. */
+/**
+ * Replaces what a write makes new (the note id, the time, and so the tag's id and version: both
+ * servers write to the same note one after the other) so two writes can be compared.
+ */
 function masked(answer: Answer): Answer {
   const body = answer.body
     .replace(/"note_id":\d+/, '"note_id":0')
     .replace(/"timestamp":"[^"]+"/, '"timestamp":"(now)"');
   const headers = { ...answer.headers };
   if (headers.location) headers.location = headers.location.replace(/\d+$/, "(id)");
+  if (headers.etag) headers.etag = headers.etag.replace(/^"n\d+\.\d+\./, '"n(id).(version).');
   return { ...answer, body, headers };
 }
 
