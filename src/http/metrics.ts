@@ -90,12 +90,24 @@ export function registerMetrics(
     },
   });
 
+  // One pair of label-bound children per operation, method and status: prom-client would otherwise
+  // hash the label set on every request.
+  const series = new Map<
+    string,
+    { count: ReturnType<typeof requests.labels>; time: ReturnType<typeof duration.labels> }
+  >();
   app.addHook("onResponse", async (request, reply) => {
     const route = request.routeOptions.url;
-    const operation = route === undefined ? "unmatched" : (operations.get(`${request.method} ${route}`) ?? route);
-    const values = { operation, method: request.method, status: String(reply.statusCode) };
-    requests.inc(values);
-    duration.observe(values, reply.elapsedTime / 1000);
+    const key = `${request.method} ${route ?? ""} ${reply.statusCode}`;
+    let bound = series.get(key);
+    if (!bound) {
+      const operation = route === undefined ? "unmatched" : (operations.get(`${request.method} ${route}`) ?? route);
+      const values = { operation, method: request.method, status: String(reply.statusCode) };
+      bound = { count: requests.labels(values), time: duration.labels(values) };
+      series.set(key, bound);
+    }
+    bound.count.inc();
+    bound.time.observe(reply.elapsedTime / 1000);
   });
 
   if (settings.enabled) {
