@@ -277,6 +277,20 @@ export class ApiClient {
     );
   }
 
+  readNote(personId: number, noteId: number) {
+    return this.request<{ note_id: number; content: string }>("GET", `/people/${personId}/notes/${noteId}`);
+  }
+
+  updateNote(personId: number, noteId: number, content: string) {
+    return this.request<{ note_id: number; content: string }>("PUT", `/people/${personId}/notes/${noteId}`, {
+      content,
+    });
+  }
+
+  deleteNote(personId: number, noteId: number) {
+    return this.request<void>("DELETE", `/people/${personId}/notes/${noteId}`);
+  }
+
   deletePerson(personId: number) {
     return this.request<void>("DELETE", `/people/${personId}`);
   }

@@ -1,6 +1,6 @@
-import { type ApiError, toApiError } from "../model/api.js";
+import { type ApiError, type Tagged, toApiError } from "../model/api.js";
 import type { PagedList } from "../model/paged-list.js";
-import { type Busy, type EditorState, type Selection, selectedValue } from "../model/selection.js";
+import { type Busy, type Conflict, type EditorState, type Selection, selectedValue } from "../model/selection.js";
 import { type ConfirmOptions, confirmAction } from "../views/confirm-dialog.js";
 import type { Host } from "./page.js";
 
@@ -8,6 +8,8 @@ import type { Host } from "./page.js";
 export interface EditorForm<T> {
   problem: string | undefined;
   fill(item: T | undefined): void;
+  /** True when the user has typed something other than what `item` holds. */
+  differsFrom(item: T): boolean;
   refused(error: ApiError): void;
 }
 
@@ -18,32 +20,48 @@ export interface EditorSetup<T> {
   /** The list beside the editor, refreshed in place after each change. */
   list: PagedList<T>;
   keyOf(item: T): number;
-  /** The item as the list on screen has it, which saves asking the server. */
+  /** The page of an item, for a draft saved anew after its item was deleted. */
+  pathOf(item: T): string;
+  /** The item as the list on screen has it, which saves waiting for the server. */
   listed(id: number): T | undefined;
-  read(id: number): Promise<T>;
-  create(): Promise<T>;
-  update(item: T): Promise<T>;
-  delete(item: T): Promise<void>;
+  read(id: number): Promise<Tagged<T>>;
+  create(): Promise<Tagged<T>>;
+  /** Changes `item` only if the server still has the version `etag` names. */
+  update(item: T, etag: string | undefined): Promise<Tagged<T>>;
+  delete(item: T, etag: string | undefined): Promise<void>;
   /** The form's first field: focused when an item opens, and when the form empties for a new one. */
   firstField: string;
   /** Validates the form; the selector of the field to fix, or undefined when the form may be sent. */
   invalidField(): string | undefined;
+  /** The draft as plain text, for the clipboard. */
+  draftText(): string;
   confirmDelete(item: T): ConfirmOptions;
   /** The notices after each change. */
   added(item: T): string;
   saved(item: T): string;
   deleted(item: T): string;
+  /** Why a delete did not happen: the item changed since it was opened. */
+  changedBeforeDelete: string;
   /** Where to go once the open item is deleted, and which heading there gets focus. */
   afterDelete(item: T): { path: string; focus: string };
 }
 
+/** The heading of the conflict view, focused when it opens. */
+export const CONFLICT_HEADING = "#conflict-heading";
+
 /**
  * The item open in a page's editor and the requests that change it. Choosing an item takes a
  * ticket; an answer that arrives after another item was chosen, or the page was left, is dropped.
+ * Changes carry the ETag of the version on screen, so a change someone else made meanwhile is
+ * never overwritten unseen: it opens the conflict view instead, with the draft kept.
  */
-export class Editor<T> implements EditorState<T> {
+export class Editor<T extends { timestamp: string }> implements EditorState<T> {
   selection: Selection<T> = { status: "none" };
   busy: Busy;
+  conflict: Conflict<T> | undefined;
+  #etag: string | undefined;
+  /** Reading the ETag of an item opened from the list; changes wait for it. */
+  #tagRead: Promise<void> | undefined;
   #ticket = 0;
 
   constructor(private readonly setup: EditorSetup<T>) {}
@@ -57,6 +75,9 @@ export class Editor<T> implements EditorState<T> {
     const { host, form } = this.setup;
     const ticket = ++this.#ticket;
     this.busy = undefined;
+    this.conflict = undefined;
+    this.#etag = undefined;
+    this.#tagRead = undefined;
     if (id === undefined) {
       this.selection = { status: "none" };
       form.fill(undefined);
@@ -66,7 +87,8 @@ export class Editor<T> implements EditorState<T> {
     }
     const listed = this.setup.listed(id);
     if (listed) {
-      this.#opened(listed, moveFocus);
+      this.#opened({ value: listed, etag: undefined }, moveFocus);
+      this.#tagRead = this.#readTag(listed, ticket);
       return;
     }
     this.selection = { status: "loading", id };
@@ -96,22 +118,78 @@ export class Editor<T> implements EditorState<T> {
     this.busy = "saving";
     host.update();
     try {
-      const saved = editing ? await this.setup.update(editing) : await this.setup.create();
+      await this.#tagRead;
+      if (ticket !== this.#ticket) return;
+      const saved = editing ? await this.setup.update(editing, this.#etag) : await this.setup.create();
       if (ticket !== this.#ticket) return;
       this.busy = undefined;
       void this.setup.list.reload({ keepShown: true });
       if (editing) {
-        this.selection = { status: "ready", id: this.setup.keyOf(saved), value: saved };
-        form.fill(saved);
-        host.notify(this.setup.saved(saved));
+        this.#show(saved);
+        host.notify(this.setup.saved(saved.value));
       } else {
         form.fill(undefined);
-        host.notify(this.setup.added(saved));
+        host.notify(this.setup.added(saved.value));
         host.focus(this.setup.firstField);
       }
       host.update();
     } catch (error) {
+      if (ticket !== this.#ticket) return;
+      const status = toApiError(error).status;
+      if (editing && status === 412) await this.#changedMeanwhile(editing, ticket);
+      else if (editing && status === 404) this.#deletedMeanwhile();
+      else this.#refused(error);
+    }
+  }
+
+  /** Sends the draft again over the newer version the conflict view shows. */
+  async keepMine(): Promise<void> {
+    const conflict = this.conflict;
+    const id = this.editing && this.setup.keyOf(this.editing);
+    if (conflict?.kind !== "changed" || id === undefined) return;
+    this.conflict = undefined;
+    this.selection = { status: "ready", id, value: conflict.theirs };
+    this.#etag = conflict.etag;
+    await this.save();
+  }
+
+  /** Drops the draft for the newer version the conflict view shows. */
+  takeTheirs(): void {
+    const conflict = this.conflict;
+    if (conflict?.kind !== "changed") return;
+    this.conflict = undefined;
+    this.#opened({ value: conflict.theirs, etag: conflict.etag }, true);
+  }
+
+  /** Saves the draft of an item deleted meanwhile as a new one, and opens that. */
+  async saveAsNew(): Promise<void> {
+    const { host } = this.setup;
+    if (this.busy || this.conflict?.kind !== "deleted") return;
+    const ticket = this.#ticket;
+    this.busy = "saving";
+    host.update();
+    try {
+      const created = await this.setup.create();
+      if (ticket !== this.#ticket) return;
+      this.busy = undefined;
+      this.conflict = undefined;
+      this.#show(created);
+      void this.setup.list.reload({ keepShown: true });
+      host.notify(this.setup.added(created.value));
+      host.navigate(this.setup.pathOf(created.value), { replace: true });
+      host.focus(this.setup.firstField);
+    } catch (error) {
       if (ticket === this.#ticket) this.#refused(error);
+    }
+  }
+
+  async copyDraft(): Promise<void> {
+    const { host } = this.setup;
+    try {
+      await navigator.clipboard.writeText(this.setup.draftText());
+      host.notify("Your text was copied.");
+    } catch {
+      host.notify("Copying was not allowed here. Select your text and copy it instead.");
     }
   }
 
@@ -125,16 +203,17 @@ export class Editor<T> implements EditorState<T> {
     this.busy = "deleting";
     host.update();
     try {
-      await this.setup.delete(item);
+      await this.#tagRead;
       if (ticket !== this.#ticket) return;
-      this.busy = undefined;
-      host.notify(this.setup.deleted(item));
-      void this.setup.list.reload({ keepShown: true });
-      const next = this.setup.afterDelete(item);
-      host.navigate(next.path, { replace: true });
-      host.focus(next.focus);
+      await this.setup.delete(item, this.#etag);
+      if (ticket !== this.#ticket) return;
+      this.#left(item);
     } catch (error) {
-      if (ticket === this.#ticket) this.#refused(error);
+      if (ticket !== this.#ticket) return;
+      const status = toApiError(error).status;
+      if (status === 404) this.#left(item);
+      else if (status === 412) await this.#changedBeforeDelete(item, ticket);
+      else this.#refused(error);
     }
   }
 
@@ -149,11 +228,94 @@ export class Editor<T> implements EditorState<T> {
     this.#ticket++;
   }
 
-  #opened(item: T, moveFocus: boolean): void {
-    this.selection = { status: "ready", id: this.setup.keyOf(item), value: item };
-    this.setup.form.fill(item);
+  #opened(item: Tagged<T>, moveFocus: boolean): void {
+    this.#show(item);
     this.setup.host.update();
     if (moveFocus) this.setup.host.focus(this.setup.firstField);
+  }
+
+  #show({ value, etag }: Tagged<T>): void {
+    this.selection = { status: "ready", id: this.setup.keyOf(value), value };
+    this.#etag = etag;
+    this.setup.form.fill(value);
+  }
+
+  /**
+   * The list has no ETag per item, so an item opened from it is read once more for its own. If the
+   * list was behind, the newer version replaces it, or, once the user has typed, is offered beside
+   * the draft.
+   */
+  async #readTag(listed: T, ticket: number): Promise<void> {
+    try {
+      const fresh = await this.setup.read(this.setup.keyOf(listed));
+      if (ticket !== this.#ticket) return;
+      if (fresh.value.timestamp === listed.timestamp) {
+        this.#etag = fresh.etag;
+      } else if (this.setup.form.differsFrom(listed)) {
+        this.conflict = { kind: "changed", theirs: fresh.value, etag: fresh.etag };
+        this.setup.host.update();
+      } else {
+        this.#opened(fresh, false);
+      }
+    } catch (error) {
+      if (ticket !== this.#ticket || toApiError(error).status !== 404) return;
+      this.conflict = { kind: "deleted" };
+      this.setup.host.update();
+    }
+  }
+
+  async #changedMeanwhile(item: T, ticket: number): Promise<void> {
+    const { host } = this.setup;
+    try {
+      const theirs = await this.setup.read(this.setup.keyOf(item));
+      if (ticket !== this.#ticket) return;
+      this.busy = undefined;
+      this.conflict = { kind: "changed", theirs: theirs.value, etag: theirs.etag };
+      host.update();
+      host.focus(CONFLICT_HEADING);
+    } catch (error) {
+      if (ticket !== this.#ticket) return;
+      if (toApiError(error).status === 404) this.#deletedMeanwhile();
+      else this.#refused(error);
+    }
+  }
+
+  #deletedMeanwhile(): void {
+    this.busy = undefined;
+    this.conflict = { kind: "deleted" };
+    this.setup.host.update();
+    this.setup.host.focus(CONFLICT_HEADING);
+  }
+
+  async #changedBeforeDelete(item: T, ticket: number): Promise<void> {
+    const { host, form } = this.setup;
+    try {
+      const theirs = await this.setup.read(this.setup.keyOf(item));
+      if (ticket !== this.#ticket) return;
+      this.busy = undefined;
+      if (form.differsFrom(item)) {
+        this.conflict = { kind: "changed", theirs: theirs.value, etag: theirs.etag };
+      } else {
+        this.#show(theirs);
+      }
+      form.problem = this.setup.changedBeforeDelete;
+      host.update();
+    } catch (error) {
+      if (ticket !== this.#ticket) return;
+      if (toApiError(error).status === 404) this.#left(item);
+      else this.#refused(error);
+    }
+  }
+
+  /** The open item is gone, by this user's delete or someone else's. */
+  #left(item: T): void {
+    const { host } = this.setup;
+    this.busy = undefined;
+    host.notify(this.setup.deleted(item));
+    void this.setup.list.reload({ keepShown: true });
+    const next = this.setup.afterDelete(item);
+    host.navigate(next.path, { replace: true });
+    host.focus(next.focus);
   }
 
   #refused(error: unknown): void {

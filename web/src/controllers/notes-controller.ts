@@ -34,14 +34,16 @@ export class NotesController implements PageController {
       form: this.form,
       list: this.notes,
       keyOf: (note) => note.note_id,
+      pathOf: (note) => paths.note(note.person_id, note.note_id),
       // Until the list is ready it may still hold the previous person's notes.
       listed: (noteId) => (this.notes.status === "ready" ? this.notes.find(noteId) : undefined),
       read: (noteId) => readNote(this.personId, noteId),
       create: () => createNote(this.personId, this.form.input),
-      update: (note) => updateNote(this.personId, note.note_id, this.form.input),
-      delete: (note) => deleteNote(note.person_id, note.note_id),
+      update: (note, etag) => updateNote(this.personId, note.note_id, this.form.input, etag),
+      delete: (note, etag) => deleteNote(note.person_id, note.note_id, etag),
       firstField: EDITOR,
       invalidField: () => (this.form.validate() ? undefined : EDITOR),
+      draftText: () => this.form.content,
       confirmDelete: (note) => ({
         title: "Delete this note?",
         message: `“${excerpt(note.content)}” will be deleted. This can't be undone.`,
@@ -50,6 +52,8 @@ export class NotesController implements PageController {
       added: () => "Note added.",
       saved: () => "Note saved.",
       deleted: () => "Note deleted.",
+      changedBeforeDelete:
+        "Someone else changed this note since you opened it, so it was not deleted. Check it and delete it again if you still want to.",
       afterDelete: (note) => ({ path: paths.notes(note.person_id), focus: "#notes-heading" }),
     });
   }
@@ -83,6 +87,10 @@ export class NotesController implements PageController {
       submit: () => void this.editor.save(),
       remove: () => void this.editor.remove(),
       dismissProblem: () => this.editor.dismissProblem(),
+      keepMine: () => void this.editor.keepMine(),
+      takeTheirs: () => this.editor.takeTheirs(),
+      saveAsNew: () => void this.editor.saveAsNew(),
+      copyDraft: () => void this.editor.copyDraft(),
       signIn: () => this.host.signIn(EDITOR),
     });
   }
@@ -104,7 +112,7 @@ export class NotesController implements PageController {
     this.host.update();
     try {
       const person = await readPerson(personId);
-      if (ticket === this.#personTicket) this.person = { status: "ready", value: person };
+      if (ticket === this.#personTicket) this.person = { status: "ready", value: person.value };
     } catch (error) {
       if (ticket === this.#personTicket) this.person = { status: "error", error: toApiError(error) };
     }

@@ -27,16 +27,18 @@ export class PeopleController implements PageController {
       form: this.form,
       list: this.people,
       keyOf: (person) => person.person_id,
+      pathOf: (person) => paths.person(person.person_id),
       listed: (personId) => this.people.find(personId),
       read: readPerson,
       create: () => createPerson(this.form.input),
-      update: (person) => updatePerson(person.person_id, this.form.input),
-      delete: (person) => deletePerson(person.person_id),
+      update: (person, etag) => updatePerson(person.person_id, this.form.input, etag),
+      delete: (person, etag) => deletePerson(person.person_id, etag),
       firstField: `#${FIELD_IDS.fname}`,
       invalidField: () => {
         const invalid = this.form.validate();
         return invalid && `#${FIELD_IDS[invalid]}`;
       },
+      draftText: () => fullName(this.form),
       confirmDelete: (person) => ({
         title: `Delete ${fullName(person)}?`,
         message: "Their notes will be deleted too. This can't be undone.",
@@ -45,6 +47,8 @@ export class PeopleController implements PageController {
       added: (person) => `Added ${fullName(person)}.`,
       saved: (person) => `Saved ${fullName(person)}.`,
       deleted: (person) => `Deleted ${fullName(person)}.`,
+      changedBeforeDelete:
+        "Someone else changed this person or their notes since you opened them, so nothing was deleted. Check and delete again if you still want to.",
       afterDelete: () => ({ path: paths.people(), focus: "#people-heading" }),
     });
   }
@@ -74,6 +78,10 @@ export class PeopleController implements PageController {
       submit: () => void this.editor.save(),
       remove: () => void this.editor.remove(),
       dismissProblem: () => this.editor.dismissProblem(),
+      keepMine: () => void this.editor.keepMine(),
+      takeTheirs: () => this.editor.takeTheirs(),
+      saveAsNew: () => void this.editor.saveAsNew(),
+      copyDraft: () => void this.editor.copyDraft(),
       signIn: () => this.host.signIn(`#${FIELD_IDS.fname}`),
     });
   }

@@ -51,6 +51,22 @@ export function unwrap<T>(result: { data?: T; error?: unknown; response: Respons
   throw new ApiError(`The server answered ${response.status} ${response.statusText}`.trim(), response.status);
 }
 
+/** A person or note as read or written, with the strong ETag that identifies that version of it. */
+export interface Tagged<T> {
+  value: T;
+  etag: string | undefined;
+}
+
+/** Like `unwrap`, keeping the response's ETag for the next conditional change. */
+export function unwrapTagged<T>(result: { data?: T; error?: unknown; response: Response }): Tagged<T> {
+  return { value: unwrap(result), etag: result.response.headers.get("etag") ?? undefined };
+}
+
+/** The header that makes a change apply only to the version read, when its ETag is known. */
+export function ifMatch(etag: string | undefined): { "If-Match": string } | undefined {
+  return etag === undefined ? undefined : { "If-Match": etag };
+}
+
 /** Network failures surface as TypeError from fetch; give them a sentence a person can act on. */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;

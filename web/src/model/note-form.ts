@@ -15,6 +15,11 @@ export class NoteForm {
     this.problem = undefined;
   }
 
+  /** True when the text is no longer what `fill(note)` put there. */
+  differsFrom(note: NoteInput): boolean {
+    return this.content !== note.content;
+  }
+
   set(value: string): void {
     this.content = value;
     this.serverError = undefined;

@@ -1,4 +1,4 @@
-import { api, type Note, type NoteInput, unwrap } from "./api.js";
+import { api, ifMatch, type Note, type NoteInput, type Tagged, unwrap, unwrapTagged } from "./api.js";
 import { type Page, toPage } from "./paging.js";
 
 export async function listNotes(limit: number, cursor?: string): Promise<Page<Note>> {
@@ -14,23 +14,37 @@ export async function listNotesOf(personId: number, limit: number, cursor?: stri
 }
 
 function notePath(personId: number, noteId: number) {
-  return { params: { path: { person_id: personId, note_id: noteId } } };
+  return { path: { person_id: personId, note_id: noteId } };
 }
 
-export async function readNote(personId: number, noteId: number): Promise<Note> {
-  return unwrap(await api.GET("/people/{person_id}/notes/{note_id}", notePath(personId, noteId)));
+export async function readNote(personId: number, noteId: number): Promise<Tagged<Note>> {
+  return unwrapTagged(await api.GET("/people/{person_id}/notes/{note_id}", { params: notePath(personId, noteId) }));
 }
 
-export async function createNote(personId: number, input: NoteInput): Promise<Note> {
-  return unwrap(
+export async function createNote(personId: number, input: NoteInput): Promise<Tagged<Note>> {
+  return unwrapTagged(
     await api.POST("/people/{person_id}/notes", { params: { path: { person_id: personId } }, body: input }),
   );
 }
 
-export async function updateNote(personId: number, noteId: number, input: NoteInput): Promise<Note> {
-  return unwrap(await api.PUT("/people/{person_id}/notes/{note_id}", { ...notePath(personId, noteId), body: input }));
+export async function updateNote(
+  personId: number,
+  noteId: number,
+  input: NoteInput,
+  etag: string | undefined,
+): Promise<Tagged<Note>> {
+  return unwrapTagged(
+    await api.PUT("/people/{person_id}/notes/{note_id}", {
+      params: { ...notePath(personId, noteId), header: ifMatch(etag) },
+      body: input,
+    }),
+  );
 }
 
-export async function deleteNote(personId: number, noteId: number): Promise<void> {
-  unwrap(await api.DELETE("/people/{person_id}/notes/{note_id}", notePath(personId, noteId)));
+export async function deleteNote(personId: number, noteId: number, etag: string | undefined): Promise<void> {
+  unwrap(
+    await api.DELETE("/people/{person_id}/notes/{note_id}", {
+      params: { ...notePath(personId, noteId), header: ifMatch(etag) },
+    }),
+  );
 }

@@ -24,6 +24,11 @@ export class PersonForm {
     this.problem = undefined;
   }
 
+  /** True when the names are no longer what `fill(person)` put there. */
+  differsFrom(person: PersonInput): boolean {
+    return this.fname !== person.fname || this.lname !== person.lname;
+  }
+
   set(field: PersonField, value: string): void {
     this[field] = value;
     delete this.serverErrors[field];

@@ -13,10 +13,17 @@ export type Selection<T> =
 /** An editor's request in flight; the form's buttons wait for it. */
 export type Busy = "saving" | "deleting" | undefined;
 
-/** An editor as its view sees it: the item open in it and its request in flight. */
+/**
+ * Why a change to the open item was refused because someone else got there first: it was changed
+ * (the newer version and its ETag, to keep the user's draft over it or to take it instead), or deleted.
+ */
+export type Conflict<T> = { kind: "changed"; theirs: T; etag: string | undefined } | { kind: "deleted" };
+
+/** An editor as its view sees it: the item open in it, its request in flight, and any conflict. */
 export interface EditorState<T> {
   readonly selection: Selection<T>;
   readonly busy: Busy;
+  readonly conflict: Conflict<T> | undefined;
 }
 
 export function selectedId<T>(selection: Selection<T>): number | undefined {

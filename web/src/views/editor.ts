@@ -1,5 +1,6 @@
 import { html, nothing, type TemplateResult } from "lit";
 import { type EditorState, selectedValue } from "../model/selection.js";
+import { type ConflictHandlers, conflictView } from "./conflict.js";
 import { loadingView, problemView } from "./feedback.js";
 import { timeView } from "./time.js";
 
@@ -23,15 +24,19 @@ interface EditorOptions<T> {
   footer?: (item: T) => TemplateResult;
   /** What the signed-in user may do here; nothing else is offered. */
   may: { add: boolean; change: (item: T) => boolean; delete: (item: T) => boolean };
-  /** An open item the user may not change, in place of the form. */
+  /** An open item the user may not change, in place of the form; also the newer version in a conflict. */
   readOnly: (item: T) => TemplateResult;
+  /** The user's draft as plain text, beside the newer version in a conflict. */
+  draft: TemplateResult;
+  /** Saves the draft of an item someone deleted meanwhile. */
+  saveAsNewLabel: string;
   /** The heading in place of `newTitle` when the user may not add one. */
   lockedTitle: string;
   /** Why the form is not offered, for the open item or a new one, and what the user can do instead. */
   locked: (item: T | undefined) => TemplateResult;
 }
 
-interface EditorHandlers {
+interface EditorHandlers extends ConflictHandlers {
   submit: () => void;
   remove: () => void;
   dismissProblem: () => void;
@@ -42,8 +47,7 @@ interface EditorHandlers {
  * has the id `editor-heading`, which labels the card.
  */
 export function editorView<T extends { timestamp: string }>(options: EditorOptions<T>, handlers: EditorHandlers) {
-  const { editor, problem, noun, idOf, newTitle, newIntro, addLabel, saveLabel, newPath, newInstead, fields, footer } =
-    options;
+  const { editor, problem, noun, idOf, newTitle, newIntro, newPath, newInstead, footer } = options;
   const { may, readOnly, lockedTitle, locked } = options;
   const { selection, busy } = editor;
   const Noun = `${noun.charAt(0).toUpperCase()}${noun.slice(1)}`;
@@ -68,10 +72,22 @@ export function editorView<T extends { timestamp: string }>(options: EditorOptio
       ${item ? html`<p class="editor__meta">Last changed ${timeView(item.timestamp)}</p>${readOnly(item)}` : nothing}
       ${locked(item)} ${item && footer ? footer(item) : nothing}`;
   }
-  const submit = (event: Event) => {
-    event.preventDefault();
-    handlers.submit();
-  };
+  const { conflict } = editor;
+  const form =
+    item && conflict
+      ? conflictView(
+          {
+            conflict,
+            noun,
+            draft: options.draft,
+            version: readOnly,
+            newPath,
+            saveAsNewLabel: options.saveAsNewLabel,
+            busy: busy !== undefined,
+          },
+          handlers,
+        )
+      : formView(options, handlers, item);
   return html`<div class="editor__head">
       <h2 id="editor-heading" class="section-title">${item ? `Edit ${noun}` : newTitle}</h2>
       ${item ? badge(item) : nothing}
@@ -81,8 +97,21 @@ export function editorView<T extends { timestamp: string }>(options: EditorOptio
         ? html`<p class="editor__meta">Last changed ${timeView(item.timestamp)}</p>`
         : html`<p class="editor__meta">${newIntro}</p>`
     }
-    ${problemView(problem, handlers.dismissProblem)}
-    <form class="form" novalidate @submit=${submit}>
+    ${problemView(problem, handlers.dismissProblem)} ${form} ${item && footer ? footer(item) : nothing}`;
+}
+
+function formView<T extends { timestamp: string }>(
+  options: EditorOptions<T>,
+  handlers: EditorHandlers,
+  item: T | undefined,
+) {
+  const { editor, addLabel, saveLabel, newPath, fields, may } = options;
+  const { busy } = editor;
+  const submit = (event: Event) => {
+    event.preventDefault();
+    handlers.submit();
+  };
+  return html`<form class="form" novalidate @submit=${submit}>
       ${fields}
       <div class="form__actions">
         <button type="submit" class="button button--primary" ?disabled=${busy !== undefined}>
@@ -102,6 +131,5 @@ export function editorView<T extends { timestamp: string }>(options: EditorOptio
             : nothing
         }
       </div>
-    </form>
-    ${item && footer ? footer(item) : nothing}`;
+    </form>`;
 }

@@ -32,6 +32,10 @@ interface NotesHandlers {
   submit: () => void;
   remove: () => void;
   dismissProblem: () => void;
+  keepMine: () => void;
+  takeTheirs: () => void;
+  saveAsNew: () => void;
+  copyDraft: () => void;
   signIn: () => void;
 }
 
@@ -130,6 +134,8 @@ function noteEditorView(state: NotesState, handlers: NotesHandlers, person: Pers
       }),
       may: { add: mayWrite, change: () => mayWrite, delete: () => mayWrite },
       readOnly: (note) => html`<p class="editor__content">${note.content}</p>`,
+      draft: html`<p class="editor__content">${form.content}</p>`,
+      saveAsNewLabel: "Save as a new note",
       lockedTitle: "Writing notes",
       locked: () =>
         accessNoticeView({

@@ -29,6 +29,10 @@ interface PeopleHandlers {
   submit: () => void;
   remove: () => void;
   dismissProblem: () => void;
+  keepMine: () => void;
+  takeTheirs: () => void;
+  saveAsNew: () => void;
+  copyDraft: () => void;
   signIn: () => void;
 }
 
@@ -84,11 +88,9 @@ function personEditorView(state: PeopleState, handlers: PeopleHandlers) {
         change: (person) => access.mayChangePerson(person.person_id),
         delete: () => access.mayDeletePeople,
       },
-      readOnly: (person) =>
-        html`<dl class="editor__facts">
-          <div><dt>First name</dt><dd>${person.fname}</dd></div>
-          <div><dt>Last name</dt><dd>${person.lname}</dd></div>
-        </dl>`,
+      readOnly: namesView,
+      draft: namesView(form),
+      saveAsNewLabel: "Add as a new person",
       lockedTitle: "Adding people",
       locked: (person) =>
         accessNoticeView({
@@ -103,6 +105,13 @@ function personEditorView(state: PeopleState, handlers: PeopleHandlers) {
     },
     handlers,
   );
+}
+
+function namesView(person: Pick<Person, "fname" | "lname">) {
+  return html`<dl class="editor__facts">
+    <div><dt>First name</dt><dd>${person.fname}</dd></div>
+    <div><dt>Last name</dt><dd>${person.lname}</dd></div>
+  </dl>`;
 }
 
 function listView(state: PeopleState, handlers: PeopleHandlers) {
