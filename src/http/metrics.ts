@@ -1,6 +1,7 @@
 import cluster from "node:cluster";
 import type { FastifyInstance } from "fastify";
 import { AggregatorRegistry, Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { isLoopback } from "../config.js";
 import type { Store } from "../db/database.js";
 import { problem, sendProblem } from "./problems.js";
 import { type OpenApiDocument, operationsByRoute } from "./spec.js";
@@ -21,8 +22,6 @@ const SCRAPE_TIMEOUT_MS = 5_000;
 export interface AppMetrics {
   rateLimitRefused(limit: "writes" | "sign-ins"): void;
 }
-
-const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3})$/;
 
 /**
  * `/metrics` in Prometheus' text format: requests by operationId and status (never by raw URL),
@@ -115,7 +114,7 @@ export function registerMetrics(
     // Creating one makes this worker answer the primary's requests for its metrics.
     if (clusterWorker) new AggregatorRegistry();
     app.get("/metrics", { logLevel: "warn" }, async (request, reply) => {
-      if (settings.loopbackOnly && !LOOPBACK.test(request.ip)) {
+      if (settings.loopbackOnly && !isLoopback(request.ip)) {
         return sendProblem(reply.code(403), problem(403, "Metrics are served to loopback clients only"));
       }
       const text = clusterWorker ? await scrapeThroughPrimary() : await scrapeOf(registry);

@@ -54,8 +54,18 @@ describe("access, rate-limit, precondition and metrics settings", () => {
   }
 
   test("loopback is 127.0.0.0/8, ::1 and localhost; anything else is beyond it", () => {
-    for (const host of ["127.0.0.1", "127.1.2.3", "::1", "localhost"]) assert.equal(isLoopback(host), true, host);
-    for (const host of ["0.0.0.0", "::", "10.0.0.1", "192.168.1.5", "example.com", "127.0.0.1.example.com"]) {
+    for (const host of ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1", "localhost"]) {
+      assert.equal(isLoopback(host), true, host);
+    }
+    for (const host of [
+      "0.0.0.0",
+      "::",
+      "10.0.0.1",
+      "192.168.1.5",
+      "example.com",
+      "127.0.0.1.example.com",
+      "::ffff:10.0.0.1",
+    ]) {
       assert.equal(isLoopback(host), false, host);
     }
   });
