@@ -69,10 +69,11 @@ async function startCluster(env: Record<string, string>): Promise<{ server: Runn
   return { server, pids: await listeningWorkers(server, 2) };
 }
 
-/** Which processes logged a request whose URL is `url`. */
-const servedBy = (server: RunningServer, method: string, url: string) =>
+/** Which processes logged a request whose URL is `url`, among the log lines after the first `skip`. */
+const servedBy = (server: RunningServer, method: string, url: string, skip = 0) =>
   new Set(
     logLines(server)
+      .slice(skip)
       .filter((line) => line.msg === "request completed" && line.method === method && line.url === url)
       .map((line) => line.pid),
   );
@@ -206,18 +207,29 @@ describe("a cluster of two workers on one PostgreSQL schema", () => {
     assert.equal(((await people.json()) as unknown[]).length, 3, "seeded once: the tutorial's three people");
   });
 
+  // The kernel hands each connection to whichever worker accepts first, so one round may land on
+  // a single worker; rounds repeat (a bounded number of times) until one was answered by both.
   test("50 identical people POSTs: one 201, 49 × 409, answered by both workers", async () => {
-    assert.deepEqual(await racingCreates([cluster.url], 50), { "201": 1, "409": 49 });
-    await sleep(100);
-    assert.equal(servedBy(cluster, "POST", "/api/people").size, 2, "both workers answered some");
+    let answeredBy = 0;
+    for (let round = 0; round < 10 && answeredBy < 2; round++) {
+      const logged = logLines(cluster).length;
+      assert.deepEqual(await racingCreates([cluster.url], 50), { "201": 1, "409": 49 });
+      await sleep(100);
+      answeredBy = servedBy(cluster, "POST", "/api/people", logged).size;
+    }
+    assert.equal(answeredBy, 2, "both workers answered one round");
   });
 
   test("200 simultaneous note POSTs: all 201, distinct ids, the count says 200, both workers wrote", async () => {
-    const { personId, ids } = await simultaneousNotes([cluster.url], 200);
-    assert.equal(new Set(ids).size, 200);
-    assert.equal(await notesTotal(cluster.url, personId), 200);
-    await sleep(100);
-    assert.equal(servedBy(cluster, "POST", `/api/people/${personId}/notes`).size, 2);
+    let wroteIn = 0;
+    for (let round = 0; round < 10 && wroteIn < 2; round++) {
+      const { personId, ids } = await simultaneousNotes([cluster.url], 200);
+      assert.equal(new Set(ids).size, 200);
+      assert.equal(await notesTotal(cluster.url, personId), 200);
+      await sleep(100);
+      wroteIn = servedBy(cluster, "POST", `/api/people/${personId}/notes`).size;
+    }
+    assert.equal(wroteIn, 2, "both workers wrote in one round");
   });
 });
 
