@@ -3,6 +3,8 @@ import { backup } from "./cli/backup.js";
 import type { Command } from "./cli/command.js";
 import { copy } from "./cli/copy.js";
 import * as db from "./cli/db.js";
+import { exportCommand } from "./cli/export.js";
+import { importCommand } from "./cli/import.js";
 import { serve } from "./cli/serve.js";
 import * as token from "./cli/token.js";
 import { ConfigError } from "./config.js";
@@ -13,6 +15,8 @@ const commands: Record<string, Command> = {
   "db seed": db.seed,
   "db copy": copy,
   "db backup": backup,
+  export: exportCommand,
+  import: importCommand,
   "token create": token.create,
   "token list": token.list,
   "token revoke": token.revoke,

@@ -1,6 +1,5 @@
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
-import cliProgress from "cli-progress";
 import {
   ConfigError,
   type DatabaseConfig,
@@ -19,6 +18,7 @@ import {
 import { openStore, type Store } from "../db/database.js";
 import { DatabaseUnavailableError, translate } from "../db/errors.js";
 import type { Command } from "./command.js";
+import { number, progressDisplay } from "./progress.js";
 
 const OPTIONS = `--from URL        the database to copy from (sqlite:<path> or postgres://…[?schema=name]); only read
 --to URL          the database to copy into; migrated to the latest schema first
@@ -113,13 +113,17 @@ function sameDatabase(a: DatabaseConfig, b: DatabaseConfig): boolean {
 }
 
 /** Opens a store, makes sure it answers, runs `work` and closes it; an unreachable database is one line. */
-async function withStore<T>(config: DatabaseConfig, role: string, work: (store: Store) => Promise<T>): Promise<T> {
+export async function withStore<T>(
+  config: DatabaseConfig,
+  role: string,
+  work: (store: Store) => Promise<T>,
+): Promise<T> {
   const store = openStore(config);
   try {
     try {
       await store.ping();
     } catch (error) {
-      throw new ConfigError(`cannot reach the ${role} database: ${failureLine(error)}`);
+      throw new ConfigError(`cannot reach the ${role ? `${role} ` : ""}database: ${failureLine(error)}`);
     }
     return await work(store);
   } finally {
@@ -128,7 +132,7 @@ async function withStore<T>(config: DatabaseConfig, role: string, work: (store: 
 }
 
 async function copyWithProgress(source: Store, target: Store, args: CopyArgs): Promise<CopyReport> {
-  const display = progressDisplay(process.stderr);
+  const display = progressDisplay(process.stderr, PHASES);
   try {
     return await copyDatabase(source, target, {
       replace: args.replace,
@@ -146,8 +150,6 @@ async function copyWithProgress(source: Store, target: Store, args: CopyArgs): P
     display.stop();
   }
 }
-
-const number = (value: number) => value.toLocaleString("en-US");
 
 function summaryLine({ source, target, replaced, migrated }: CopyReport, seconds: number): string {
   const rows = source.people + source.notes;
@@ -185,77 +187,9 @@ function causeText(error: unknown): string {
 
 const oneLine = (text: string) => text.replace(/\s+/g, " ").trim();
 
-interface ProgressDisplay {
-  update(progress: CopyProgress): void;
-  stop(): void;
-}
-
 const PHASES: Record<CopyProgress["phase"], string> = {
   clearing: "clearing the target",
   people: "copying people",
   notes: "copying notes",
   verifying: "verifying",
 };
-
-/** A progress bar per phase on a terminal; otherwise a line at every tenth of a phase. */
-function progressDisplay(stream: NodeJS.WriteStream): ProgressDisplay {
-  return stream.isTTY ? barDisplay(stream) : lineDisplay(stream);
-}
-
-function rate(done: number, since: number): string {
-  return number(Math.round(done / Math.max((performance.now() - since) / 1000, 0.001)));
-}
-
-function barDisplay(stream: NodeJS.WriteStream): ProgressDisplay {
-  let bar: cliProgress.SingleBar | undefined;
-  let phase: string | undefined;
-  let since = performance.now();
-  return {
-    update(progress) {
-      if (progress.phase !== phase || bar === undefined) {
-        bar?.stop();
-        phase = progress.phase;
-        since = performance.now();
-        bar = new cliProgress.SingleBar(
-          {
-            stream,
-            hideCursor: true,
-            format: "{phase} [{bar}] {percentage}% | {value}/{total} rows | {rate} rows/s | ETA {eta_formatted}",
-          },
-          cliProgress.Presets.shades_classic,
-        );
-        bar.start(progress.total, 0, { phase: PHASES[progress.phase].padEnd(19), rate: "0" });
-      }
-      bar.setTotal(Math.max(progress.total, progress.done));
-      bar.update(progress.done, { rate: rate(progress.done, since) });
-    },
-    stop() {
-      bar?.stop();
-      bar = undefined;
-    },
-  };
-}
-
-function lineDisplay(stream: NodeJS.WriteStream): ProgressDisplay {
-  let phase: string | undefined;
-  let since = performance.now();
-  let shownTenths = -1;
-  return {
-    update(progress) {
-      if (progress.phase !== phase) {
-        phase = progress.phase;
-        since = performance.now();
-        shownTenths = -1;
-      }
-      const total = Math.max(progress.total, progress.done, 1);
-      const tenths = Math.floor((progress.done / total) * 10);
-      if (tenths === shownTenths) return;
-      shownTenths = tenths;
-      const percent = Math.floor((progress.done / total) * 100);
-      stream.write(
-        `people-notes: ${PHASES[progress.phase]}: ${number(progress.done)}/${number(progress.total)} (${percent}%), ${rate(progress.done, since)} rows/s\n`,
-      );
-    },
-    stop() {},
-  };
-}

@@ -3,24 +3,34 @@
  * and timestamps. All or nothing: the whole copy is one transaction on the target, verified before it
  * commits. The source is read from one snapshot, in keyset batches, so memory stays bounded.
  */
-import { createHash } from "node:crypto";
-import { type Compilable, type Kysely, type RawBuilder, type Selectable, sql } from "kysely";
-import { migrateToLatest, migrator, type Store } from "./database.js";
+import {
+  clear,
+  hasRows,
+  insertAll,
+  keepIdentitiesAhead,
+  keptCounts,
+  notes,
+  onExecutor,
+  type Progress,
+  people,
+  RefusedError,
+  RowDigest,
+  type RowSummary,
+  type Runner,
+  readSnapshot,
+  requireLatestSchema,
+  requireSchema,
+  VerificationError,
+  verifyLoad,
+} from "./bulk.js";
+import { migrateToLatest, type Store } from "./database.js";
 import { translate } from "./errors.js";
 import type { Executor } from "./executor.js";
-import { countNotes, foldNoteCounts } from "./notes-repository.js";
-import { countPeople } from "./people-repository.js";
-import type { Database, Engine, NoteTable, PersonTable } from "./schema.js";
+import { foldNoteCounts } from "./notes-repository.js";
 
-export const DEFAULT_BATCH_ROWS = 5_000;
-/**
- * Rows per INSERT: at 7 values a person, 28,000 parameters, below SQLite's 32,766 (and PostgreSQL's
- * 65,535). Each such statement takes about 0.2 s on PostgreSQL, with its count triggers, far below
- * the 5 s statement timeout; 1,000 rows a statement made the 1m copy about 10 % slower.
- */
-const INSERT_ROWS = 4_000;
-/** Below every id the service can hand out, so the first page starts at the very first row. */
-const BEFORE_FIRST_ID = -Number.MAX_SAFE_INTEGER;
+export { DEFAULT_BATCH_ROWS } from "./bulk.js";
+
+import { DEFAULT_BATCH_ROWS } from "./bulk.js";
 
 export type CopyPhase = "clearing" | "people" | "notes" | "verifying";
 
@@ -42,11 +52,7 @@ export interface CopyOptions {
 }
 
 /** What one side holds: row counts and a SHA-256 over every row's fields in id order (see RowDigest). */
-export interface CopySummary {
-  people: number;
-  notes: number;
-  checksum: string;
-}
+export type CopySummary = RowSummary;
 
 export interface CopyReport {
   source: CopySummary;
@@ -58,7 +64,7 @@ export interface CopyReport {
 }
 
 /** The copy cannot start: the databases are not in a state to copy from or into. */
-export class CopyRefusedError extends Error {
+export class CopyRefusedError extends RefusedError {
   override name = "CopyRefusedError";
 }
 
@@ -70,37 +76,18 @@ export class TargetNotEmptyError extends CopyRefusedError {
 }
 
 /** The target did not end up holding what the source holds; the copy was rolled back. */
-export class CopyVerificationError extends Error {
+export class CopyVerificationError extends VerificationError {
   override name = "CopyVerificationError";
 }
 
-const PERSON_COLUMNS = ["person_id", "fname", "lname", "fname_key", "lname_key", "timestamp", "version"] as const;
-const NOTE_COLUMNS = ["note_id", "person_id", "content", "timestamp", "version"] as const;
-type PersonRow = Selectable<PersonTable>;
-type NoteRow = Selectable<NoteTable>;
-
-type Progress = (progress: CopyProgress) => void | Promise<void>;
-
-/** Runs a query built on the right Kysely instance, on a read snapshot or in the target's transaction. */
-type Runner = <Row>(build: (db: Kysely<Database>) => Compilable<Row>) => Promise<Row[]>;
-
-/** A raw statement as a query a Runner takes. */
-const raw =
-  <Row>(query: RawBuilder<Row>) =>
-  (db: Kysely<Database>): Compilable<Row> => ({ compile: () => query.compile(db) });
-
-/** Kysely only compiles here; the statements run on the unit of work's executor. */
-const onExecutor =
-  (executor: Executor, compiler: Kysely<Database>): Runner =>
-  async (build) =>
-    (await executor.executeQuery(build(compiler).compile())).rows;
+type CopyProgressCallback = Progress<CopyPhase>;
 
 export async function copyDatabase(source: Store, target: Store, options: CopyOptions = {}): Promise<CopyReport> {
   const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
   if (!Number.isInteger(batchRows) || batchRows < 1) throw new RangeError("batchRows must be a whole number ≥ 1");
   const progress = options.onProgress ?? (() => {});
   try {
-    await requireLatestSchema(source);
+    await requireLatestSchema(source, "the source database");
     await requireSchema(target);
     const { applied } = await migrateToLatest(target);
     return await target.transaction(async (tx) => {
@@ -116,145 +103,26 @@ export async function copyDatabase(source: Store, target: Store, options: CopyOp
       await keepIdentitiesAhead(write, tx.engine);
       // The copied notes leave the target counted in full rather than counted live.
       await foldNoteCounts(tx);
-      const verified = await verify(tx, write, copied, batchRows, progress);
+      const { found: verified, problems } = await verifyLoad(tx, write, copied, batchRows, progress);
+      if (problems.length > 0) {
+        throw new CopyVerificationError(`verification failed, nothing was copied: ${problems.join("; ")}`);
+      }
       return { source: copied, target: verified, replaced: held, migrated: applied };
     });
   } catch (error) {
+    if (error instanceof RefusedError && !(error instanceof CopyRefusedError)) {
+      throw new CopyRefusedError(error.message);
+    }
     throw translate(error);
   }
 }
-
-/** Copying from an older schema would miss columns; the source is never changed, so it is not migrated here. */
-async function requireLatestSchema(source: Store): Promise<void> {
-  await requireSchema(source);
-  const migrations = await (await migrator(source)).getMigrations();
-  const pending = migrations.filter((migration) => migration.executedAt === undefined);
-  if (pending.length === migrations.length) {
-    throw new CopyRefusedError("the source database has no people-notes tables");
-  }
-  if (pending.length > 0) {
-    throw new CopyRefusedError(
-      `the source database is not at the latest schema (missing ${pending.map((m) => m.name).join(", ")}); migrate it first`,
-    );
-  }
-}
-
-/** A PostgreSQL URL's `?schema=` must name a schema that exists; nothing else would say so clearly. */
-async function requireSchema(store: Store): Promise<void> {
-  if (store.engine !== "postgres") return;
-  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(store.db);
-  if (!rows[0]?.schema) throw new CopyRefusedError("the PostgreSQL schema named in the URL does not exist");
-}
-
-/**
- * A read transaction on the source for the whole copy: PostgreSQL `repeatable read` (one snapshot),
- * SQLite a deferred transaction (its snapshot starts at the first read; in WAL mode writers carry on).
- * It holds the source store's connection (on SQLite, its turn) until the copy has read everything.
- */
-async function readSnapshot<T>(source: Store, work: (snapshot: Executor) => Promise<T>): Promise<T> {
-  const begin =
-    source.engine === "postgres" ? sql`begin isolation level repeatable read, read only` : sql`begin deferred`;
-  return source.db.connection().execute(async (connection) => {
-    await begin.execute(connection);
-    const snapshot: Executor = {
-      engine: source.engine,
-      executeQuery: (query) => connection.executeQuery(query),
-      executeQueryFirst: async (query) => (await connection.executeQuery(query)).rows[0],
-    };
-    try {
-      return await work(snapshot);
-    } finally {
-      await sql`rollback`.execute(connection).catch(() => {});
-    }
-  });
-}
-
-async function keptCounts(ex: Executor): Promise<{ people: number; notes: number }> {
-  return { people: await countPeople(ex), notes: await countNotes(ex) };
-}
-
-/** Rows can exist without being counted only if the counts went wrong; a refusal must not rely on them. */
-async function hasRows(run: Runner): Promise<boolean> {
-  const people = await run((db) => db.selectFrom("person").select("person_id").limit(1));
-  const notes = await run((db) => db.selectFrom("note").select("note_id").limit(1));
-  return people.length > 0 || notes.length > 0;
-}
-
-const personPage = (after: number, limit: number) => (db: Kysely<Database>) =>
-  db.selectFrom("person").select(PERSON_COLUMNS).where("person_id", ">", after).orderBy("person_id").limit(limit);
-
-const notePage = (after: number, limit: number) => (db: Kysely<Database>) =>
-  db.selectFrom("note").select(NOTE_COLUMNS).where("note_id", ">", after).orderBy("note_id").limit(limit);
-
-/** Pages through a table in id order; each page starts after the last id of the one before. */
-async function* keyset<Row>(
-  fetch: (after: number) => Promise<Row[]>,
-  idOf: (row: Row) => number,
-  limit: number,
-): AsyncGenerator<Row[]> {
-  let after = BEFORE_FIRST_ID;
-  for (;;) {
-    const rows = await fetch(after);
-    if (rows.length > 0) yield rows;
-    const last = rows.at(-1);
-    if (last === undefined || rows.length < limit) return;
-    after = idOf(last);
-  }
-}
-
-const people = (run: Runner, limit: number) =>
-  keyset(
-    (after) => run(personPage(after, limit)),
-    (row) => row.person_id,
-    limit,
-  );
-const notes = (run: Runner, limit: number) =>
-  keyset(
-    (after) => run(notePage(after, limit)),
-    (row) => row.note_id,
-    limit,
-  );
-
-/**
- * The checksum: SHA-256 over one line per row, people by id and then notes by id, each line the JSON
- * array of the table's name and the row's fields in column order. Ids, versions and counts as
- * numbers, timestamps as the ISO strings both engines hand out, text as it is stored.
- */
-class RowDigest {
-  readonly #hash = createHash("sha256");
-  people = 0;
-  notes = 0;
-
-  addPeople(rows: PersonRow[]): void {
-    for (const row of rows) {
-      const fields = [row.person_id, row.fname, row.lname, row.fname_key, row.lname_key, row.timestamp, row.version];
-      this.#hash.update(`${JSON.stringify(["person", ...fields.map(canonical)])}\n`);
-    }
-    this.people += rows.length;
-  }
-
-  addNotes(rows: NoteRow[]): void {
-    for (const row of rows) {
-      const fields = [row.note_id, row.person_id, row.content, row.timestamp, row.version];
-      this.#hash.update(`${JSON.stringify(["note", ...fields.map(canonical)])}\n`);
-    }
-    this.notes += rows.length;
-  }
-
-  summary(): CopySummary {
-    return { people: this.people, notes: this.notes, checksum: this.#hash.digest("hex") };
-  }
-}
-
-/** A driver may hand a big integer out as a string or a bigint; the checksum sees the number. */
-const canonical = (value: unknown): unknown => (typeof value === "bigint" ? Number(value) : value);
 
 async function copyRows(
   snapshot: Executor,
   read: Runner,
   write: Runner,
   batchRows: number,
-  progress: Progress,
+  progress: CopyProgressCallback,
 ): Promise<CopySummary> {
   const totals = await keptCounts(snapshot);
   const digest = new RowDigest();
@@ -269,194 +137,4 @@ async function copyRows(
     await progress({ phase: "notes", done: digest.notes, total: totals.notes });
   }
   return digest.summary();
-}
-
-async function insertAll<Row>(
-  write: Runner,
-  rows: Row[],
-  insert: (chunk: Row[]) => (db: Kysely<Database>) => Compilable<unknown>,
-): Promise<void> {
-  for (let start = 0; start < rows.length; start += INSERT_ROWS) {
-    await write(insert(rows.slice(start, start + INSERT_ROWS)));
-  }
-}
-
-/**
- * Deletes the target's notes, then its people, a batch of ids at a time, so each statement stays
- * small and the delete triggers keep the counts. Notes go first: deleting a person would otherwise
- * cascade to all their notes in one statement.
- */
-async function clear(
-  write: Runner,
-  held: { people: number; notes: number },
-  batchRows: number,
-  progress: Progress,
-): Promise<void> {
-  const total = held.people + held.notes;
-  let done = 0;
-  for (const { ids, deleteRange } of [NOTE_IDS, PERSON_IDS]) {
-    for await (const rows of keyset(
-      (after) => write(ids(after, batchRows)),
-      (row) => row.id,
-      batchRows,
-    )) {
-      await write(deleteRange(rows[0]?.id ?? 0, rows.at(-1)?.id ?? 0));
-      done += rows.length;
-      await progress({ phase: "clearing", done, total });
-    }
-  }
-}
-
-const NOTE_IDS = {
-  ids: (after: number, limit: number) => (db: Kysely<Database>) =>
-    db.selectFrom("note").select("note_id as id").where("note_id", ">", after).orderBy("note_id").limit(limit),
-  deleteRange: (first: number, last: number) => (db: Kysely<Database>) =>
-    db.deleteFrom("note").where("note_id", ">=", first).where("note_id", "<=", last),
-};
-
-const PERSON_IDS = {
-  ids: (after: number, limit: number) => (db: Kysely<Database>) =>
-    db.selectFrom("person").select("person_id as id").where("person_id", ">", after).orderBy("person_id").limit(limit),
-  deleteRange: (first: number, last: number) => (db: Kysely<Database>) =>
-    db.deleteFrom("person").where("person_id", ">=", first).where("person_id", "<=", last),
-};
-
-const IDENTITIES = [
-  {
-    table: "person",
-    column: "person_id",
-    top: (db: Kysely<Database>) => db.selectFrom("person").select((eb) => eb.fn.max("person_id").as("top")),
-  },
-  {
-    table: "note",
-    column: "note_id",
-    top: (db: Kysely<Database>) => db.selectFrom("note").select((eb) => eb.fn.max("note_id").as("top")),
-  },
-] as const;
-
-/**
- * The next generated id must come after every copied one. The count triggers already move
- * PostgreSQL's identity sequences past explicit ids, and AUTOINCREMENT does it on SQLite; this
- * checks that it happened and sets the sequence itself when it did not.
- */
-async function keepIdentitiesAhead(write: Runner, engine: Engine): Promise<void> {
-  for (const { table, column, top: highest } of IDENTITIES) {
-    const [row] = await write(highest);
-    const top = row?.top === null || row?.top === undefined ? undefined : Number(row.top);
-    if (top === undefined) continue;
-    if (engine === "postgres") {
-      const [found] = await write(
-        raw(sql<{ sequence: string }>`select pg_get_serial_sequence(${table}, ${column}) as sequence`),
-      );
-      if (!found?.sequence) throw new CopyVerificationError(`no identity sequence for ${table}.${column}`);
-      const sequence = found.sequence;
-      const [state] = await write(
-        raw(sql<{ last: number | null }>`select pg_sequence_last_value(${sequence}::regclass) as last`),
-      );
-      if (state?.last === null || state?.last === undefined || Number(state.last) < top) {
-        await write(raw(sql`select setval(${sequence}::regclass, ${top})`));
-      }
-    } else {
-      const [state] = await write(raw(sql<{ seq: number }>`select seq from sqlite_sequence where name = ${table}`));
-      if (state === undefined) {
-        await write(raw(sql`insert into sqlite_sequence (name, seq) values (${table}, ${top})`));
-      } else if (Number(state.seq) < top) {
-        await write(raw(sql`update sqlite_sequence set seq = ${top} where name = ${table}`));
-      }
-    }
-  }
-}
-
-/**
- * Inside the target's transaction, before it commits: the rows read back must give the source's
- * counts and checksum, the kept table counts must match them, and so must every person's kept note
- * count. Anything else throws, and the transaction rolls back.
- */
-async function verify(
-  tx: Executor,
-  write: Runner,
-  expected: CopySummary,
-  batchRows: number,
-  progress: Progress,
-): Promise<CopySummary> {
-  const total = expected.people + expected.notes;
-  const digest = new RowDigest();
-  for await (const rows of people(write, batchRows)) {
-    digest.addPeople(rows);
-    await progress({ phase: "verifying", done: digest.people, total });
-  }
-  for await (const rows of notes(write, batchRows)) {
-    digest.addNotes(rows);
-    await progress({ phase: "verifying", done: digest.people + digest.notes, total });
-  }
-  const found = digest.summary();
-  const problems: string[] = [];
-  if (found.people !== expected.people || found.notes !== expected.notes) {
-    problems.push(
-      `the source has ${expected.people} people and ${expected.notes} notes, the target ${found.people} and ${found.notes}`,
-    );
-  } else if (found.checksum !== expected.checksum) {
-    problems.push(`checksums differ: source sha256 ${expected.checksum}, target sha256 ${found.checksum}`);
-  }
-  const kept = await keptCounts(tx);
-  if (kept.people !== found.people || kept.notes !== found.notes) {
-    problems.push(
-      `the target's kept counts say ${kept.people} people and ${kept.notes} notes, its rows are ${found.people} and ${found.notes}`,
-    );
-  }
-  problems.push(...(await personCountProblems(write, found.notes, batchRows)));
-  if (problems.length > 0) {
-    throw new CopyVerificationError(`verification failed, nothing was copied: ${problems.join("; ")}`);
-  }
-  return found;
-}
-
-/** Every person's kept note count against their notes, a batch of people at a time. */
-async function personCountProblems(write: Runner, notes: number, batchRows: number): Promise<string[]> {
-  let wrong = 0;
-  const someWrong: number[] = [];
-  for await (const rows of keyset(
-    (after) =>
-      write((db) =>
-        db
-          .selectFrom("person as p")
-          .select((eb) => [
-            "p.person_id",
-            eb
-              .selectFrom("note as n")
-              .whereRef("n.person_id", "=", "p.person_id")
-              .select((sub) => sub.fn.countAll<number>().as("n"))
-              .as("notes"),
-            eb
-              .selectFrom("person_note_count as c")
-              .whereRef("c.person_id", "=", "p.person_id")
-              .select((sub) => sub.fn.sum<number>("c.value").as("v"))
-              .as("counted"),
-          ])
-          .where("p.person_id", ">", after)
-          .orderBy("p.person_id")
-          .limit(batchRows),
-      ),
-    (row) => row.person_id,
-    batchRows,
-  )) {
-    for (const row of rows) {
-      if (Number(row.notes ?? 0) === Number(row.counted ?? 0)) continue;
-      wrong += 1;
-      if (someWrong.length < 5) someWrong.push(row.person_id);
-    }
-  }
-  const [all] = await write((db) =>
-    db.selectFrom("person_note_count").select((eb) => eb.fn.sum<number>("value").as("total")),
-  );
-  const problems: string[] = [];
-  if (wrong > 0) {
-    problems.push(
-      `${wrong} people's kept note counts are wrong (person ids ${someWrong.join(", ")}${wrong > 5 ? ", …" : ""})`,
-    );
-  }
-  if (Number(all?.total ?? 0) !== notes) {
-    problems.push(`the kept note counts of all people add up to ${Number(all?.total ?? 0)}, not ${notes}`);
-  }
-  return problems;
 }

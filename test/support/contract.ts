@@ -137,6 +137,13 @@ function assertOperationResponse(operation: Operation, response: ContractRespons
     `${where}: content type ${type} is not one of ${Object.keys(content).join(", ")}`,
   );
   if (head) return;
+  if (type === "application/x-ndjson") {
+    const validate = validatorAt(`${pointer}/content/${escapePointer(type)}/schema`);
+    for (const [i, line] of response.body.split("\n").slice(0, -1).entries()) {
+      assertValid(validate, JSON.parse(line), `${where}: line ${i + 1} of the body`);
+    }
+    return;
+  }
   const body = parseBody(response);
   assertValid(validatorAt(`${pointer}/content/${escapePointer(type)}/schema`), body, `${where}: the body`);
   if (type === "application/problem+json") assertProblem(response, where);
