@@ -1,12 +1,18 @@
 import type { NotesService } from "../domain/notes.js";
+import type { SearchService } from "../domain/search.js";
 import { ifMatchOf, type Preconditions, sendTagged } from "./conditional.js";
 import { sendPage } from "./paging.js";
 import type { ModuleHandlers } from "./types.js";
 
-export function notesHandlers(notes: NotesService, preconditions: Preconditions): ModuleHandlers<"notes"> {
+export function notesHandlers(
+  notes: NotesService,
+  preconditions: Preconditions,
+  search: SearchService,
+): ModuleHandlers<"notes"> {
   return {
     async read_all(request, reply) {
-      const { limit, cursor } = request.query;
+      const { limit, cursor, q } = request.query;
+      if (q !== undefined) return sendPage(request, reply, await search.notes(q, limit, cursor), limit, { q });
       return sendPage(request, reply, await notes.list(limit, cursor), limit);
     },
 

@@ -1,12 +1,18 @@
 import type { PeopleService } from "../domain/people.js";
+import type { SearchService } from "../domain/search.js";
 import { ifMatchOf, type Preconditions, sendTagged } from "./conditional.js";
 import { sendPage } from "./paging.js";
 import type { ModuleHandlers } from "./types.js";
 
-export function peopleHandlers(people: PeopleService, preconditions: Preconditions): ModuleHandlers<"people"> {
+export function peopleHandlers(
+  people: PeopleService,
+  preconditions: Preconditions,
+  search: SearchService,
+): ModuleHandlers<"people"> {
   return {
     async read_all(request, reply) {
-      const { limit, cursor } = request.query;
+      const { limit, cursor, q } = request.query;
+      if (q !== undefined) return sendPage(request, reply, await search.people(q, limit, cursor), limit, { q });
       return sendPage(request, reply, await people.list(limit, cursor), limit);
     },
 

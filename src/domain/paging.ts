@@ -22,11 +22,13 @@ export function encodeCursor(key: readonly (string | number)[]): string {
 }
 
 /** What each part of a cursor stands for, and so what it must look like. */
-export type CursorPart = "timestamp" | "id" | "key";
+export type CursorPart = "timestamp" | "id" | "key" | "score";
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 /** As long as a name key can be: 32 characters, each expanding to at most 18 under NFKC (U+FDFA). */
 const MAX_KEY_LENGTH = 32 * 18;
+/** Far above any relevance either engine computes for a query of the longest allowed text. */
+const MAX_SCORE = 1e9;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what must be refused
 const WELL_FORMED_TEXT = /^[^\u0000\uD800-\uDFFF]*$/u;
 
@@ -40,7 +42,16 @@ const partIsValid: Record<CursorPart, (part: unknown) => boolean> = {
   timestamp: (part) => typeof part === "string" && TIMESTAMP.test(part) && isRealInstant(part),
   id: (part) => typeof part === "number" && Number.isSafeInteger(part) && part >= 1,
   key: (part) => typeof part === "string" && part.length <= MAX_KEY_LENGTH && WELL_FORMED_TEXT.test(part),
+  // A search's relevance: BM25 on SQLite, ts_rank on PostgreSQL, both finite and not negative.
+  score: (part) => typeof part === "number" && Number.isFinite(part) && part >= 0 && part <= MAX_SCORE,
 };
+
+/** The 400 for a cursor this service did not issue, or issued for another list. */
+export function invalidCursor() {
+  return badRequest("The cursor is not valid: copy it from the next link of a previous page", [
+    { in: "query", pointer: "/cursor", message: "is not a cursor this service issued" },
+  ]);
+}
 
 /**
  * Every part is checked for what it stands for before any query sees it, so a forged cursor is the
@@ -59,11 +70,7 @@ export function decodeCursor<K extends (string | number)[]>(
   }
   const valid =
     Array.isArray(key) && key.length === shape.length && shape.every((part, i) => partIsValid[part](key[i]));
-  if (!valid) {
-    throw badRequest("The cursor is not valid: copy it from the next link of a previous page", [
-      { in: "query", pointer: "/cursor", message: "is not a cursor this service issued" },
-    ]);
-  }
+  if (!valid) throw invalidCursor();
   return key as K;
 }
 

@@ -39,6 +39,9 @@ export const paths = {
   note: (personId: number, noteId: number) => `/people/${personId}/notes/${noteId}`,
 };
 
+/** The address as far as the app's state goes: the path and the query, not the hash. */
+const shownAddress = () => window.location.pathname + window.location.search;
+
 /** How the current route was reached: focus and scroll behave differently for each. */
 export type Navigation = "initial" | "push" | "pop";
 
@@ -55,15 +58,16 @@ export class Router {
   start(listener: Listener): void {
     this.#listener = listener;
     window.addEventListener("popstate", () => {
-      // A jump to an in-page anchor changes only the hash: the page stays as it is.
-      if (window.location.pathname !== this.#shownPath) this.#emit("pop");
+      // A jump to an in-page anchor changes only the hash: the page stays as it is. A change of
+      // the query (a search on the home page) is a change of state.
+      if (shownAddress() !== this.#shownPath) this.#emit("pop");
     });
     document.addEventListener("click", (event) => this.#followLink(event));
     this.#emit("initial");
   }
 
   navigate(path: string, { replace = false } = {}): void {
-    if (path === window.location.pathname) {
+    if (path === shownAddress()) {
       this.#emit("push");
       return;
     }
@@ -73,7 +77,7 @@ export class Router {
   }
 
   #emit(navigation: Navigation): void {
-    this.#shownPath = window.location.pathname;
+    this.#shownPath = shownAddress();
     this.#listener?.(parseRoute(window.location.pathname), navigation);
   }
 
