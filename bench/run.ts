@@ -6,7 +6,10 @@
  *   npm run bench -- --quick       # 1k only, 5 rounds of 1 s, SQLite only (under two minutes)
  *   npm run bench -- --data-layer  # concurrent PostgreSQL inserts and heavy authors (bench/data-layer.ts)
  *   npm run bench -- --copy        # db copy of 1m notes, SQLite → PostgreSQL and back (bench/copy.ts)
+ *   npm run bench -- --export      # GET /api/export of 1m notes: time and the server's peak RSS (bench/export.ts)
  *   npm run bench -- --workers     # 1, 2 and 4 workers on PostgreSQL (bench/workers.ts)
+ *   npm run bench -- --events      # 500 event streams on one process: memory, CPU, delivery (bench/events.ts)
+ *   npm run bench -- --search      # search p50/p99 on the 1m dataset, SQLite and PostgreSQL (bench/search.ts)
  *   options: --rounds N --seconds N --datasets 1k,1m --only TEXT --no-postgres --docs/--no-docs --no-build --fresh
  */
 import { execFileSync } from "node:child_process";
@@ -16,10 +19,13 @@ import { measureCopy } from "./copy.js";
 import { measureDataLayer } from "./data-layer.js";
 import type { DatasetName } from "./dataset.js";
 import { endpointsOf, workingCopy } from "./endpoints.js";
+import { measureEvents } from "./events.js";
+import { measureExport } from "./export.js";
 import { CONNECTIONS, ensureLoadTool, loadToolVersion, type Target } from "./load.js";
 import { compareReads, compareWrites } from "./parity.js";
 import { createPostgresDataset, postgresVersion } from "./postgres.js";
 import { machine, type Results, resultsMarkdown, type ScaleCheck, saveJson, writeDocs } from "./report.js";
+import { measureSearch } from "./search.js";
 import { ensureSqliteDataset, type SeedReport } from "./seed.js";
 import { baselineSpec, PeakMemory, ROOT, type RunningServer, serviceSpec, startServer, stopServer } from "./servers.js";
 import { measureWorkers } from "./workers.js";
@@ -35,7 +41,10 @@ const { values: args } = parseArgs({
     quick: { type: "boolean", default: false },
     "data-layer": { type: "boolean", default: false },
     copy: { type: "boolean", default: false },
+    export: { type: "boolean", default: false },
     workers: { type: "boolean", default: false },
+    search: { type: "boolean", default: false },
+    events: { type: "boolean", default: false },
     rounds: { type: "string" },
     seconds: { type: "string" },
     datasets: { type: "string" },
@@ -70,6 +79,20 @@ async function main(): Promise<void> {
   }
   if (args.copy) {
     await measureCopy();
+    return;
+  }
+  if (args.export) {
+    if (!args["no-build"]) build();
+    await measureExport(!args["no-postgres"], (args.datasets ?? "1m") as DatasetName);
+    return;
+  }
+  if (args.search) {
+    await measureSearch(!args["no-postgres"], (args.datasets ?? "1m") as DatasetName);
+    return;
+  }
+  if (args.events) {
+    if (!args["no-build"]) build();
+    await measureEvents();
     return;
   }
   if (args.workers) {

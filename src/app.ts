@@ -6,11 +6,15 @@ import openapiGlue, { type FastifyOpenapiGlueOptions } from "fastify-openapi-glu
 import type { Redis } from "ioredis";
 import { operationResolver } from "./api/index.js";
 import type { Store } from "./db/database.js";
+import { ChangeFeed, DEFAULT_FEED_SETTINGS, type FeedSettings } from "./domain/changes.js";
+import { ExportService } from "./domain/export.js";
 import { NotesService } from "./domain/notes.js";
 import { PeopleService } from "./domain/people.js";
+import { SearchService } from "./domain/search.js";
 import { TokenService } from "./domain/tokens.js";
 import { AccessControl, type AccessMode } from "./http/access.js";
 import { acceptJsonOnly } from "./http/bodies.js";
+import { DEFAULT_EVENT_STREAM_SETTINGS, type EventStreamSettings, EventStreams } from "./http/event-stream.js";
 import { registerSecurityHeaders } from "./http/headers.js";
 import { Lifecycle, registerLifecycle } from "./http/lifecycle.js";
 import { DEFAULT_METRICS, type MetricsSettings, registerMetrics } from "./http/metrics.js";
@@ -23,7 +27,7 @@ import {
   type ServerLimits,
   serverLimitOptions,
 } from "./http/server-limits.js";
-import { loadSpec, pathMethods, securityByOperation } from "./http/spec.js";
+import { loadSpec, pathMethods, responseOnlyTypes, securityByOperation } from "./http/spec.js";
 import { compileValidator } from "./http/validation.js";
 import { registerWeakEtags } from "./http/weak-etags.js";
 import { registerWebApp } from "./http/web.js";
@@ -46,6 +50,8 @@ export interface AppOptions {
   metrics?: MetricsSettings & { clusterWorker?: boolean };
   /** Timeouts, the connection cap and load shedding; defaults to DEFAULT_SERVER_LIMITS. */
   serverLimits?: ServerLimits;
+  /** The change feed's retention and polling, and the event streams' limits. */
+  events?: { feed?: FeedSettings; streams?: EventStreamSettings };
 }
 
 export interface AccessOptions {
@@ -71,6 +77,7 @@ export async function buildApp({
   requireIfMatch = false,
   metrics = DEFAULT_METRICS,
   serverLimits = DEFAULT_SERVER_LIMITS,
+  events = {},
 }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger,
@@ -89,25 +96,37 @@ export async function buildApp({
     },
   });
 
-  acceptJsonOnly(app);
+  const spec = loadSpec();
+  acceptJsonOnly(app, responseOnlyTypes(spec.document));
   app.setValidatorCompiler(compileValidator);
   registerSecurityHeaders(app);
   registerLifecycle(app, lifecycle);
   await registerServerLimits(app, serverLimits);
   registerWeakEtags(app, API_PREFIX);
 
-  const spec = loadSpec();
   const apiNotFound = registerProblemHandlers(app, pathMethods(spec.document, API_PREFIX));
 
-  const people = new PeopleService(store);
-  const appMetrics = registerMetrics(app, store, spec.document, API_PREFIX, metrics, metrics);
+  const feed = new ChangeFeed(store, app.log, events.feed ?? DEFAULT_FEED_SETTINGS);
+  const streams = new EventStreams(events.streams ?? DEFAULT_EVENT_STREAM_SETTINGS);
+  lifecycle.onDraining(() => streams.endAll());
+  // Streams never finish on their own: closing ends them first, or it would wait for them.
+  app.addHook("preClose", async () => streams.endAll());
+  app.addHook("onClose", async () => feed.stop());
+  const people = new PeopleService(store, feed);
+  const appMetrics = registerMetrics(app, store, spec.document, API_PREFIX, metrics, {
+    ...metrics,
+    eventStreams: streams,
+  });
   const rateLimits = await RateLimits.register(app, access.rateLimits ?? NO_RATE_LIMITS, access.redis, appMetrics);
   const accessControl = new AccessControl(new TokenService(store), access.mode ?? "once-a-token-exists", rateLimits);
   const services = {
     people,
-    notes: new NotesService(store),
+    notes: new NotesService(store, feed),
     session: { people, accessControl: () => accessControl.isOn() },
     preconditions: { ifMatchRequired: requireIfMatch },
+    events: { feed, streams },
+    export: new ExportService(store),
+    search: new SearchService(store),
   };
   const security = securityByOperation(spec.document);
   const guardFor = (operationId: string) => accessControl.guardFor(security.get(operationId));

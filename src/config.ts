@@ -1,5 +1,7 @@
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
+import { DEFAULT_FEED_SETTINGS, type FeedSettings } from "./domain/changes.js";
+import { DEFAULT_EVENT_STREAM_SETTINGS, type EventStreamSettings } from "./http/event-stream.js";
 import type { MetricsSettings } from "./http/metrics.js";
 import { DEFAULT_RATE_LIMITS, type RateLimitSettings } from "./http/rate-limits.js";
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from "./http/server-limits.js";
@@ -52,6 +54,8 @@ export interface Config {
   metrics: MetricsSettings;
   /** HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, MAX_CONNECTIONS, SHED_EVENT_LOOP_DELAY_MS. */
   serverLimits: ServerLimits;
+  /** FEED_RETENTION_CHANGES, FEED_RETENTION_HOURS, FEED_POLL_MS, EVENTS_MAX_STREAMS, EVENTS_HEARTBEAT_MS. */
+  events: { feed: FeedSettings; streams: EventStreamSettings };
 }
 
 export interface AccessConfig {
@@ -135,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     poolSize: wholeNumber(env, "DB_POOL_SIZE", defaults.poolSize, 1, 1000),
   };
   const timeoutMs = wholeNumber(env, "SHUTDOWN_TIMEOUT_MS", 25_000, 1, HOUR_MS);
+  const serverLimitSettings = serverLimits(env);
   return {
     port: wholeNumber(env, "PORT", 5000, 0, 65535),
     host: env.HOST ?? "127.0.0.1",
@@ -145,7 +150,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     access: accessConfig(env),
     requireIfMatch: booleanSetting(env, "REQUIRE_IF_MATCH"),
     metrics: metricsSettings(env),
-    serverLimits: serverLimits(env),
+    serverLimits: serverLimitSettings,
+    events: eventSettings(env, serverLimitSettings.maxConnections),
+  };
+}
+
+function eventSettings(env: NodeJS.ProcessEnv, maxConnections: number): Config["events"] {
+  const feed = DEFAULT_FEED_SETTINGS;
+  const streams = DEFAULT_EVENT_STREAM_SETTINGS;
+  const maxStreams = wholeNumber(
+    env,
+    "EVENTS_MAX_STREAMS",
+    Math.min(streams.maxStreams, Math.floor(maxConnections / 2)),
+    0,
+    1_000_000,
+  );
+  if (maxStreams >= maxConnections) {
+    throw new ConfigError(
+      `EVENTS_MAX_STREAMS (${maxStreams}) must be below MAX_CONNECTIONS (${maxConnections}): every stream holds a connection`,
+    );
+  }
+  return {
+    feed: {
+      ...feed,
+      pollMs: wholeNumber(env, "FEED_POLL_MS", feed.pollMs, 10, 60_000),
+      retention: {
+        changes: wholeNumber(env, "FEED_RETENTION_CHANGES", feed.retention.changes, 1, 1_000_000_000),
+        hours: wholeNumber(env, "FEED_RETENTION_HOURS", feed.retention.hours, 1, 24 * 366),
+      },
+    },
+    streams: { maxStreams, heartbeatMs: wholeNumber(env, "EVENTS_HEARTBEAT_MS", streams.heartbeatMs, 100, HOUR_MS) },
   };
 }
 

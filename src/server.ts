@@ -125,6 +125,7 @@ async function serveOneProcess(config: Config, store: Store, destination: TurnBa
     requireIfMatch: config.requireIfMatch,
     metrics: { ...config.metrics, clusterWorker: isClusterWorker() },
     serverLimits: config.serverLimits,
+    events: config.events,
   });
 
   let stopping = false;

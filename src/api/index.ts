@@ -1,7 +1,11 @@
 import type { onRequestAsyncHookHandler, RouteHandlerMethod, RouteShorthandOptions } from "fastify";
+import type { ExportService } from "../domain/export.js";
 import type { NotesService } from "../domain/notes.js";
 import type { PeopleService } from "../domain/people.js";
+import type { SearchService } from "../domain/search.js";
 import type { Preconditions } from "./conditional.js";
+import { type EventSources, eventsHandlers } from "./events.js";
+import { exportHandlers } from "./export.js";
 import { notesHandlers } from "./notes.js";
 import { peopleHandlers } from "./people.js";
 import { type SessionSources, sessionHandlers } from "./session.js";
@@ -11,6 +15,9 @@ export interface Services {
   notes: NotesService;
   session: SessionSources;
   preconditions: Preconditions;
+  events: EventSources;
+  export: ExportService;
+  search: SearchService;
 }
 
 /** The check an operation's declared security asks for, when it declares one. */
@@ -23,9 +30,11 @@ export type GuardFor = (operationId: string) => onRequestAsyncHookHandler | unde
  */
 export function operationResolver(services: Services, guardFor: GuardFor) {
   const modules: Record<string, Record<string, unknown>> = {
-    people: peopleHandlers(services.people, services.preconditions),
-    notes: notesHandlers(services.notes, services.preconditions),
+    people: peopleHandlers(services.people, services.preconditions, services.search),
+    notes: notesHandlers(services.notes, services.preconditions, services.search),
     session: sessionHandlers(services.session),
+    events: eventsHandlers(services.events),
+    export: exportHandlers(services.export),
   };
   return (operationId: string): RouteShorthandOptions & { handler: RouteHandlerMethod } => {
     const [module = "", name = ""] = operationId.split(".");

@@ -1,5 +1,6 @@
 import { Kysely, Migrator, sql } from "kysely";
 import { type DatabaseConfig, DEFAULT_DATABASE_LIMITS } from "../config.js";
+import type { ChangeSignals } from "./change-signals.js";
 import type { ConnectionUse, UnitOfWork } from "./executor.js";
 import { type StoreLog, silentLog } from "./log.js";
 import { migrations } from "./migrations/index.js";
@@ -17,6 +18,7 @@ export interface Store extends UnitOfWork {
   /** A cheap round trip, for readiness. */
   ping(): Promise<void>;
   connections(): ConnectionUse;
+  changeSignals: ChangeSignals;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export function openStore(config: DatabaseConfig, log: StoreLog = silentLog): St
     transaction: opened.transaction,
     ping: opened.ping,
     connections: opened.connections,
+    changeSignals: opened.changeSignals,
     db,
     // Closing the store closes the connections Kysely uses too.
     close: opened.close,
@@ -77,7 +80,22 @@ export async function migrateToLatest(store: Store): Promise<MigrationReport> {
 /** Drops every table the migrations made, so `db build` can start again from nothing. */
 export async function dropAll(store: Store): Promise<void> {
   const { db } = store;
-  for (const table of ["token", "note", "person", "counter", "table_count", "person_note_count", "count_watermark"]) {
+  if (store.engine === "sqlite") {
+    await sql`drop view if exists note_search_source`.execute(db);
+    await db.schema.dropTable("note_search_vocab").ifExists().execute();
+    await db.schema.dropTable("note_search").ifExists().execute();
+  }
+  for (const table of [
+    "change",
+    "feed_horizon",
+    "token",
+    "note",
+    "person",
+    "counter",
+    "table_count",
+    "person_note_count",
+    "count_watermark",
+  ]) {
     await db.schema.dropTable(table).ifExists().execute();
   }
   await db.schema.dropTable("kysely_migration").ifExists().execute();
@@ -88,6 +106,9 @@ export async function dropAll(store: Store): Promise<void> {
       db,
     );
     await sql`drop sequence if exists note_watermark_hint`.execute(db);
+    await sql`drop function if exists note_search_vector(), person_search_rename(), note_search_fold(text)`.execute(db);
+    await sql`drop text search configuration if exists note_search`.execute(db);
+    await sql`drop text search dictionary if exists note_search_stem`.execute(db);
   }
 }
 

@@ -12,6 +12,7 @@ import {
   SqliteIntrospector,
   SqliteQueryCompiler,
 } from "kysely";
+import type { ChangeSignals } from "./change-signals.js";
 import type { Database, Engine } from "./schema.js";
 
 /**
@@ -49,6 +50,8 @@ export interface EngineConnection extends UnitOfWork {
   dialect: Dialect;
   ping(): Promise<void>;
   connections(): ConnectionUse;
+  /** How processes on this database tell each other that changes committed. */
+  changeSignals: ChangeSignals;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,7 @@
 import { type Kysely, type SelectQueryBuilder, sql } from "kysely";
 import { ConstraintViolation } from "./errors.js";
 import { affected, type Executor, prepareQuery } from "./executor.js";
-import type { ChangedSince, Missing } from "./people-repository.js";
+import type { ChangedSince, Missing, Updated } from "./people-repository.js";
 import type { Database } from "./schema.js";
 
 export type NoteKey = [timestamp: string, noteId: number];
@@ -162,7 +162,8 @@ export async function insertNote(
 
 /**
  * Changes the content (and the timestamp and version) only when it really changes; with an
- * expected version, only if nobody changed the note since. Returns the note as it is afterwards.
+ * expected version, only if nobody changed the note since. Returns the note as it is afterwards,
+ * and whether it changed.
  * Run it in a transaction: the update and the read-back are two statements.
  */
 export async function updateNote(
@@ -172,12 +173,12 @@ export async function updateNote(
   content: string,
   timestamp: string,
   expectedVersion?: number,
-): Promise<NoteRow | Missing | ChangedSince> {
+): Promise<Updated<NoteRow> | Missing | ChangedSince> {
   const changed = affected(await update.run(ex, personId, noteId, expectedVersion ?? null, content, timestamp)) > 0;
   const current = await findNote(ex, personId, noteId);
   if (!current) return "not-found";
   if (!changed && expectedVersion !== undefined && current.version !== expectedVersion) return "changed-since";
-  return current;
+  return { ...current, changed };
 }
 
 /** With an expected version, the note is deleted only if nobody changed it since. */

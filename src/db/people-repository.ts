@@ -33,6 +33,8 @@ export interface Names {
 export type NameTaken = "duplicate-name";
 export type Missing = "not-found";
 export type ChangedSince = "changed-since";
+/** A row after an update that may have been a no-op (nothing differed). */
+export type Updated<Row> = Row & { changed: boolean };
 
 const personColumns = ["person_id", "fname", "lname", "fname_key", "lname_key", "timestamp", "version"] as const;
 const noteColumns = ["note_id", "person_id", "content", "timestamp", "version"] as const;
@@ -175,7 +177,7 @@ export async function insertPerson(ex: Executor, names: Names, timestamp: string
 /**
  * Changes the names (and the timestamp and version) only when a name really changes. With an
  * expected version the change happens only if nobody changed the person since. Returns the row as
- * it is afterwards. Run it in a transaction: the update and the read-back are two statements.
+ * it is afterwards, and whether it changed. Run it in a transaction: the update and the read-back are two statements.
  */
 export async function updatePerson(
   ex: Executor,
@@ -183,7 +185,7 @@ export async function updatePerson(
   names: Names,
   timestamp: string,
   expectedVersion?: number,
-): Promise<PersonRow | NameTaken | Missing | ChangedSince> {
+): Promise<Updated<PersonRow> | NameTaken | Missing | ChangedSince> {
   let changed: PersonRow | undefined;
   try {
     changed = await update.first(
@@ -200,11 +202,11 @@ export async function updatePerson(
     if (isNameTaken(error)) return "duplicate-name";
     throw error;
   }
-  if (changed) return changed;
+  if (changed) return { ...changed, changed: true };
   const current = await findPerson(ex, personId);
   if (!current) return "not-found";
   if (expectedVersion !== undefined && current.version !== expectedVersion) return "changed-since";
-  return current;
+  return { ...current, changed: false };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { type CompiledQuery, PostgresDialect, type QueryResult } from "kysely";
 import pg from "pg";
+import { postgresSignals } from "./change-signals.js";
 import { isConnectionBroken, outcomeUnknown, translate } from "./errors.js";
 import type { EngineConnection, Executor } from "./executor.js";
 import type { StoreLog } from "./log.js";
@@ -138,6 +139,13 @@ export function openPostgres(options: PostgresOptions): EngineConnection {
         }
       }),
     dialect: new PostgresDialect({ pool }),
+    changeSignals: postgresSignals({
+      url: options.url,
+      ...(options.schema ? { schema: options.schema } : {}),
+      connectTimeoutMs: options.connectTimeoutMs,
+      notify: (channel) => run({ sql: "select pg_notify($1, '')", parameters: [channel] } as unknown as CompiledQuery),
+      log: options.log,
+    }),
     ping: async () => {
       await run(raw("select 1"));
     },

@@ -56,12 +56,52 @@ export interface TokenTable {
   revoked_at: string | null;
 }
 
+export type ChangeKind =
+  | "person.created"
+  | "person.updated"
+  | "person.deleted"
+  | "note.created"
+  | "note.updated"
+  | "note.deleted";
+
+/** One change to a person or a note, in the order of its revision. */
+export interface ChangeTable {
+  revision: Generated<number>;
+  kind: ChangeKind;
+  person_id: number;
+  note_id: number | null;
+  /** The changed resource as JSON, or its ids for a deletion. */
+  data: string;
+  recorded_at: string;
+}
+
+/** The newest revision retention has pruned: older ones can no longer be replayed. */
+export interface FeedHorizonTable {
+  name: "change";
+  pruned_through: number;
+}
+
+/**
+ * SQLite: the full-text index of the notes (FTS5 with external content, reading the view
+ * `note_search_source`: each note's content and its author's names as `author`), kept by
+ * triggers (migration 007) and queried in src/db/search-repository.ts. On PostgreSQL the index is
+ * `note.search`, a tsvector column kept by triggers that no query selects.
+ */
+export interface NoteSearchTable {
+  rowid: number;
+  content: string;
+  author: string;
+}
+
 export interface Database {
   person: PersonTable;
   note: NoteTable;
   table_count: TableCountTable;
   person_note_count: PersonNoteCountTable;
   token: TokenTable;
+  note_search: NoteSearchTable;
+  change: ChangeTable;
+  feed_horizon: FeedHorizonTable;
 }
 
 export type Engine = "sqlite" | "postgres";

@@ -12,6 +12,7 @@ import {
   SqliteIntrospector,
   SqliteQueryCompiler,
 } from "kysely";
+import { NO_SIGNALS } from "./change-signals.js";
 import { DatabaseUnavailableError, isBusy, translate } from "./errors.js";
 import type { EngineConnection, Executor } from "./executor.js";
 import type { StoreLog } from "./log.js";
@@ -163,6 +164,7 @@ export function openSqlite({ path, lockTimeoutMs, log }: SqliteOptions): EngineC
       await direct.executeQuery(CompiledQuery.raw("select 1"));
     },
     connections: () => ({ open: 1, idle: turn.locked ? 0 : 1, waiting: turn.queued }),
+    changeSignals: NO_SIGNALS,
     close: async () => {
       await turn.lock();
       checkpoint(raw, path, log);

@@ -12,6 +12,7 @@ import {
   updateNote,
 } from "../db/notes-repository.js";
 import { findPerson } from "../db/people-repository.js";
+import { type ChangeRecorder, recordOnly } from "./changes.js";
 import { noteNotFound, personNotFound } from "./errors.js";
 import { matchesIfMatch, noteTag, PreconditionFailed, type Tagged } from "./etags.js";
 import { cleanText } from "./names.js";
@@ -55,6 +56,7 @@ async function versionMatching(tx: Executor, personId: number, noteId: number, i
 export class NotesService {
   constructor(
     private readonly store: UnitOfWork,
+    private readonly changes: ChangeRecorder = recordOnly(),
     private readonly now: () => string = () => new Date().toISOString(),
   ) {}
 
@@ -82,32 +84,47 @@ export class NotesService {
   }
 
   async create(personId: number, content: string): Promise<Tagged<Note>> {
-    return this.store.transaction(async (tx) => {
+    const note = await this.store.transaction(async (tx) => {
       const noteId = await insertNote(tx, personId, cleanText(content), this.now());
       if (noteId === "not-found") throw personNotFound(personId);
       const row = await findNote(tx, personId, noteId);
       if (!row) throw noteNotFound(noteId);
-      return tagged(row);
+      const created = tagged(row);
+      await this.changes.record(tx, { kind: "note.created", personId, noteId, resource: created.value });
+      return created;
     });
+    this.changes.committed();
+    return note;
   }
 
   /** With `ifMatch` (an If-Match header), only if the note is still as the client read it. */
   async update(personId: number, noteId: number, content: string, ifMatch?: string): Promise<Tagged<Note>> {
-    return this.store.transaction(async (tx) => {
+    let changed = false;
+    const note = await this.store.transaction(async (tx) => {
       const expected = ifMatch === undefined ? undefined : await versionMatching(tx, personId, noteId, ifMatch);
       const row = await updateNote(tx, personId, noteId, cleanText(content), this.now(), expected);
       if (row === "not-found") throw noteNotFound(noteId);
       if (row === "changed-since") throw changedMeanwhile(noteId);
-      return tagged(row);
+      const updated = tagged(row);
+      changed = row.changed;
+      if (changed) await this.changes.record(tx, { kind: "note.updated", personId, noteId, resource: updated.value });
+      return updated;
     });
+    if (changed) this.changes.committed();
+    return note;
   }
 
   async delete(personId: number, noteId: number, ifMatch?: string): Promise<void> {
     await this.store.transaction(async (tx) => {
       const expected = ifMatch === undefined ? undefined : await versionMatching(tx, personId, noteId, ifMatch);
-      if (await deleteNote(tx, personId, noteId, expected)) return;
+      if (await deleteNote(tx, personId, noteId, expected)) {
+        const ids = { person_id: personId, note_id: noteId };
+        await this.changes.record(tx, { kind: "note.deleted", personId, noteId, resource: ids });
+        return;
+      }
       if (expected !== undefined && (await findNote(tx, personId, noteId))) throw changedMeanwhile(noteId);
       throw noteNotFound(noteId);
     });
+    this.changes.committed();
   }
 }

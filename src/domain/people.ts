@@ -11,6 +11,7 @@ import {
   type PersonRow,
   updatePerson,
 } from "../db/people-repository.js";
+import { type ChangeRecorder, recordOnly } from "./changes.js";
 import { personExists, personNotFound } from "./errors.js";
 import { matchesIfMatch, PreconditionFailed, personTag, type Tagged } from "./etags.js";
 import { cleanText } from "./names.js";
@@ -54,6 +55,7 @@ function toPerson(row: PersonRow, notes: PersonNoteRow[]): Person {
 export class PeopleService {
   constructor(
     private readonly store: UnitOfWork,
+    private readonly changes: ChangeRecorder = recordOnly(),
     private readonly now: () => string = () => new Date().toISOString(),
   ) {}
 
@@ -89,31 +91,51 @@ export class PeopleService {
 
   async create(input: PersonInput): Promise<Tagged<Person>> {
     const values = names(input);
-    const row = await insertPerson(this.store, values, this.now());
-    if (row === "duplicate-name") throw personExists(values.fname, values.lname);
-    return tagged(row, []);
+    const person = await this.store.transaction(async (tx) => {
+      const row = await insertPerson(tx, values, this.now());
+      if (row === "duplicate-name") throw personExists(values.fname, values.lname);
+      await this.#record(tx, "person.created", row);
+      return tagged(row, []);
+    });
+    this.changes.committed();
+    return person;
   }
 
   /** With `ifMatch` (an If-Match header), only if the person is still as the client read them. */
   async update(personId: number, input: PersonInput, ifMatch?: string): Promise<Tagged<Person>> {
     const values = names(input);
-    return this.store.transaction(async (tx) => {
+    let changed = false;
+    const person = await this.store.transaction(async (tx) => {
       const expected = ifMatch === undefined ? undefined : await this.#versionMatching(tx, personId, ifMatch);
       const row = await updatePerson(tx, personId, values, this.now(), expected);
       if (row === "duplicate-name") throw personExists(values.fname, values.lname);
       if (row === "not-found") throw personNotFound(personId);
       if (row === "changed-since") throw changedMeanwhile(personId);
+      changed = row.changed;
+      if (changed) await this.#record(tx, "person.updated", row);
       return tagged(row, await newestNotes(tx, [personId], EMBEDDED_NOTES));
     });
+    if (changed) this.changes.committed();
+    return person;
   }
 
   async delete(personId: number, ifMatch?: string): Promise<void> {
     await this.store.transaction(async (tx) => {
       const expected = ifMatch === undefined ? undefined : await this.#versionMatching(tx, personId, ifMatch);
-      if (await deletePerson(tx, personId, expected)) return;
+      if (await deletePerson(tx, personId, expected)) {
+        await this.changes.record(tx, { kind: "person.deleted", personId, resource: { person_id: personId } });
+        return;
+      }
       if (expected !== undefined && (await findPerson(tx, personId))) throw changedMeanwhile(personId);
       throw personNotFound(personId);
     });
+    this.changes.committed();
+  }
+
+  /** A person's change carries the person without their notes: those have changes of their own. */
+  #record(tx: Executor, kind: "person.created" | "person.updated", row: PersonRow): Promise<void> {
+    const { person_id, fname, lname, timestamp } = row;
+    return this.changes.record(tx, { kind, personId: person_id, resource: { person_id, fname, lname, timestamp } });
   }
 
   /**

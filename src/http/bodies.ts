@@ -1,4 +1,9 @@
-import type { FastifyInstance, onRequestHookHandler, preValidationHookHandler } from "fastify";
+import type {
+  FastifyContentTypeParser,
+  FastifyInstance,
+  onRequestHookHandler,
+  preValidationHookHandler,
+} from "fastify";
 import { badRequest } from "../domain/errors.js";
 
 /**
@@ -6,7 +11,7 @@ import { badRequest } from "../domain/errors.js";
  * as a string. A DELETE carries no meaningful body, so whatever it declares is ignored (the
  * tutorial's web app sends DELETEs as "plain/text").
  */
-export function acceptJsonOnly(app: FastifyInstance): void {
+export function acceptJsonOnly(app: FastifyInstance, responseOnlyTypes: string[] = []): void {
   app.removeContentTypeParser("text/plain");
   // Problem documents are JSON too; the contract names the type (for error responses).
   app.addContentTypeParser(
@@ -14,18 +19,10 @@ export function acceptJsonOnly(app: FastifyInstance): void {
     { parseAs: "string" },
     app.getDefaultJsonParser("error", "error"),
   );
-  app.addContentTypeParser("*", (request, payload, done) => {
-    if (request.method === "DELETE") {
-      payload.resume();
-      payload.on("end", () => done(null, undefined));
-      return;
-    }
-    const type = request.headers["content-type"] ?? "";
-    const error = Object.assign(new Error(`The request body must be application/json, not ${type}`), {
-      statusCode: 415,
-    });
-    done(error, undefined);
-  });
+  app.addContentTypeParser("*", refuseBody);
+  // Media types the contract names for responses only (an event stream, NDJSON) are refused as
+  // bodies the same way; named, they also tell the glue that a parser for them is in place.
+  for (const type of responseOnlyTypes) app.addContentTypeParser(type, refuseBody);
   // Each hook goes only on the routes it concerns, so the others (every read) never run it.
   app.addHook("onRoute", (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
@@ -33,6 +30,19 @@ export function acceptJsonOnly(app: FastifyInstance): void {
     if (route.schema?.body !== undefined) route.preValidation = withHook(route.preValidation, requireBody);
   });
 }
+
+const refuseBody: FastifyContentTypeParser = (request, payload, done) => {
+  if (request.method === "DELETE") {
+    payload.resume();
+    payload.on("end", () => done(null, undefined));
+    return;
+  }
+  const type = request.headers["content-type"] ?? "";
+  const error = Object.assign(new Error(`The request body must be application/json, not ${type}`), {
+    statusCode: 415,
+  });
+  done(error, undefined);
+};
 
 function withHook<Hook>(existing: Hook | Hook[] | undefined, hook: Hook): Hook[] {
   if (existing === undefined) return [hook];

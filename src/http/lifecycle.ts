@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 /** Whether the process is shutting down; readiness and every response follow it. */
 export class Lifecycle {
   #draining = false;
+  readonly #onDraining: Array<() => void> = [];
 
   get draining(): boolean {
     return this.#draining;
@@ -10,7 +11,14 @@ export class Lifecycle {
 
   /** From now on readiness says 503 and every response asks its client to close the connection. */
   startDraining(): void {
+    if (this.#draining) return;
     this.#draining = true;
+    for (const listener of this.#onDraining) listener();
+  }
+
+  /** Runs `listener` when draining starts: what would hold the drain up (open streams) ends then. */
+  onDraining(listener: () => void): void {
+    this.#onDraining.push(listener);
   }
 }
 

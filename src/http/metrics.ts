@@ -25,7 +25,7 @@ export interface AppMetrics {
 
 /**
  * `/metrics` in Prometheus' text format: requests by operationId and status (never by raw URL),
- * their latency, the database pool, rate-limit refusals and the process. In a cluster worker a
+ * their latency, the database pool, event streams open, rate-limit refusals and the process. In a cluster worker a
  * scrape asks the primary, which gathers every worker's metrics into one answer.
  */
 export function registerMetrics(
@@ -34,7 +34,7 @@ export function registerMetrics(
   document: OpenApiDocument,
   prefix: string,
   settings: MetricsSettings,
-  { clusterWorker = false }: { clusterWorker?: boolean } = {},
+  { clusterWorker = false, eventStreams }: { clusterWorker?: boolean; eventStreams?: { open: number } } = {},
 ): AppMetrics {
   const registry = new Registry();
   const operations = operationsByRoute(document, prefix);
@@ -86,6 +86,15 @@ export function registerMetrics(
     collect() {
       this.reset();
       this.inc(store.connections().waitSeconds ?? 0);
+    },
+  });
+
+  new Gauge({
+    name: "event_streams_open",
+    help: "Server-Sent Events streams open (GET /api/events)",
+    registers: [registry],
+    collect() {
+      this.set(eventStreams?.open ?? 0);
     },
   });
 

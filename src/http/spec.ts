@@ -68,3 +68,25 @@ export function operationsByRoute(document: OpenApiDocument, prefix: string): Ma
   }
   return found;
 }
+
+interface WithContent {
+  content?: Record<string, unknown>;
+}
+
+/** Media types the contract's responses use that no request body does, and that are not JSON. */
+export function responseOnlyTypes(document: OpenApiDocument): string[] {
+  const responses = new Set<string>();
+  const requests = new Set<string>();
+  for (const item of Object.values(document.paths)) {
+    for (const method of METHODS) {
+      const operation = item[method] as
+        | { requestBody?: WithContent; responses?: Record<string, WithContent> }
+        | undefined;
+      for (const type of Object.keys(operation?.requestBody?.content ?? {})) requests.add(type);
+      for (const response of Object.values(operation?.responses ?? {})) {
+        for (const type of Object.keys(response.content ?? {})) responses.add(type);
+      }
+    }
+  }
+  return [...responses].filter((type) => !requests.has(type) && !/[/+]json$/.test(type));
+}

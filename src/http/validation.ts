@@ -44,9 +44,19 @@ function coerceIntegers(names: string[], data: Record<string, unknown>): void {
   }
 }
 
+/** Node hands headers over with lower-case names; the contract spells them as HTTP does. */
+function withLowerCaseNames(schema: SchemaObject): SchemaObject {
+  const properties = (schema.properties ?? {}) as Record<string, SchemaObject>;
+  return {
+    ...schema,
+    properties: Object.fromEntries(Object.entries(properties).map(([name, value]) => [name.toLowerCase(), value])),
+    ...(Array.isArray(schema.required) ? { required: schema.required.map((name: string) => name.toLowerCase()) } : {}),
+  };
+}
+
 export const compileValidator: FastifySchemaCompiler<SchemaObject> = ({ schema, httpPart }) => {
   if (httpPart === "body") return bodyAjv.compile(schema);
-  const validate = paramsAjv.compile(schema);
+  const validate = paramsAjv.compile(httpPart === "headers" ? withLowerCaseNames(schema) : schema);
   const integers = integerProperties(schema);
   const validateWithCoercion = ((data: Record<string, unknown>) => {
     if (data && typeof data === "object") coerceIntegers(integers, data);

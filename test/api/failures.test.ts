@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { CompiledQuery } from "kysely";
 import { buildApp } from "../../src/app.js";
+import { NO_SIGNALS } from "../../src/db/change-signals.js";
 import type { Store } from "../../src/db/database.js";
 import { DatabaseFullError, DatabaseUnavailableError } from "../../src/db/errors.js";
 import type { Executor } from "../../src/db/executor.js";
@@ -29,6 +30,7 @@ function failingStore(fail: (query: CompiledQuery) => unknown): Store {
       throw fail({ sql: "select 1" } as CompiledQuery);
     },
     connections: () => ({ open: 0, idle: 0, waiting: 0 }),
+    changeSignals: NO_SIGNALS,
     close: async () => {},
   };
 }

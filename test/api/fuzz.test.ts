@@ -69,7 +69,10 @@ interface Planned {
   raw?: string;
 }
 
-const requestFor = fc.constantFrom(...operations).chain((operation) => {
+/** A stream never ends, so injecting it would never resolve; test/api/events.test.ts covers it. */
+const isStream = (operation: (typeof operations)[number]) => operation.operationId === "events.stream";
+
+const requestFor = fc.constantFrom(...operations.filter((operation) => !isStream(operation))).chain((operation) => {
   const item = (spec.paths[operation.template] as Json)[operation.method.toLowerCase()] as Json;
   const bodyRef = ((item.requestBody as Json | undefined)?.content as Json | undefined)?.["application/json"] as
     | { schema: { $ref: string } }

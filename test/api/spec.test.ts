@@ -29,6 +29,8 @@ const CONTRACT = [
   "PUT /people/{person_id}/notes/{note_id} notes.update",
   "DELETE /people/{person_id}/notes/{note_id} notes.delete",
   "GET /session session.read",
+  "GET /events events.stream",
+  "GET /export export.read_all",
 ];
 
 describe("the contract document", () => {

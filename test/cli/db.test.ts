@@ -44,7 +44,7 @@ describe("people-notes db", () => {
     const path = join(dir, "migrate.db");
     assert.match(
       cli(["db", "migrate"], path).output,
-      /applied 001_initial, 002_versions_and_slotted_counts, 003_cheaper_identity_check, 004_note_counts_folded, 005_tokens, 006_token_lookup/,
+      /applied 001_initial, 002_versions_and_slotted_counts, 003_cheaper_identity_check, 004_note_counts_folded, 005_tokens, 006_token_lookup, 007_note_search, 008_change_feed/,
     );
     assert.match(cli(["db", "migrate"], path).output, /already up to date/);
     assert.deepEqual(counts(path), { people: 0, notes: 0 });

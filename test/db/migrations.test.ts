@@ -15,6 +15,8 @@ const EVERY_MIGRATION = [
   "004_note_counts_folded",
   "005_tokens",
   "006_token_lookup",
+  "007_note_search",
+  "008_change_feed",
 ];
 
 async function count(database: TestDatabase, table: "person" | "note"): Promise<number> {

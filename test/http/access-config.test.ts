@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError, isLoopback, loadConfig } from "../../src/config.js";
+import { DEFAULT_FEED_SETTINGS } from "../../src/domain/changes.js";
+import { DEFAULT_EVENT_STREAM_SETTINGS } from "../../src/http/event-stream.js";
 import { DEFAULT_RATE_LIMITS } from "../../src/http/rate-limits.js";
 import { DEFAULT_SERVER_LIMITS } from "../../src/http/server-limits.js";
 
@@ -104,6 +106,42 @@ describe("server limits settings", () => {
     [{ MAX_CONNECTIONS: "0" }, /MAX_CONNECTIONS must be a whole number from 1/],
     [{ SHED_EVENT_LOOP_DELAY_MS: "1.5" }, /SHED_EVENT_LOOP_DELAY_MS must be a whole number from 0/],
     [{ HEADERS_TIMEOUT_MS: "20000" }, /HEADERS_TIMEOUT_MS \(20000\) must not be above REQUEST_TIMEOUT_MS \(15000\)/],
+  ] as const) {
+    test(`refuse ${JSON.stringify(env)} in one line`, () => {
+      assert.throws(
+        () => loadConfig(env),
+        (error) => error instanceof ConfigError && message.test(error.message) && !error.message.includes("\n"),
+      );
+    });
+  }
+});
+
+describe("change feed and event stream settings", () => {
+  test("default to DEFAULT_FEED_SETTINGS and DEFAULT_EVENT_STREAM_SETTINGS", () => {
+    assert.deepEqual(loadConfig({}).events, { feed: DEFAULT_FEED_SETTINGS, streams: DEFAULT_EVENT_STREAM_SETTINGS });
+  });
+
+  test("are read from the environment; fewer connections lower the default stream cap", () => {
+    const { events } = loadConfig({
+      FEED_RETENTION_CHANGES: "500",
+      FEED_RETENTION_HOURS: "2",
+      FEED_POLL_MS: "100",
+      EVENTS_MAX_STREAMS: "7",
+      EVENTS_HEARTBEAT_MS: "1000",
+    });
+    assert.deepEqual(events, {
+      feed: { ...DEFAULT_FEED_SETTINGS, pollMs: 100, retention: { changes: 500, hours: 2 } },
+      streams: { maxStreams: 7, heartbeatMs: 1000 },
+    });
+    assert.equal(loadConfig({ MAX_CONNECTIONS: "100" }).events.streams.maxStreams, 50);
+  });
+
+  for (const [env, message] of [
+    [{ FEED_RETENTION_CHANGES: "0" }, /FEED_RETENTION_CHANGES must be a whole number from 1/],
+    [{ FEED_RETENTION_HOURS: "1d" }, /FEED_RETENTION_HOURS must be a whole number/],
+    [{ FEED_POLL_MS: "1" }, /FEED_POLL_MS must be a whole number from 10/],
+    [{ EVENTS_HEARTBEAT_MS: "10" }, /EVENTS_HEARTBEAT_MS must be a whole number from 100/],
+    [{ EVENTS_MAX_STREAMS: "1024" }, /EVENTS_MAX_STREAMS \(1024\) must be below MAX_CONNECTIONS \(1024\)/],
   ] as const) {
     test(`refuse ${JSON.stringify(env)} in one line`, () => {
       assert.throws(

@@ -7,6 +7,7 @@ import { PeopleController } from "./controllers/people-controller.js";
 import { SessionController } from "./controllers/session-controller.js";
 import type { Access } from "./model/access.js";
 import type { ApiError } from "./model/api.js";
+import { LiveFeed } from "./model/live.js";
 import { type Navigation, type Route, Router } from "./router.js";
 import { layoutView } from "./views/layout.js";
 
@@ -31,6 +32,7 @@ class App implements Host {
   readonly #root: HTMLElement;
   readonly #router = new Router();
   readonly #session = new SessionController(this);
+  readonly live = new LiveFeed(() => this.update());
   #route: Route = { page: "not-found" };
   #controller: PageController | undefined;
   #toast: string | undefined;
@@ -47,6 +49,7 @@ class App implements Host {
 
   start(): void {
     void this.#session.start();
+    this.live.start();
     this.#router.start((route, navigation) => this.#show(route, navigation));
   }
 
@@ -57,6 +60,7 @@ class App implements Host {
       toast: this.#toast,
       account: this.#session.accountView(),
       signInDialog: this.#session.dialogView(),
+      live: this.live.status,
     });
     render(page, this.#root);
     document.title = `${this.#controller.title} · ${APP_NAME}`;

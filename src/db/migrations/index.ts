@@ -6,6 +6,8 @@ import * as identity from "./003_cheaper_identity_check.js";
 import * as folded from "./004_note_counts_folded.js";
 import * as tokens from "./005_tokens.js";
 import * as tokenLookup from "./006_token_lookup.js";
+import * as noteSearch from "./007_note_search.js";
+import * as changeFeed from "./008_change_feed.js";
 
 /** Numbered migrations, in order. Each one is written once and branches on the engine only where SQL differs. */
 export function migrations(engine: Engine): Record<string, Migration> {
@@ -16,6 +18,8 @@ export function migrations(engine: Engine): Record<string, Migration> {
     "004_note_counts_folded": folded.up(engine),
     "005_tokens": tokens.up(engine),
     "006_token_lookup": tokenLookup.up(engine),
+    "007_note_search": noteSearch.up(engine),
+    "008_change_feed": changeFeed.up(engine),
   };
   return Object.fromEntries(
     Object.entries(steps).map(([name, up]) => [name, { up: engine === "postgres" ? withoutStatementTimeout(up) : up }]),

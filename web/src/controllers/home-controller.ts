@@ -2,11 +2,15 @@ import type { Note } from "../model/api.js";
 import { listNotes } from "../model/notes.js";
 import { PagedList } from "../model/paged-list.js";
 import { homeView } from "../views/home-view.js";
+import { followNotes } from "./live-lists.js";
 import type { Host, PageController } from "./page.js";
+import { SearchController } from "./search-controller.js";
 
 export class HomeController implements PageController {
   readonly title = "Latest notes";
   readonly #notes: PagedList<Note>;
+  readonly #search: SearchController;
+  readonly #stopFollowing: () => void;
 
   constructor(private readonly host: Host) {
     this.#notes = new PagedList(
@@ -14,17 +18,24 @@ export class HomeController implements PageController {
       (note) => note.note_id,
       () => host.update(),
     );
+    this.#search = new SearchController(host);
+    this.#stopFollowing = host.live.subscribe((change) => followNotes(this.#notes, change));
   }
 
   show(): void {
-    void this.#notes.reload();
+    this.#search.show();
+    if (!this.#search.active) void this.#notes.reload();
   }
 
   view() {
-    return homeView(this.#notes, {
-      retry: () => void this.#notes.reload(),
-      loadMore: () => void this.#loadMore(),
-    });
+    return homeView(
+      this.#notes,
+      {
+        retry: () => void this.#notes.reload(),
+        loadMore: () => void this.#loadMore(),
+      },
+      this.#search.parts(),
+    );
   }
 
   async #loadMore(): Promise<void> {
@@ -35,6 +46,8 @@ export class HomeController implements PageController {
   }
 
   dispose(): void {
+    this.#stopFollowing();
     this.#notes.cancel();
+    this.#search.dispose();
   }
 }

@@ -1,4 +1,5 @@
 import { type Note, type Person, toApiError } from "../model/api.js";
+import type { LiveChange } from "../model/live.js";
 import { NoteForm } from "../model/note-form.js";
 import { createNote, deleteNote, listNotesOf, readNote, updateNote } from "../model/notes.js";
 import { PagedList } from "../model/paged-list.js";
@@ -7,6 +8,7 @@ import { type Loaded, selectedId } from "../model/selection.js";
 import { paths, type Route } from "../router.js";
 import { notesView } from "../views/notes-view.js";
 import { Editor } from "./editor.js";
+import { followNotes } from "./live-lists.js";
 import type { Host, PageController } from "./page.js";
 
 const EDITOR = "#note-content";
@@ -22,6 +24,7 @@ export class NotesController implements PageController {
   readonly form = new NoteForm();
   readonly editor: Editor<Note>;
   #personTicket = 0;
+  readonly #stopFollowing: () => void;
 
   constructor(private readonly host: Host) {
     this.notes = new PagedList(
@@ -56,6 +59,23 @@ export class NotesController implements PageController {
         "Someone else changed this note since you opened it, so it was not deleted. Check it and delete it again if you still want to.",
       afterDelete: (note) => ({ path: paths.notes(note.person_id), focus: "#notes-heading" }),
     });
+    this.#stopFollowing = host.live.subscribe((change) => this.#follow(change));
+  }
+
+  #follow(change: LiveChange): void {
+    followNotes(this.notes, change, this.personId);
+    const shown = this.person.status === "ready" ? this.person.value : undefined;
+    if (change.kind === "person.updated" && change.person.person_id === shown?.person_id) {
+      this.person = { status: "ready", value: { ...shown, ...change.person } };
+      this.host.update();
+    } else if (change.kind === "person.deleted" && change.personId === this.personId) {
+      // The form stays, with whatever is being typed in it; the list says the notes are gone.
+      const name = shown ? fullName(shown) : "This person";
+      this.host.notify(`${name} was deleted by someone else, with their notes.`);
+      void this.notes.reload({ keepShown: true });
+    } else if (change.kind === "reload") {
+      void this.#loadPerson();
+    }
   }
 
   get title(): string {
@@ -100,6 +120,7 @@ export class NotesController implements PageController {
   }
 
   dispose(): void {
+    this.#stopFollowing();
     this.notes.cancel();
     this.editor.cancel();
     this.#personTicket++;

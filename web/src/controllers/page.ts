@@ -1,6 +1,7 @@
 import type { TemplateResult } from "lit";
 import type { Access } from "../model/access.js";
 import type { ApiError } from "../model/api.js";
+import type { LiveFeed } from "../model/live.js";
 import type { Route } from "../router.js";
 
 export interface FocusOptions {
@@ -26,6 +27,8 @@ export interface Host {
   signIn(continueAt?: string): void;
   /** A change was refused for want of a usable token: signs out and asks for one. */
   unauthorized(error: ApiError, continueAt: string): void;
+  /** Everyone's changes as they happen, for the lists to follow. */
+  readonly live: LiveFeed;
 }
 
 /** Holds one page's state, turns events into model calls, and hands its state to the page's view. */

@@ -6,6 +6,7 @@ import { selectedId } from "../model/selection.js";
 import { paths, type Route } from "../router.js";
 import { peopleView } from "../views/people-view.js";
 import { Editor } from "./editor.js";
+import { followPeople } from "./live-lists.js";
 import type { Host, PageController } from "./page.js";
 
 const FIELD_IDS: Record<PersonField, string> = { fname: "person-fname", lname: "person-lname" };
@@ -15,6 +16,7 @@ export class PeopleController implements PageController {
   readonly form = new PersonForm();
   readonly editor: Editor<Person>;
   #listRequested = false;
+  readonly #stopFollowing: () => void;
 
   constructor(private readonly host: Host) {
     this.people = new PagedList(
@@ -51,6 +53,7 @@ export class PeopleController implements PageController {
         "Someone else changed this person or their notes since you opened them, so nothing was deleted. Check and delete again if you still want to.",
       afterDelete: () => ({ path: paths.people(), focus: "#people-heading" }),
     });
+    this.#stopFollowing = host.live.subscribe((change) => followPeople(this.people, change));
   }
 
   get title(): string {
@@ -91,6 +94,7 @@ export class PeopleController implements PageController {
   }
 
   dispose(): void {
+    this.#stopFollowing();
     this.people.cancel();
     this.editor.cancel();
   }

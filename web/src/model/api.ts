@@ -20,6 +20,7 @@ type Schemas = components["schemas"];
 export type Person = Schemas["Person"];
 export type PersonInput = Pick<Schemas["PersonInput"], "fname" | "lname">;
 export type PersonNote = Schemas["PersonNote"];
+export type PersonSummary = Schemas["PersonSummary"];
 export type Note = Schemas["Note"];
 export type NoteInput = Pick<Schemas["NoteInput"], "content">;
 export type Problem = Schemas["Problem"];

@@ -1,4 +1,4 @@
-import { html } from "lit";
+import { html, nothing } from "lit";
 import { repeat } from "lit/directives/repeat.js";
 import type { Note } from "../model/api.js";
 import type { PagedList } from "../model/paged-list.js";
@@ -6,6 +6,7 @@ import { fullName } from "../model/people.js";
 import { paths } from "../router.js";
 import { avatarView } from "./avatar.js";
 import { pagedListView } from "./feedback.js";
+import type { SearchParts } from "./search-view.js";
 import { timeView } from "./time.js";
 
 interface HomeHandlers {
@@ -13,9 +14,9 @@ interface HomeHandlers {
   loadMore: () => void;
 }
 
-function noteCard(note: Note, index: number) {
+function noteCard(note: Note, index: number, fresh: boolean) {
   const author = fullName(note.person);
-  return html`<li class="card note-card" data-note-index=${index}>
+  return html`<li class="card note-card ${fresh ? "is-fresh" : ""}" data-note-index=${index}>
     <div class="note-card__meta">
       ${avatarView(note.person)}
       <div class="note-card__byline">
@@ -32,13 +33,15 @@ function noteCard(note: Note, index: number) {
   </li>`;
 }
 
-export function homeView(notes: PagedList<Note>, handlers: HomeHandlers) {
+/** `search`: the search box, and while a search is shown its results in place of the latest notes. */
+export function homeView(notes: PagedList<Note>, handlers: HomeHandlers, search?: SearchParts) {
   return html`<div class="page page--narrow">
     <header class="page__header">
       <h1 tabindex="-1">Latest notes</h1>
       <p class="page__lead">What everyone has written, newest first.</p>
+      ${search?.box ?? nothing}
     </header>
-    ${homeBody(notes, handlers)}
+    ${search?.results ?? homeBody(notes, handlers)}
   </div>`;
 }
 
@@ -54,7 +57,7 @@ function homeBody(notes: PagedList<Note>, handlers: HomeHandlers) {
         ${repeat(
           items,
           (note) => note.note_id,
-          (note, index) => noteCard(note, index),
+          (note, index) => noteCard(note, index, notes.fresh.has(note.note_id)),
         )}
       </ol>`,
     retry: handlers.retry,

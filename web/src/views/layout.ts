@@ -1,4 +1,5 @@
 import { html, nothing, type TemplateResult } from "lit";
+import type { LiveStatus } from "../model/live.js";
 import { paths, type Route } from "../router.js";
 
 function navLink(href: string, label: string, current: boolean) {
@@ -11,10 +12,25 @@ interface Frame {
   /** Sign in, or who is signed in and Sign out. */
   account: TemplateResult | typeof nothing;
   signInDialog: TemplateResult;
+  live: LiveStatus;
+}
+
+const LIVE_LABELS: Record<LiveStatus, { label: string; title: string }> = {
+  live: { label: "Live", title: "Changes by others appear as they happen" },
+  connecting: { label: "Connecting…", title: "Reconnecting to live updates" },
+  offline: { label: "Offline", title: "Live updates are off for now; trying again shortly" },
+};
+
+/** Whether the lists follow everyone's changes right now. */
+function liveIndicator(status: LiveStatus) {
+  const { label, title } = LIVE_LABELS[status];
+  return html`<span class="live live--${status}" title=${title} data-live=${status}>
+    <span class="live__dot" aria-hidden="true"></span>${label}
+  </span>`;
 }
 
 /** The frame of every page: navigation bar, the page itself, the polite status line, and the sign-in dialog. */
-export function layoutView(route: Route, { page, toast, account, signInDialog }: Frame) {
+export function layoutView(route: Route, { page, toast, account, signInDialog, live }: Frame) {
   const onPeople = route.page === "people" || route.page === "notes";
   return html`<a class="skip-link" href="#main">Skip to content</a>
     <header class="topbar">
@@ -29,7 +45,7 @@ export function layoutView(route: Route, { page, toast, account, signInDialog }:
         <nav class="nav" aria-label="Main">
           ${navLink(paths.home(), "Home", route.page === "home")} ${navLink(paths.people(), "People", onPeople)}
         </nav>
-        ${account}
+        ${liveIndicator(live)} ${account}
       </div>
     </header>
     <main id="main" class="main" tabindex="-1">${page}</main>

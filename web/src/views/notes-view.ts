@@ -161,7 +161,7 @@ function listView(state: NotesState, handlers: NotesHandlers) {
         ${repeat(
           notes,
           (note) => note.note_id,
-          (note) => noteRow(note, note.note_id === chosen, mayWrite),
+          (note) => noteRow(note, note.note_id === chosen, mayWrite, state.notes.fresh.has(note.note_id)),
         )}
       </ol>`,
     retry: handlers.retryNotes,
@@ -169,8 +169,8 @@ function listView(state: NotesState, handlers: NotesHandlers) {
   });
 }
 
-function noteRow(note: Note, selected: boolean, mayEdit: boolean) {
-  return html`<li class="note-row ${selected ? "note-row--selected" : ""}">
+function noteRow(note: Note, selected: boolean, mayEdit: boolean, fresh: boolean) {
+  return html`<li class="note-row ${selected ? "note-row--selected" : ""} ${fresh ? "is-fresh" : ""}">
     <div class="note-row__meta">
       ${timeView(note.timestamp)}
       ${

@@ -127,7 +127,7 @@ function listView(state: PeopleState, handlers: PeopleHandlers) {
         ${repeat(
           people,
           (person) => person.person_id,
-          (person) => personRow(person, person.person_id === chosen),
+          (person) => personRow(person, person.person_id === chosen, state.people.fresh.has(person.person_id)),
         )}
       </ul>`,
     retry: handlers.retry,
@@ -135,9 +135,9 @@ function listView(state: PeopleState, handlers: PeopleHandlers) {
   });
 }
 
-function personRow(person: Person, selected: boolean) {
+function personRow(person: Person, selected: boolean, fresh: boolean) {
   const name = fullName(person);
-  return html`<li class="person-row ${selected ? "person-row--selected" : ""}">
+  return html`<li class="person-row ${selected ? "person-row--selected" : ""} ${fresh ? "is-fresh" : ""}">
     ${avatarView(person)}
     <div class="person-row__main">
       <a

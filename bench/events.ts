@@ -1,0 +1,132 @@
+/**
+ * `npm run bench -- --events`: 500 event streams open on one server process: its memory and CPU
+ * with them idle, and while notes are written, with how long each note took to reach every stream.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { cpuSeconds, HOST, type RunningServer, residentMb, serviceSpec, startServer, stopServer } from "./servers.js";
+
+const PORT = 5207;
+const STREAMS = 500;
+const NOTES = 200;
+const NOTES_PER_SECOND = 20;
+const IDLE_SECONDS = 10;
+
+interface Stream {
+  /** When each note (by its content) arrived. */
+  arrivals: Map<string, number>;
+  close(): void;
+}
+
+function openStream(url: string): Promise<Stream> {
+  return new Promise((resolve, reject) => {
+    const arrivals = new Map<string, number>();
+    const req = request(url, { headers: { accept: "text/event-stream" }, agent: false }, (res) => {
+      if (res.statusCode !== 200) {
+        reject(new Error(`stream refused: ${res.statusCode}`));
+        res.resume();
+        return;
+      }
+      let buffer = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        buffer += chunk;
+        for (let end = buffer.indexOf("\n\n"); end !== -1; end = buffer.indexOf("\n\n")) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const content = /"content":"(bench note \d+)"/.exec(block)?.[1];
+          if (content) arrivals.set(content, performance.now());
+        }
+      });
+      resolve({ arrivals, close: () => req.destroy() });
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+export interface EventsFigures {
+  streams: number;
+  rssBeforeMb: number;
+  rssOpenMb: number;
+  idleCpuPercent: number;
+  writeCpuPercent: number;
+  notes: number;
+  deliveryP50Ms: number;
+  deliveryP99Ms: number;
+  deliveryMaxMs: number;
+}
+
+export async function measureEvents(): Promise<EventsFigures> {
+  const dir = mkdtempSync(join(tmpdir(), "people-notes-bench-events-"));
+  const spec = serviceSpec(PORT, `sqlite:${join(dir, "events.db")}`);
+  spec.env.LOG_LEVEL = "warn";
+  spec.env.EVENTS_MAX_STREAMS = String(STREAMS);
+  const server: RunningServer = await startServer(spec);
+  const streams: Stream[] = [];
+  try {
+    const rssBeforeMb = residentMb(server.process.pid) ?? Number.NaN;
+    for (let i = 0; i < STREAMS; i++) streams.push(await openStream(`${server.url}/api/events`));
+    await sleep(1000);
+    const rssOpenMb = residentMb(server.process.pid) ?? Number.NaN;
+
+    const idleStart = cpuSeconds(server);
+    await sleep(IDLE_SECONDS * 1000);
+    const idleCpuPercent = ((cpuSeconds(server) - idleStart) / IDLE_SECONDS) * 100;
+
+    const sent = new Map<string, number>();
+    const writeStart = cpuSeconds(server);
+    const started = performance.now();
+    for (let i = 0; i < NOTES; i++) {
+      const content = `bench note ${i}`;
+      const body = JSON.stringify({ content });
+      sent.set(content, performance.now());
+      const response = await fetch(`http://${HOST}:${PORT}/api/people/1/notes`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+      if (response.status !== 201) throw new Error(`POST answered ${response.status}`);
+      await response.arrayBuffer();
+      await sleep(Math.max(0, started + ((i + 1) * 1000) / NOTES_PER_SECOND - performance.now()));
+    }
+    await sleep(2000);
+    const writeSeconds = (performance.now() - started) / 1000;
+    const writeCpuPercent = ((cpuSeconds(server) - writeStart) / writeSeconds) * 100;
+
+    const delays: number[] = [];
+    for (const stream of streams) {
+      for (const [content, at] of sent) {
+        const arrived = stream.arrivals.get(content);
+        if (arrived === undefined) throw new Error(`${content} never reached a stream`);
+        delays.push(arrived - at);
+      }
+    }
+    delays.sort((a, b) => a - b);
+    const figures: EventsFigures = {
+      streams: STREAMS,
+      rssBeforeMb,
+      rssOpenMb,
+      idleCpuPercent,
+      writeCpuPercent,
+      notes: NOTES,
+      deliveryP50Ms: percentile(delays, 50),
+      deliveryP99Ms: percentile(delays, 99),
+      deliveryMaxMs: delays.at(-1) ?? Number.NaN,
+    };
+    console.log(JSON.stringify(figures, null, 2));
+    return figures;
+  } finally {
+    for (const stream of streams) stream.close();
+    await stopServer(server);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,397 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, describe, type TestContext, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { FastifyInstance } from "fastify";
+import pg from "pg";
+import { buildApp } from "../../src/app.js";
+import { recordChange } from "../../src/db/changes-repository.js";
+import { prepareDatabase } from "../../src/db/setup.js";
+import { DEFAULT_FEED_SETTINGS, type FeedSettings } from "../../src/domain/changes.js";
+import type { EventStreamSettings } from "../../src/http/event-stream.js";
+import { Lifecycle } from "../../src/http/lifecycle.js";
+import { createDatabase, type Engine, engines, POSTGRES_URL, type TestDatabase } from "../support/app.js";
+import { type OpenStream, openStream } from "../support/event-stream.js";
+
+interface Served {
+  app: FastifyInstance;
+  url: string;
+  lifecycle: Lifecycle;
+}
+
+/** The app listening on a free loopback port: event streams need a real connection. */
+async function serve(
+  database: TestDatabase,
+  events: { feed?: FeedSettings; streams?: EventStreamSettings } = {},
+  store = database.store,
+): Promise<Served> {
+  const lifecycle = new Lifecycle();
+  const app = await buildApp({ store, lifecycle, events });
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  const address = app.server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return { app, url: `http://127.0.0.1:${address.port}`, lifecycle };
+}
+
+interface Fixture extends Served {
+  database: TestDatabase;
+  /** Opens a stream on this app; it is closed after the test. */
+  open(path?: string, headers?: Record<string, string>): Promise<OpenStream>;
+}
+
+/** A seeded database and the app serving it for one test; streams, app and database go after it. */
+async function fixture(
+  t: TestContext,
+  engine: Engine,
+  events: { feed?: FeedSettings; streams?: EventStreamSettings } = {},
+): Promise<Fixture> {
+  const database = await createDatabase(engine);
+  await prepareDatabase(database.store);
+  const served = await serve(database, events);
+  const opened: OpenStream[] = [];
+  t.after(async () => {
+    for (const stream of opened) stream.close();
+    await served.app.close();
+    await database.destroy();
+  });
+  return {
+    ...served,
+    database,
+    async open(path = "/api/events", headers = {}) {
+      const stream = await openStream(`${served.url}${path}`, headers);
+      opened.push(stream);
+      return stream;
+    },
+  };
+}
+
+const send = (url: string, method: string, body?: unknown, headers: Record<string, string> = {}) =>
+  fetch(url, {
+    method,
+    headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+
+const uniqueName = () => `P${randomBytes(5).toString("hex")}`;
+
+async function createPerson(url: string): Promise<number> {
+  const response = await send(`${url}/api/people`, "POST", { fname: uniqueName(), lname: uniqueName() });
+  assert.equal(response.status, 201);
+  return ((await response.json()) as { person_id: number }).person_id;
+}
+
+async function createNote(url: string, personId: number, content: string): Promise<number> {
+  const response = await send(`${url}/api/people/${personId}/notes`, "POST", { content });
+  assert.equal(response.status, 201);
+  return ((await response.json()) as { note_id: number }).note_id;
+}
+
+const revisions = (stream: OpenStream) => stream.events.map((event) => Number(event.id));
+
+function assertIncreasing(ids: number[]): void {
+  for (let i = 1; i < ids.length; i++) assert.ok((ids[i] ?? 0) > (ids[i - 1] ?? 0), `ids in order: ${ids}`);
+}
+
+for (const engine of engines()) {
+  describe(`GET /api/events on ${engine}`, () => {
+    let database: TestDatabase;
+    let served: Served;
+    const streams: OpenStream[] = [];
+    const open = async (path = "/api/events", headers: Record<string, string> = {}) => {
+      const stream = await openStream(`${served.url}${path}`, headers);
+      streams.push(stream);
+      return stream;
+    };
+
+    before(async () => {
+      database = await createDatabase(engine as Engine);
+      await prepareDatabase(database.store);
+      served = await serve(database);
+    });
+    after(async () => {
+      for (const stream of streams) stream.close();
+      await served.app.close();
+      await database.destroy();
+    });
+
+    test("a new note reaches an open stream as note.created, with the note as data", async () => {
+      const stream = await open();
+      assert.equal(stream.status, 200);
+      assert.match(stream.headers.get("content-type") ?? "", /^text\/event-stream/);
+      assert.equal(stream.headers.get("cache-control"), "no-store");
+      const personId = await createPerson(served.url);
+      const noteId = await createNote(served.url, personId, "live, at once");
+      const event = await stream.waitFor((e) => e.event === "note.created");
+      const note = JSON.parse(event.data) as { note_id: number; person_id: number; content: string };
+      assert.deepEqual([note.note_id, note.person_id, note.content], [noteId, personId, "live, at once"]);
+      const created = await stream.waitFor((e) => e.event === "person.created");
+      assert.equal((JSON.parse(created.data) as { person_id: number }).person_id, personId);
+      assert.ok(Number(created.id) < Number(event.id), "the person's change comes before the note's");
+    });
+
+    test("updates and deletions come as such; a PUT that changes nothing sends nothing", async () => {
+      const personId = await createPerson(served.url);
+      const noteId = await createNote(served.url, personId, "first words");
+      const stream = await open(`/api/events?person_id=${personId}`);
+      const notePath = `${served.url}/api/people/${personId}/notes/${noteId}`;
+      assert.equal((await send(notePath, "PUT", { content: "first words" })).status, 200);
+      assert.equal((await send(notePath, "PUT", { content: "second words" })).status, 200);
+      assert.equal(
+        (await send(`${served.url}/api/people/${personId}`, "PUT", { fname: "Renamed", lname: uniqueName() })).status,
+        200,
+      );
+      assert.equal((await send(notePath, "DELETE")).status, 204);
+      assert.equal((await send(`${served.url}/api/people/${personId}`, "DELETE")).status, 204);
+      const events = await stream.take(4);
+      assert.deepEqual(
+        events.map((e) => e.event),
+        ["note.updated", "person.updated", "note.deleted", "person.deleted"],
+      );
+      assert.equal((JSON.parse(events[0]?.data ?? "{}") as { content: string }).content, "second words");
+      assert.equal((JSON.parse(events[1]?.data ?? "{}") as { fname: string }).fname, "Renamed");
+      assert.deepEqual(JSON.parse(events[2]?.data ?? "{}"), { person_id: personId, note_id: noteId });
+      assert.deepEqual(JSON.parse(events[3]?.data ?? "{}"), { person_id: personId });
+      assertIncreasing(revisions(stream));
+    });
+
+    test("the first event says where the stream starts, so a client that saw nothing else resumes from it", async () => {
+      const personId = await createPerson(served.url);
+      const quiet = await open(`/api/events?person_id=${personId}`);
+      const deadline = Date.now() + 5000;
+      while (quiet.ready === undefined && Date.now() < deadline) await sleep(10);
+      assert.equal(quiet.ready?.event, "ready");
+      assert.deepEqual(JSON.parse(quiet.ready?.data ?? "{}"), { revision: Number(quiet.ready?.id) });
+      quiet.close();
+      await createNote(served.url, personId, "while nobody listened");
+      const resumed = await open(`/api/events?person_id=${personId}`, { "last-event-id": quiet.ready?.id ?? "" });
+      const [missed] = await resumed.take(1);
+      assert.equal((JSON.parse(missed?.data ?? "{}") as { content: string }).content, "while nobody listened");
+    });
+
+    test("person_id keeps to that person's changes", async () => {
+      const mine = await createPerson(served.url);
+      const theirs = await createPerson(served.url);
+      const stream = await open(`/api/events?person_id=${mine}`);
+      await createNote(served.url, theirs, "not for this stream");
+      await createNote(served.url, mine, "for this stream");
+      const event = await stream.waitFor((e) => e.event === "note.created");
+      assert.equal((JSON.parse(event.data) as { content: string }).content, "for this stream");
+      await sleep(200);
+      assert.ok(
+        stream.events.every((e) => (JSON.parse(e.data) as { person_id: number }).person_id === mine),
+        "nothing of anyone else",
+      );
+    });
+
+    test("Last-Event-ID (or ?since=) resumes right after it: nothing missed, nothing repeated", async () => {
+      const personId = await createPerson(served.url);
+      const first = await open(`/api/events?person_id=${personId}`);
+      await createNote(served.url, personId, "before the disconnect");
+      const [seen] = await first.take(1);
+      first.close();
+      const written: number[] = [];
+      for (const content of ["while away 1", "while away 2", "while away 3"]) {
+        written.push(await createNote(served.url, personId, content));
+      }
+      const resumed = [
+        await open(`/api/events?person_id=${personId}`, { "last-event-id": seen?.id ?? "" }),
+        await open(`/api/events?person_id=${personId}&since=${seen?.id}`),
+      ];
+      await createNote(served.url, personId, "after the reconnect");
+      for (const stream of resumed) {
+        const events = await stream.take(4);
+        const contents = events.map((e) => (JSON.parse(e.data) as { content: string }).content);
+        assert.deepEqual(contents, ["while away 1", "while away 2", "while away 3", "after the reconnect"]);
+        assertIncreasing(revisions(stream));
+        assert.ok(Number(events[0]?.id) > Number(seen?.id));
+      }
+      await sleep(100);
+      assert.deepEqual(
+        resumed.map((stream) => stream.events.length),
+        [4, 4],
+        "each change once",
+      );
+      assert.equal(written.length, 3);
+    });
+
+    test("a change that rolled back is never sent, and the changes after it still are", async () => {
+      const personId = await createPerson(served.url);
+      const stream = await open(`/api/events?person_id=${personId}`);
+      await assert.rejects(
+        database.store.transaction(async (tx) => {
+          await recordChange(tx, {
+            kind: "note.created",
+            person_id: personId,
+            note_id: 999_999,
+            data: JSON.stringify({ content: "rolled back" }),
+            recorded_at: new Date().toISOString(),
+          });
+          throw new Error("changed my mind");
+        }),
+        /changed my mind/,
+      );
+      await createNote(served.url, personId, "committed");
+      const event = await stream.waitFor((e) => e.event === "note.created");
+      assert.equal((JSON.parse(event.data) as { content: string }).content, "committed");
+      await sleep(100);
+      assert.ok(!stream.events.some((e) => e.data.includes("rolled back")));
+    });
+
+    test("a revision this database has not reached gets a reload event, then live changes", async () => {
+      const personId = await createPerson(served.url);
+      const stream = await open(`/api/events?person_id=${personId}&since=999999999`);
+      const [reload] = await stream.take(1);
+      assert.equal(reload?.event, "reload");
+      assert.deepEqual(JSON.parse(reload?.data ?? "{}"), { revision: Number(reload?.id) });
+      await createNote(served.url, personId, "after the reload");
+      const [, next] = await stream.take(2);
+      assert.equal(next?.event, "note.created");
+      assert.ok(Number(next?.id) > Number(reload?.id));
+    });
+
+    test("HEAD answers the stream's headers and holds no stream open", async () => {
+      const open = async () => {
+        const metrics = await (await fetch(`${served.url}/metrics`)).text();
+        return Number(/^event_streams_open (\d+)$/m.exec(metrics)?.[1]);
+      };
+      const before = await open();
+      const response = await fetch(`${served.url}/api/events`, { method: "HEAD", signal: AbortSignal.timeout(5000) });
+      assert.equal(response.status, 200);
+      assert.match(response.headers.get("content-type") ?? "", /^text\/event-stream/);
+      await sleep(100);
+      assert.equal(await open(), before);
+    });
+
+    test("bad revisions and filters are a 400 problem", async () => {
+      for (const [path, headers] of [
+        ["/api/events?since=-1", {}],
+        ["/api/events?since=abc", {}],
+        ["/api/events?person_id=0", {}],
+        ["/api/events", { "last-event-id": "12; drop" }],
+      ] as const) {
+        const stream = await open(path, headers);
+        assert.equal(stream.status, 400, path);
+        assert.match(stream.headers.get("content-type") ?? "", /^application\/problem\+json/);
+        const { errors } = JSON.parse(stream.body) as { errors?: Array<{ in: string }> };
+        assert.equal(errors?.[0]?.in, "last-event-id" in headers ? "header" : "query", "checked by the contract");
+      }
+    });
+  });
+
+  describe(`event streams' limits on ${engine}`, () => {
+    test("changes past retention: a client asking for them is told to reload", async (t) => {
+      const served = await fixture(t, engine, {
+        feed: { ...DEFAULT_FEED_SETTINGS, retention: { changes: 2, hours: 24 }, pruneEveryMs: 20 },
+      });
+      const personId = await createPerson(served.url);
+      const live = await served.open();
+      for (let i = 0; i < 5; i++) await createNote(served.url, personId, `note ${i}`);
+      const events = await live.take(5);
+      await sleep(200);
+      const resumed = await served.open("/api/events", { "last-event-id": events[0]?.id ?? "" });
+      const [first] = await resumed.take(1);
+      assert.equal(first?.event, "reload");
+      assert.ok(Number(first?.id) >= Number(events[4]?.id), "the reload starts from now");
+      const recent = await served.open("/api/events", { "last-event-id": events[3]?.id ?? "" });
+      const [kept] = await recent.take(1);
+      assert.equal(kept?.event, "note.created", "the newest changes are still kept");
+      assert.equal(kept?.id, events[4]?.id);
+    });
+
+    test("past EVENTS_MAX_STREAMS a stream is a 503 with Retry-After; heartbeats keep idle ones busy", async (t) => {
+      const served = await fixture(t, engine, { streams: { maxStreams: 2, heartbeatMs: 50 } });
+      const opened: OpenStream[] = [];
+      for (let i = 0; i < 2; i++) opened.push(await served.open());
+      const metrics = await (await fetch(`${served.url}/metrics`)).text();
+      assert.match(metrics, /^event_streams_open 2$/m, "the open streams are in the metrics");
+      const refused = await served.open();
+      assert.equal(refused.status, 503);
+      assert.ok(Number(refused.headers.get("retry-after")) > 0);
+      assert.match(refused.body, /Too many event streams/);
+      opened[0]?.close();
+      await sleep(100);
+      const again = await served.open();
+      assert.equal(again.status, 200, "a closed stream frees its place");
+      const deadline = Date.now() + 5000;
+      while (again.comments.filter((c) => c === "heartbeat").length < 2 && Date.now() < deadline) await sleep(20);
+      assert.ok(again.comments.filter((c) => c === "heartbeat").length >= 2, "heartbeats on an idle stream");
+    });
+
+    test("draining ends every stream at once, so closing does not wait for them", async (t) => {
+      const served = await fixture(t, engine);
+      const stream = await served.open();
+      assert.equal(stream.status, 200);
+      served.lifecycle.startDraining();
+      const first = await Promise.race([stream.ended.then(() => "ended"), sleep(5000, "still open")]);
+      assert.equal(first, "ended", "the stream ends as draining begins");
+      assert.equal((await served.open()).status, 503, "and no new one opens");
+    });
+  });
+}
+
+describe("the change feed on PostgreSQL, with transactions committing out of order", () => {
+  test("a change is held back while one with a lower revision is still committing", async (t) => {
+    const served = await fixture(t, "postgres");
+    const { database } = served;
+    const client = new pg.Client({ connectionString: POSTGRES_URL });
+    await client.connect();
+    t.after(() => client.end());
+    const [current] = await database.store.db
+      .selectNoFrom((eb) => eb.fn<string>("current_schema", []).as("schema"))
+      .execute();
+    await client.query(`set search_path = ${current?.schema}`);
+    const personId = await createPerson(served.url);
+    const stream = await served.open(`/api/events?person_id=${personId}`);
+
+    // The slow transaction takes its revision first, and commits last.
+    await client.query("begin");
+    // As in the service, the transaction has its id before it takes a revision.
+    await client.query("select pg_current_xact_id()");
+    await client.query(
+      `insert into change (kind, person_id, note_id, data, recorded_at)
+       values ('note.created', $1, 1, '{"content":"slow"}', now())`,
+      [personId],
+    );
+    await createNote(served.url, personId, "fast");
+    await sleep(500);
+    assert.deepEqual(stream.events, [], "the faster change waits for the slower one");
+    await client.query("commit");
+    const events = await stream.take(2);
+    assert.deepEqual(
+      events.map((e) => (JSON.parse(e.data) as { content: string }).content),
+      ["slow", "fast"],
+    );
+    assertIncreasing(revisions(stream));
+  });
+
+  test("a gap closes even while a long transaction elsewhere on the server holds the snapshot back", async (t) => {
+    const served = await fixture(t, "postgres");
+    const { database } = served;
+    const elsewhere = new pg.Client({ connectionString: POSTGRES_URL });
+    await elsewhere.connect();
+    t.after(async () => {
+      await elsewhere.query("rollback").catch(() => {});
+      await elsewhere.end();
+    });
+    const personId = await createPerson(served.url);
+    const stream = await served.open(`/api/events?person_id=${personId}`);
+    // Say a report running for minutes: its transaction keeps every snapshot's xmin where it was.
+    await elsewhere.query("begin");
+    await elsewhere.query("select pg_current_xact_id()");
+    await assert.rejects(
+      database.store.transaction(async (tx) => {
+        await recordChange(tx, {
+          kind: "note.created",
+          person_id: personId,
+          note_id: 999_999,
+          data: "{}",
+          recorded_at: new Date().toISOString(),
+        });
+        throw new Error("rolled back: a gap");
+      }),
+    );
+    await createNote(served.url, personId, "after the gap");
+    const event = await stream.waitFor((e) => e.event === "note.created");
+    assert.equal((JSON.parse(event.data) as { content: string }).content, "after the gap");
+  });
+});

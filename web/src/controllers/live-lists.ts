@@ -1,0 +1,62 @@
+import type { Note, Person } from "../model/api.js";
+import type { LiveChange } from "../model/live.js";
+import type { PagedList } from "../model/paged-list.js";
+
+/**
+ * Keeps a list of notes (everyone's, or one person's when `personId` is given) up to date with
+ * the changes others make: a new note goes on top, an edit replaces the note where it is, a
+ * deletion takes it away. Only the list changes: what the user is typing and where they have
+ * scrolled to stay as they are.
+ */
+export function followNotes(notes: PagedList<Note>, change: LiveChange, personId?: number): void {
+  const mine = (id: number) => personId === undefined || id === personId;
+  switch (change.kind) {
+    case "note.created":
+      if (mine(change.note.person_id)) notes.put(change.note, { atTop: true });
+      return;
+    case "note.updated":
+      if (mine(change.note.person_id)) notes.put(change.note);
+      return;
+    case "note.deleted":
+      notes.remove(change.noteId);
+      return;
+    case "person.updated": {
+      const { person } = change;
+      notes.updateWhere((note) => (note.person_id === person.person_id ? { ...note, person } : undefined));
+      return;
+    }
+    case "person.deleted":
+      // Their notes went with them, without events of their own.
+      if (personId === undefined && notes.items.some((note) => note.person_id === change.personId)) {
+        void notes.reload({ keepShown: true });
+      }
+      return;
+    case "reload":
+      void notes.reload({ keepShown: true });
+      return;
+    case "person.created":
+      return;
+  }
+}
+
+/** The same for the list of people, which is sorted by name: a new person is placed by a reload. */
+export function followPeople(people: PagedList<Person>, change: LiveChange): void {
+  switch (change.kind) {
+    case "person.created":
+      void people.reload({ keepShown: true }).then(() => people.highlight(change.person.person_id));
+      return;
+    case "person.updated": {
+      const { person } = change;
+      people.updateWhere((each) => (each.person_id === person.person_id ? { ...each, ...person } : undefined));
+      return;
+    }
+    case "person.deleted":
+      people.remove(change.personId);
+      return;
+    case "reload":
+      void people.reload({ keepShown: true });
+      return;
+    default:
+      return;
+  }
+}
