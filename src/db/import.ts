@@ -24,6 +24,7 @@ import {
 import { migrateToLatest, type Store } from "./database.js";
 import { isUniqueViolation, translate } from "./errors.js";
 import { foldNoteCounts } from "./notes-repository.js";
+import type { PersonRow } from "./people-repository.js";
 
 export const MERGE_RULE =
   "a person or note whose id the database has already is taken from the file only if the file's version is higher (a tie keeps the database's row); every other one is added; a note's person must be in the file or the database; a name held by another person in the database is refused";
@@ -31,15 +32,8 @@ export const MERGE_RULE =
 export type ImportPhase = "clearing" | "people" | "notes" | "verifying";
 export type ImportMode = "empty" | "replace" | "merge";
 
-export interface ImportPerson {
-  person_id: number;
-  fname: string;
-  lname: string;
-  fname_key: string;
-  lname_key: string;
-  timestamp: string;
-  version: number;
-}
+/** A person as a file holds it: every column, as stored. */
+export type ImportPerson = PersonRow;
 
 export interface ImportNote {
   note_id: number;

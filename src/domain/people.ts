@@ -23,8 +23,6 @@ export interface PersonInput {
   lname: string;
 }
 
-const PERSON_CURSOR = ["key", "key", "id"] as const;
-
 const names = (input: PersonInput) => ({ fname: cleanText(input.fname), lname: cleanText(input.lname) });
 
 const toNote = ({ note_id, person_id, content, timestamp }: PersonNoteRow): PersonNote => ({
@@ -52,6 +50,37 @@ function toPerson(row: PersonRow, notes: PersonNoteRow[]): Person {
   };
 }
 
+/** People cursors hold the sort key: last name's key, first name's key, id. */
+export const PERSON_CURSOR = ["key", "key", "id"] as const;
+
+/** A page of people (`rows` holds one more than `limit` when there is a next page), each with their newest notes. */
+export async function pageOfPeople(
+  ex: Executor,
+  rows: PersonRow[],
+  limit: number,
+  total: number,
+): Promise<Page<Person>> {
+  const shown = rows.slice(0, limit);
+  const notes = await newestNotes(
+    ex,
+    shown.map((row) => row.person_id),
+    EMBEDDED_NOTES,
+  );
+  const byPerson = new Map<number, PersonNoteRow[]>();
+  for (const note of notes) {
+    const list = byPerson.get(note.person_id);
+    if (list) list.push(note);
+    else byPerson.set(note.person_id, [note]);
+  }
+  return toPage(
+    rows,
+    limit,
+    total,
+    (row) => [row.lname_key, row.fname_key, row.person_id],
+    (row) => toPerson(row, byPerson.get(row.person_id) ?? []),
+  );
+}
+
 export class PeopleService {
   constructor(
     private readonly store: UnitOfWork,
@@ -62,25 +91,7 @@ export class PeopleService {
   async list(limit: number, cursor?: string): Promise<Page<Person>> {
     const after = decodeCursor<PersonKey>(cursor, PERSON_CURSOR);
     const [rows, total] = await Promise.all([listPeople(this.store, limit + 1, after), countPeople(this.store)]);
-    const shown = rows.slice(0, limit);
-    const notes = await newestNotes(
-      this.store,
-      shown.map((row) => row.person_id),
-      EMBEDDED_NOTES,
-    );
-    const byPerson = new Map<number, PersonNoteRow[]>();
-    for (const note of notes) {
-      const list = byPerson.get(note.person_id);
-      if (list) list.push(note);
-      else byPerson.set(note.person_id, [note]);
-    }
-    return toPage(
-      rows,
-      limit,
-      total,
-      (row) => [row.lname_key, row.fname_key, row.person_id],
-      (row) => toPerson(row, byPerson.get(row.person_id) ?? []),
-    );
+    return pageOfPeople(this.store, rows, limit, total);
   }
 
   async read(personId: number): Promise<Tagged<Person>> {

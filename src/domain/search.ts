@@ -1,6 +1,6 @@
 import type { UnitOfWork } from "../db/executor.js";
 import { nameKey } from "../db/names.js";
-import { newestNotes, type PersonKey, type PersonNoteRow, type PersonRow } from "../db/people-repository.js";
+import type { PersonKey } from "../db/people-repository.js";
 import {
   countMatches,
   countPeopleNamed,
@@ -12,7 +12,8 @@ import {
   termsStartingWith,
   windowFloor,
 } from "../db/search-repository.js";
-import { decodeCursor, EMBEDDED_NOTES, invalidCursor, type Page, toPage } from "./paging.js";
+import { decodeCursor, invalidCursor, type Page, toPage } from "./paging.js";
+import { PERSON_CURSOR, pageOfPeople } from "./people.js";
 import {
   foldToken,
   fts5Expression,
@@ -40,7 +41,6 @@ const NO_CEILING = Number.MAX_SAFE_INTEGER;
 /** A search cursor: the window of the last note shown, and its place in that window's ranking. */
 type SearchCursor = [ceiling: number, floor: number, score: number, noteId: number];
 const SEARCH_CURSOR = ["id", "id", "score", "id"] as const;
-const PERSON_CURSOR = ["key", "key", "id"] as const;
 
 interface Found extends RankedNoteRow {
   window: SearchWindow;
@@ -60,16 +60,6 @@ function found(query: SearchQuery): (row: Found) => FoundNote {
       ...highlight("lname", row.lname),
     ],
   });
-}
-
-function toPerson(row: PersonRow, notes: PersonNoteRow[]): Person {
-  return {
-    person_id: row.person_id,
-    fname: row.fname,
-    lname: row.lname,
-    timestamp: row.timestamp,
-    notes: notes.map(({ note_id, person_id, content, timestamp }) => ({ note_id, person_id, content, timestamp })),
-  };
 }
 
 /** Searches: notes by the words of their content and their author's names, people by name prefix. */
@@ -162,20 +152,6 @@ export class SearchService {
       listPeopleNamed(this.store, prefix, limit + 1, after),
       countPeopleNamed(this.store, prefix),
     ]);
-    const shown = rows.slice(0, limit);
-    const notes = await newestNotes(
-      this.store,
-      shown.map((row) => row.person_id),
-      EMBEDDED_NOTES,
-    );
-    const byPerson = new Map<number, PersonNoteRow[]>();
-    for (const note of notes) byPerson.set(note.person_id, [...(byPerson.get(note.person_id) ?? []), note]);
-    return toPage(
-      rows,
-      limit,
-      total,
-      (row) => [row.lname_key, row.fname_key, row.person_id],
-      (row) => toPerson(row, byPerson.get(row.person_id) ?? []),
-    );
+    return pageOfPeople(this.store, rows, limit, total);
   }
 }
