@@ -7,6 +7,9 @@
 /** Letters, digits and the marks on them: everything else (quotes, operators, `*`, `^`, `:`) only separates words. */
 const WORD = /[\p{L}\p{N}\p{M}\p{Co}]+/gu;
 
+/** What a word needs besides marks. */
+const BEARER = /[\p{L}\p{N}\p{Co}]/u;
+
 /** The last word matches as a prefix from this many characters on; a single letter matches only itself. */
 export const MIN_PREFIX_LENGTH = 2;
 
@@ -19,7 +22,8 @@ export interface SearchQuery {
 
 /** The words of a query, or undefined when it has none (only punctuation or spaces). */
 export function parseQuery(text: string): SearchQuery | undefined {
-  const words = text.match(WORD) ?? [];
+  // Marks with nothing to sit on are folded away by both engines, leaving no word at all.
+  const words = (text.match(WORD) ?? []).filter((word) => BEARER.test(word));
   const last = words[words.length - 1];
   if (last === undefined) return undefined;
   return { words, prefix: [...last].length >= MIN_PREFIX_LENGTH };
@@ -36,11 +40,13 @@ export function fts5Expression(query: SearchQuery): string {
 }
 
 /**
- * The text given to PostgreSQL's to_tsquery, as a bound parameter: words hold only letters, digits
- * and marks, none of which to_tsquery reads as an operator, so the only operators are these.
+ * The text given to PostgreSQL's to_tsquery, as a bound parameter: each word quoted (words hold
+ * only letters, digits and marks, so never a quote), so that to_tsquery never reads a word as
+ * syntax, even one of characters it does not know as letters; the only operators are these.
  */
 export function tsqueryText(query: SearchQuery): string {
-  return query.words.map((word, i) => (query.prefix && i === query.words.length - 1 ? `${word}:*` : word)).join(" & ");
+  const last = query.words.length - 1;
+  return query.words.map((word, i) => (query.prefix && i === last ? `'${word}':*` : `'${word}'`)).join(" & ");
 }
 
 /** As SQLite's unicode61 tokenizer folds a token (remove_diacritics 2): lower case, without diacritics. */
