@@ -65,6 +65,23 @@ async function fixture(
   };
 }
 
+/** Records a note's change and rolls it back: its revision is taken, and never commits. */
+async function recordThenRollBack(database: TestDatabase, personId: number, content: string): Promise<void> {
+  await assert.rejects(
+    database.store.transaction(async (tx) => {
+      await recordChange(tx, {
+        kind: "note.created",
+        person_id: personId,
+        note_id: 999_999,
+        data: JSON.stringify({ content }),
+        recorded_at: new Date().toISOString(),
+      });
+      throw new Error("changed my mind");
+    }),
+    /changed my mind/,
+  );
+}
+
 const send = (url: string, method: string, body?: unknown, headers: Record<string, string> = {}) =>
   fetch(url, {
     method,
@@ -217,19 +234,7 @@ for (const engine of engines()) {
     test("a change that rolled back is never sent, and the changes after it still are", async () => {
       const personId = await createPerson(served.url);
       const stream = await open(`/api/events?person_id=${personId}`);
-      await assert.rejects(
-        database.store.transaction(async (tx) => {
-          await recordChange(tx, {
-            kind: "note.created",
-            person_id: personId,
-            note_id: 999_999,
-            data: JSON.stringify({ content: "rolled back" }),
-            recorded_at: new Date().toISOString(),
-          });
-          throw new Error("changed my mind");
-        }),
-        /changed my mind/,
-      );
+      await recordThenRollBack(database, personId, "rolled back");
       await createNote(served.url, personId, "committed");
       const event = await stream.waitFor((e) => e.event === "note.created");
       assert.equal((JSON.parse(event.data) as { content: string }).content, "committed");
@@ -378,18 +383,7 @@ describe("the change feed on PostgreSQL, with transactions committing out of ord
     // Say a report running for minutes: its transaction keeps every snapshot's xmin where it was.
     await elsewhere.query("begin");
     await elsewhere.query("select pg_current_xact_id()");
-    await assert.rejects(
-      database.store.transaction(async (tx) => {
-        await recordChange(tx, {
-          kind: "note.created",
-          person_id: personId,
-          note_id: 999_999,
-          data: "{}",
-          recorded_at: new Date().toISOString(),
-        });
-        throw new Error("rolled back: a gap");
-      }),
-    );
+    await recordThenRollBack(database, personId, "rolled back: a gap");
     await createNote(served.url, personId, "after the gap");
     const event = await stream.waitFor((e) => e.event === "note.created");
     assert.equal((JSON.parse(event.data) as { content: string }).content, "after the gap");
