@@ -103,7 +103,7 @@ async function warnAboutSharing(store: Store, config: Config, log: Logger): Prom
     const { wanted, maxConnections, reserved, headroom, inUse, available } = shortfall;
     log.warn(
       shortfall,
-      `WORKERS × DB_POOL_SIZE = ${wanted} connections may be more than PostgreSQL can give: max_connections ` +
+      `WORKERS × (DB_POOL_SIZE + 1 listening) = ${wanted} connections may be more than PostgreSQL can give: max_connections ` +
         `${maxConnections} − reserved ${reserved} − headroom ${headroom} − in use now ${inUse} = ${available}; ` +
         "lower DB_POOL_SIZE or WORKERS, or raise max_connections",
     );

@@ -25,23 +25,26 @@ export async function connectionCapacity(store: Store): Promise<ConnectionCapaci
   return row;
 }
 
+/** Each process's connection for LISTEN, outside its pool. */
+export const LISTENING_CONNECTIONS = 1;
+
 export interface PoolShortfall extends ConnectionCapacity {
   workers: number;
   poolSize: number;
-  /** workers × poolSize: what the service may open at its busiest. */
+  /** workers × (poolSize + 1): what the service may open at its busiest (each process also listens for changes on one). */
   wanted: number;
   /** maxConnections − reserved − headroom − inUse. */
   available: number;
   headroom: number;
 }
 
-/** The numbers behind the rule workers × pool ≤ max_connections − reserved − headroom − in use, when it is broken. */
+/** The numbers behind the rule workers × (pool + 1) ≤ max_connections − reserved − headroom − in use, when it is broken. */
 export function poolShortfall(
   capacity: ConnectionCapacity,
   workers: number,
   poolSize: number,
 ): PoolShortfall | undefined {
-  const wanted = workers * poolSize;
+  const wanted = workers * (poolSize + LISTENING_CONNECTIONS);
   const available = capacity.maxConnections - capacity.reserved - CONNECTION_HEADROOM - capacity.inUse;
   if (wanted <= available) return undefined;
   return { ...capacity, workers, poolSize, wanted, available, headroom: CONNECTION_HEADROOM };

@@ -427,18 +427,18 @@ describe("cluster supervision", () => {
 });
 
 describe("start-up checks on PostgreSQL", () => {
-  test("WORKERS × DB_POOL_SIZE beyond max_connections minus the headroom is a warning with the numbers", async (t) => {
+  test("WORKERS × (DB_POOL_SIZE + 1) beyond max_connections minus the headroom is a warning with the numbers", async (t) => {
     const schema = await createSchema("cluster");
     t.after(() => schema.drop());
     const server = await startServer({ WORKERS: "2", DB_POOL_SIZE: "60", DATABASE_URL: schema.url });
     t.after(() => server.kill());
     const warning = await waitForLine(server, (line) => line.wanted !== undefined);
-    assert.equal(warning.wanted, 120);
+    assert.equal(warning.wanted, 122);
     assert.equal(warning.workers, 2);
     assert.equal(warning.poolSize, 60);
     assert.match(
       warning.msg ?? "",
-      /WORKERS × DB_POOL_SIZE = 120 connections .* max_connections \d+ − reserved \d+ − headroom 3 − in use now \d+ = -?\d+/,
+      /WORKERS × \(DB_POOL_SIZE \+ 1 listening\) = 122 connections .* max_connections \d+ − reserved \d+ − headroom 3 − in use now \d+ = -?\d+/,
     );
     assert.equal(await within(server.stop(), 10_000, "the exit"), 0);
   });
