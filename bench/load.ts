@@ -19,6 +19,8 @@ export interface Target {
   path: string;
   /** For POST: the person; for PUT: the person and the note. */
   ids?: number[];
+  /** For GET: "{id}" in the path becomes an id drawn from 1..spread on every request. */
+  spread?: number;
 }
 
 export interface LoadResult {
@@ -66,10 +68,18 @@ interface WrkReport {
 }
 
 async function runWrk(baseUrl: string, target: Target, seconds: number): Promise<LoadResult> {
-  const script = target.method === "GET" ? "get.lua" : target.method === "POST" ? "post.lua" : "put.lua";
-  const url = target.method === "GET" ? `${baseUrl}${target.path}` : baseUrl;
+  const spread = target.method === "GET" && target.spread !== undefined;
+  const script = spread
+    ? "get-spread.lua"
+    : target.method === "GET"
+      ? "get.lua"
+      : target.method === "POST"
+        ? "post.lua"
+        : "put.lua";
+  const url = target.method === "GET" && !spread ? `${baseUrl}${target.path}` : baseUrl;
   const args = ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--timeout", "10s", "-s", script, url];
-  if (target.ids) args.push("--", ...target.ids.map(String));
+  if (spread) args.push("--", target.path, String(target.spread));
+  else if (target.ids) args.push("--", ...target.ids.map(String));
   const { stdout } = await run("wrk", args, { cwd: WRK_SCRIPTS, timeout: (seconds + 30) * 1000 });
   const line = WRK_RESULT.exec(stdout)?.[1];
   if (!line) throw new Error(`wrk printed no result:\n${stdout}`);
@@ -87,7 +97,9 @@ async function runWrk(baseUrl: string, target: Target, seconds: number): Promise
 async function runAutocannon(baseUrl: string, target: Target, seconds: number): Promise<LoadResult> {
   const args = ["--no-install", "autocannon", "-j", "-c", String(CONNECTIONS), "-d", String(seconds)];
   const [personId, noteId] = target.ids ?? [];
-  let path = target.path;
+  // autocannon cannot draw ids from a range: a spread read asks for the middle one every time.
+  let path =
+    target.spread === undefined ? target.path : target.path.replace("{id}", String(Math.ceil(target.spread / 2)));
   if (target.method !== "GET") {
     path = target.method === "POST" ? `/api/people/${personId}/notes` : `/api/people/${personId}/notes/${noteId}`;
     // [<id>] becomes a fresh random id on every request, so every PUT is a real change.

@@ -103,7 +103,11 @@ async function measureOn(tool: LoadTool, database: Database): Promise<WorkersFig
     }
     const personId = Math.ceil(database.people / 2);
     const endpoints: { name: string; kind: "read" | "write"; target: Target }[] = [
-      { name: "GET /api/people/{id}", kind: "read", target: { method: "GET", path: `/api/people/${personId}` } },
+      {
+        name: "GET /api/people/{id}",
+        kind: "read",
+        target: { method: "GET", path: "/api/people/{id}", spread: database.people },
+      },
       { name: "POST /api/people/{id}/notes", kind: "write", target: { method: "POST", path: "", ids: [personId] } },
     ];
     const figures: WorkersFigure[] = [];

@@ -57,6 +57,18 @@ const pageAfter = prepareQuery((db, lnameKey: string, fnameKey: string, personId
 const byId = prepareQuery((db, personId: number) =>
   db.selectFrom("person").select(personColumns).where("person_id", "=", personId),
 );
+/** Several people at once; the ids arrive as one parameter, as in newestOfEach. */
+const byIds = prepareQuery({
+  sqlite: (db, personIds: string | number[]) =>
+    db
+      .selectFrom("person")
+      .select(personColumns)
+      .where("person_id", "in", (eb) =>
+        eb.selectFrom(sql<{ value: number }>`json_each(${personIds})`.as("p")).select(sql<number>`p.value`.as("value")),
+      ),
+  postgres: (db, personIds: string | number[]) =>
+    db.selectFrom("person").select(personColumns).where("person_id", "=", sql<number>`any(${personIds}::bigint[])`),
+});
 const total = prepareQuery((db) =>
   db
     .selectFrom("table_count")
@@ -158,6 +170,13 @@ export function findPerson(ex: Executor, personId: number): Promise<PersonRow | 
   return byId.first(ex, personId);
 }
 
+/** The people of these ids that exist, in no particular order. */
+export async function findPeople(ex: Executor, personIds: readonly number[]): Promise<PersonRow[]> {
+  if (personIds.length === 0) return [];
+  const ids = ex.engine === "sqlite" ? JSON.stringify(personIds) : [...personIds];
+  return (await byIds.run(ex, ids)).rows;
+}
+
 export async function countPeople(ex: Executor): Promise<number> {
   return Number((await total.first(ex))?.total ?? 0);
 }
@@ -218,10 +237,14 @@ export async function deletePerson(ex: Executor, personId: number, expectedVersi
 }
 
 /** The newest `perPerson` notes of each person, newest first within a person. */
-export async function newestNotes(ex: Executor, personIds: number[], perPerson: number): Promise<PersonNoteRow[]> {
+export async function newestNotes(
+  ex: Executor,
+  personIds: readonly number[],
+  perPerson: number,
+): Promise<PersonNoteRow[]> {
   if (personIds.length === 0) return [];
   // SQLite reads the ids from a JSON array, PostgreSQL from an array parameter.
-  const ids = ex.engine === "sqlite" ? JSON.stringify(personIds) : personIds;
+  const ids = ex.engine === "sqlite" ? JSON.stringify(personIds) : [...personIds];
   const { rows } = await newestOfEach.run(ex, ids, perPerson);
   return rows.sort(
     (a, b) =>

@@ -2,6 +2,7 @@ import type { Executor, UnitOfWork } from "../db/executor.js";
 import {
   countPeople,
   deletePerson,
+  findPeople,
   findPerson,
   insertPerson,
   listPeople,
@@ -16,6 +17,7 @@ import { personExists, personNotFound } from "./errors.js";
 import { matchesIfMatch, PreconditionFailed, personTag, type Tagged } from "./etags.js";
 import { cleanText } from "./names.js";
 import { decodeCursor, EMBEDDED_NOTES, type Page, toPage } from "./paging.js";
+import { batchedReads, type ReadBatching } from "./read-batches.js";
 import type { Person, PersonNote } from "./types.js";
 
 export interface PersonInput {
@@ -50,6 +52,17 @@ function toPerson(row: PersonRow, notes: PersonNoteRow[]): Person {
   };
 }
 
+/** Notes grouped by their person, each group in the order given. */
+function notesByPerson(notes: PersonNoteRow[]): Map<number, PersonNoteRow[]> {
+  const byPerson = new Map<number, PersonNoteRow[]>();
+  for (const note of notes) {
+    const list = byPerson.get(note.person_id);
+    if (list) list.push(note);
+    else byPerson.set(note.person_id, [note]);
+  }
+  return byPerson;
+}
+
 /** People cursors hold the sort key: last name's key, first name's key, id. */
 export const PERSON_CURSOR = ["key", "key", "id"] as const;
 
@@ -66,12 +79,7 @@ export async function pageOfPeople(
     shown.map((row) => row.person_id),
     EMBEDDED_NOTES,
   );
-  const byPerson = new Map<number, PersonNoteRow[]>();
-  for (const note of notes) {
-    const list = byPerson.get(note.person_id);
-    if (list) list.push(note);
-    else byPerson.set(note.person_id, [note]);
-  }
+  const byPerson = notesByPerson(notes);
   return toPage(
     rows,
     limit,
@@ -86,7 +94,23 @@ export class PeopleService {
     private readonly store: UnitOfWork,
     private readonly changes: ChangeRecorder = recordOnly(),
     private readonly now: () => string = () => new Date().toISOString(),
-  ) {}
+    batching: ReadBatching = { inFlight: 4, maxBatch: 100 },
+  ) {
+    this.#readOne = batchedReads((personIds) => this.#readMany(personIds), batching);
+  }
+
+  /** People read one by one by many requests at once cost the database one query for them all. */
+  readonly #readOne: (personId: number) => Promise<Tagged<Person> | undefined>;
+
+  async #readMany(asked: readonly number[]): Promise<Map<number, Tagged<Person>>> {
+    const personIds = [...new Set(asked)];
+    const [rows, notes] = await Promise.all([
+      findPeople(this.store, personIds),
+      newestNotes(this.store, personIds, EMBEDDED_NOTES),
+    ]);
+    const byPerson = notesByPerson(notes);
+    return new Map(rows.map((row) => [row.person_id, tagged(row, byPerson.get(row.person_id) ?? [])]));
+  }
 
   async list(limit: number, cursor?: string): Promise<Page<Person>> {
     const after = decodeCursor<PersonKey>(cursor, PERSON_CURSOR);
@@ -95,9 +119,9 @@ export class PeopleService {
   }
 
   async read(personId: number): Promise<Tagged<Person>> {
-    const row = await findPerson(this.store, personId);
-    if (!row) throw personNotFound(personId);
-    return tagged(row, await newestNotes(this.store, [personId], EMBEDDED_NOTES));
+    const person = await this.#readOne(personId);
+    if (!person) throw personNotFound(personId);
+    return person;
   }
 
   async create(input: PersonInput): Promise<Tagged<Person>> {

@@ -143,6 +143,21 @@ for (const engine of engines()) {
       assert.equal((await api.get(`/api/people/${person.person_id}`)).json<Person>().lname, "Bouvier");
     });
 
+    test("people read at once, some of them twice, each come back whole, and one missing is 404", async () => {
+      const ids = [1, 2, 3, 2, 999, 1, 3, 3];
+      const alone = new Map<number, unknown>();
+      for (const id of new Set(ids)) alone.set(id, (await api.get(`/api/people/${id}`)).json());
+      const together = await Promise.all(ids.map((id) => api.get(`/api/people/${id}`)));
+      for (const [i, response] of together.entries()) {
+        const id = ids[i] ?? 0;
+        if (id === 999) assertProblem(response, 404, "Person not found for Id: 999");
+        else {
+          assert.equal(response.statusCode, 200);
+          assert.deepEqual(response.json(), alone.get(id));
+        }
+      }
+    });
+
     test("the list is sorted by last name, then first name, ignoring case", async () => {
       await api.createPerson("Apu", "Nahasapeemapetilon");
       await api.createPerson("Abe", "Nahasapeemapetilon");
