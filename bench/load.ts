@@ -67,15 +67,11 @@ interface WrkReport {
   errors: Record<string, number>;
 }
 
+const WRK_SCRIPT: Record<Method, string> = { GET: "get.lua", POST: "post.lua", PUT: "put.lua" };
+
 async function runWrk(baseUrl: string, target: Target, seconds: number): Promise<LoadResult> {
   const spread = target.method === "GET" && target.spread !== undefined;
-  const script = spread
-    ? "get-spread.lua"
-    : target.method === "GET"
-      ? "get.lua"
-      : target.method === "POST"
-        ? "post.lua"
-        : "put.lua";
+  const script = spread ? "get-spread.lua" : WRK_SCRIPT[target.method];
   const url = target.method === "GET" && !spread ? `${baseUrl}${target.path}` : baseUrl;
   const args = ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--timeout", "10s", "-s", script, url];
   if (spread) args.push("--", target.path, String(target.spread));

@@ -170,11 +170,14 @@ export function findPerson(ex: Executor, personId: number): Promise<PersonRow | 
   return byId.first(ex, personId);
 }
 
+/** Ids as one parameter: SQLite reads them from a JSON array, PostgreSQL from an array. */
+const idList = (ex: Executor, ids: readonly number[]): string | number[] =>
+  ex.engine === "sqlite" ? JSON.stringify(ids) : [...ids];
+
 /** The people of these ids that exist, in no particular order. */
 export async function findPeople(ex: Executor, personIds: readonly number[]): Promise<PersonRow[]> {
   if (personIds.length === 0) return [];
-  const ids = ex.engine === "sqlite" ? JSON.stringify(personIds) : [...personIds];
-  return (await byIds.run(ex, ids)).rows;
+  return (await byIds.run(ex, idList(ex, personIds))).rows;
 }
 
 export async function countPeople(ex: Executor): Promise<number> {
@@ -243,9 +246,7 @@ export async function newestNotes(
   perPerson: number,
 ): Promise<PersonNoteRow[]> {
   if (personIds.length === 0) return [];
-  // SQLite reads the ids from a JSON array, PostgreSQL from an array parameter.
-  const ids = ex.engine === "sqlite" ? JSON.stringify(personIds) : [...personIds];
-  const { rows } = await newestOfEach.run(ex, ids, perPerson);
+  const { rows } = await newestOfEach.run(ex, idList(ex, personIds), perPerson);
   return rows.sort(
     (a, b) =>
       a.person_id - b.person_id ||

@@ -2,26 +2,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { CompiledQuery } from "kysely";
 import { buildApp } from "../../src/app.js";
-import type { Store } from "../../src/db/database.js";
-import type { Executor } from "../../src/db/executor.js";
 import { prepareDatabase } from "../../src/db/setup.js";
 import { createDatabase, insertNotes, type TestDatabase } from "../support/app.js";
-
-/** The store, noting every query that runs through it, in transactions too. */
-function recording(store: Store, recorded: CompiledQuery[]): Store {
-  const record = (executor: Executor): Executor => ({
-    engine: executor.engine,
-    executeQuery(query) {
-      recorded.push(query);
-      return executor.executeQuery(query);
-    },
-    executeQueryFirst(query) {
-      recorded.push(query);
-      return executor.executeQueryFirst(query);
-    },
-  });
-  return { ...store, ...record(store), transaction: (work) => store.transaction((tx) => work(record(tx))) };
-}
+import { recording } from "../support/recording.js";
 
 /**
  * Every query a request runs, checked with SQLite's query planner: no table is scanned without an

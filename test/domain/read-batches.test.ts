@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type { CompiledQuery } from "kysely";
+import { prepareDatabase } from "../../src/db/setup.js";
+import { PeopleService } from "../../src/domain/people.js";
 import { batchedReads } from "../../src/domain/read-batches.js";
+import { createDatabase } from "../support/app.js";
+import { recording } from "../support/recording.js";
 
 /** A load whose batches are recorded and answer only when the test says so. */
 function controlledLoad() {
@@ -85,4 +90,18 @@ test("a batch that fails fails every read in it, and the next batch goes out", {
   assert.deepEqual(batches[1]?.keys, [3]);
   batches[1]?.answer();
   assert.equal(await next, "item 3");
+});
+
+test("people read at once by many requests cost the database one batch", { timeout: 30_000 }, async (t) => {
+  const database = await createDatabase("sqlite");
+  t.after(() => database.destroy());
+  await prepareDatabase(database.store);
+  const recorded: CompiledQuery[] = [];
+  const people = new PeopleService(recording(database.store, recorded));
+  const read = await Promise.all([1, 2, 3, 1, 2, 3].map((id) => people.read(id)));
+  assert.deepEqual(
+    read.map((person) => person.value.person_id),
+    [1, 2, 3, 1, 2, 3],
+  );
+  assert.equal(recorded.length, 2, "one statement for the people and one for their notes");
 });
