@@ -131,6 +131,27 @@ async function openStreams(url: string): Promise<number> {
   return Number(/^event_streams_open (\d+)$/m.exec(metrics)?.[1]);
 }
 
+/** Records `count` note changes of `size` characters each in one transaction; returns their revisions. */
+async function recordBacklog(database: TestDatabase, personId: number, count: number, size: number) {
+  const recordedAt = new Date().toISOString();
+  return database.store.transaction(async (tx) => {
+    const revisions: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const content = `${i} `.padEnd(size, "0123456789");
+      revisions.push(
+        await recordChange(tx, {
+          kind: "note.created",
+          person_id: personId,
+          note_id: 1_000_000 + i,
+          data: JSON.stringify({ person_id: personId, content }),
+          recorded_at: recordedAt,
+        }),
+      );
+    }
+    return revisions;
+  });
+}
+
 function assertIncreasing(ids: number[]): void {
   for (let i = 1; i < ids.length; i++) assert.ok((ids[i] ?? 0) > (ids[i - 1] ?? 0), `ids in order: ${ids}`);
 }
@@ -335,6 +356,91 @@ for (const engine of engines()) {
       assert.ok(Number(reload?.id) >= first + 4, "the reload starts from now");
       const farBehind = await served.open("/api/events", { "last-event-id": String(first) });
       assert.equal((await farBehind.take(1))[0]?.event, "reload");
+    });
+
+    test("a resume over more than 1 MiB of changes sends every one, in order, then live changes", async (t) => {
+      const served = await fixture(t, engine);
+      const personId = await createPerson(served.url);
+      const before = await served.open(`/api/events?person_id=${personId}`);
+      const seen = await waitForReady(before);
+      before.close();
+      const contents: string[] = [];
+      for (let i = 0; i < 120; i++) {
+        const content = `${i} `.padEnd(9500, "abcdefghij");
+        contents.push(content);
+        await createNote(served.url, personId, content);
+      }
+      const resumed = await served.open(`/api/events?person_id=${personId}`, { "last-event-id": seen });
+      const replayed = await resumed.take(120, 30_000);
+      assert.equal(resumed.ready?.event, "ready", "replayed, not reloaded");
+      assert.ok(replayed.reduce((bytes, e) => bytes + e.data.length, 0) > 1024 * 1024, "more than 1 MiB was replayed");
+      assert.deepEqual(
+        replayed.map((e) => (JSON.parse(e.data) as { content: string }).content),
+        contents,
+      );
+      assertIncreasing(revisions(resumed));
+      await createNote(served.url, personId, "live, after the replay");
+      const next = (await resumed.take(121))[120];
+      assert.equal((JSON.parse(next?.data ?? "{}") as { content: string }).content, "live, after the replay");
+    });
+
+    test("a backlog too large to replay (over 16 MiB) gets a reload, then live changes", async (t) => {
+      const served = await fixture(t, engine);
+      const personId = await createPerson(served.url);
+      const before = await served.open(`/api/events?person_id=${personId}`);
+      const seen = await waitForReady(before);
+      before.close();
+      const recorded = await recordBacklog(served.database, personId, 300, 60_000);
+      const resumed = await served.open(`/api/events?person_id=${personId}`, { "last-event-id": seen });
+      const [reload] = await resumed.take(1);
+      assert.equal(reload?.event, "reload");
+      assert.ok(Number(reload?.id) >= (recorded.at(-1) ?? Infinity), "it starts after the backlog");
+      await createNote(served.url, personId, "after the reload");
+      const [, next] = await resumed.take(2);
+      assert.equal((JSON.parse(next?.data ?? "{}") as { content: string }).content, "after the reload");
+    });
+
+    test("a client that stops reading is cut off as changes keep coming; one reading them is not", async (t) => {
+      const served = await fixture(t, engine, { feed: { ...DEFAULT_FEED_SETTINGS, pollMs: 20 } });
+      const personId = await createPerson(served.url);
+      const stalled = await served.open(`/api/events?person_id=${personId}`, {}, { read: false });
+      const reading = await served.open(`/api/events?person_id=${personId}`);
+      await waitForReady(reading);
+      assert.equal(await openStreams(served.url), 2);
+      const recorded: number[] = [];
+      // At most 32 MiB, a quarter of a MiB at a time: the reading client gets each before the next.
+      for (let round = 0; round < 128 && (await openStreams(served.url)) === 2; round++) {
+        recorded.push(...(await recordBacklog(served.database, personId, 4, 60_000)));
+        await reading.waitFor((e) => Number(e.id) === recorded.at(-1), 10_000);
+      }
+      assert.equal(await openStreams(served.url), 1, "the stalled stream was cut off");
+      assert.deepEqual(revisions(reading), recorded, "the reading one got everything, once, in order");
+      await createNote(served.url, personId, "still reading");
+      await reading.waitFor((e) => e.data.includes('"still reading"'), 10_000);
+      stalled.read();
+      assert.notEqual(await stalled.ended, "closed", "the stalled client finds its stream ended");
+      assert.ok(stalled.events.length < recorded.length, "without the changes it did not take");
+    });
+
+    test("a client that stops reading in the middle of a replay is cut off after a heartbeat interval", async (t) => {
+      const served = await fixture(t, engine, { streams: { maxStreams: 10, heartbeatMs: 100 } });
+      const personId = await createPerson(served.url);
+      const before = await served.open(`/api/events?person_id=${personId}`);
+      const seen = await waitForReady(before);
+      before.close();
+      // 12 MB: more than the connection's buffers hold, less than a replay may be.
+      await recordBacklog(served.database, personId, 200, 60_000);
+      await waitUntil(async () => (await openStreams(served.url)) === 0, "the first stream to close");
+      const stalled = await served.open(
+        `/api/events?person_id=${personId}`,
+        { "last-event-id": seen },
+        { read: false },
+      );
+      assert.equal(stalled.status, 200);
+      await waitUntil(async () => (await openStreams(served.url)) === 0, "the stalled stream to be cut off", 10_000);
+      stalled.read();
+      assert.notEqual(await stalled.ended, "closed");
+      assert.ok(stalled.events.length < 200, "it did not get the whole replay");
     });
 
     test("past EVENTS_MAX_STREAMS a stream is a 503 with Retry-After; heartbeats keep idle ones busy", async (t) => {
