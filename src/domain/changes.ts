@@ -99,8 +99,12 @@ const BATCH = 500;
  */
 const START_WINDOW = 1000;
 const GAP_RECHECK_MS = [5, 10, 20, 50, 100, 250];
-/** Missed changes a resuming client is sent at most; further behind, it is told to reload. */
+/**
+ * Missed changes a resuming client is sent at most, by count and by size; further behind, it is
+ * told to reload. The replay is held in memory until its client has taken it.
+ */
 const MAX_REPLAY = 10_000;
+const MAX_REPLAY_BYTES = 16 * 1024 * 1024;
 /** Rechecks of a gap by the snapshot alone before the feed waits for the writers in flight. */
 const WRITER_WAIT_AFTER_CHECKS = 2;
 
@@ -241,12 +245,14 @@ export class ChangeFeed implements ChangeRecorder {
     }
     if (since < (await prunedThrough(this.store))) return { reload: true };
     const missed: FeedEvent[] = [];
+    let bytes = 0;
     for (let from = since; from < through; ) {
       const { rows } = await changesAfter(this.store, from, BATCH);
       const upTo = rows.filter((row) => row.revision <= through);
       missed.push(...upTo.map(toEvent));
-      // A client far behind reloads rather than have its whole backlog held in memory at once.
-      if (missed.length > MAX_REPLAY) return { reload: true };
+      for (const row of upTo) bytes += Buffer.byteLength(row.data);
+      // A client far behind reloads rather than have its whole backlog held in memory.
+      if (missed.length > MAX_REPLAY || bytes > MAX_REPLAY_BYTES) return { reload: true };
       if (upTo.length < rows.length || rows.length < BATCH) break;
       from = rows.at(-1)?.revision ?? through;
     }

@@ -12,10 +12,13 @@ export interface EventStreamSettings {
 export const DEFAULT_EVENT_STREAM_SETTINGS: EventStreamSettings = { maxStreams: 500, heartbeatMs: 15_000 };
 
 /**
- * A client that reads slower than changes come is cut off past this much unsent data; it
- * reconnects with Last-Event-ID and misses nothing.
+ * A client that reads slower than changes come is cut off past this much of them unsent; it
+ * reconnects with Last-Event-ID and misses nothing. What a resume replays does not count: it goes
+ * out only as fast as the client takes it.
  */
 const MAX_UNSENT_BYTES = 1024 * 1024;
+/** A replay is handed to the socket this much at a time, the next once the socket has taken it. */
+const REPLAY_CHUNK_CHARS = 64 * 1024;
 /** How soon EventSource reconnects after the stream ends. */
 const RECONNECT_MS = 1000;
 const STREAM_FULL_RETRY_AFTER_SECONDS = 5;
@@ -63,8 +66,16 @@ export class EventStreams {
     let subscription: Subscription | undefined;
     let heartbeat: NodeJS.Timeout | undefined;
     let ended = false;
-    /** Until the head is written, what the feed sends waits here. */
-    let pending: string | undefined = "";
+    /** Nothing goes out before the head; what the feed sends meanwhile waits in `live`. */
+    let started = false;
+    /** What a resume replays, before anything live; the first `replayed` are on their way. */
+    let replay: readonly FeedEvent[] = [];
+    let replayed = 0;
+    /** Live text the socket has not been handed yet, in order, and its size. */
+    let live: string[] = [];
+    let liveBytes = 0;
+    /** Since when the socket has asked to be given nothing more until it drains. */
+    let fullSince: number | undefined;
     let lastWrite = Date.now();
     const end = ({ cut = false } = {}) => {
       if (ended) return;
@@ -72,20 +83,50 @@ export class EventStreams {
       clearInterval(heartbeat);
       subscription?.close();
       this.#open.delete(end);
+      replay = [];
+      live = [];
       // A client that does not read would keep what is unsent in memory; cut it loose instead.
       if (cut) res.destroy();
       else res.end();
     };
+    const drained = () => {
+      fullSince = undefined;
+      flush();
+    };
+    const put = (text: string) => {
+      lastWrite = Date.now();
+      if (res.write(text)) return;
+      fullSince = lastWrite;
+      res.once("drain", drained);
+    };
+    /** Hands the socket the replay, then what is live, as long as it takes them. */
+    const flush = () => {
+      while (started && !ended && fullSince === undefined) {
+        let text = "";
+        while (replayed < replay.length && text.length < REPLAY_CHUNK_CHARS) {
+          const event = replay[replayed++];
+          if (event !== undefined && wanted(event)) text += frame(event);
+        }
+        if (text === "") {
+          replay = [];
+          if (live.length === 0) return;
+          text = live.join("");
+          live = [];
+          liveBytes = 0;
+        }
+        put(text);
+      }
+    };
     const write = (text: string) => {
       if (ended) return;
-      if (pending !== undefined) {
-        pending += text;
-        return;
-      }
-      lastWrite = Date.now();
-      res.write(text);
-      if (res.writableLength > MAX_UNSENT_BYTES) {
-        request.log.warn({ unsentBytes: res.writableLength }, "event stream cut off: its client reads too slowly");
+      live.push(text);
+      liveBytes += Buffer.byteLength(text);
+      flush();
+      // The live changes waiting, and what the socket holds: besides them at most one part of a
+      // replay, which is handed over only as the socket drains, so a backlog alone never counts.
+      const unsent = liveBytes + res.writableLength;
+      if (started && unsent > MAX_UNSENT_BYTES) {
+        request.log.warn({ unsentBytes: unsent }, "event stream cut off: its client reads too slowly");
         end({ cut: true });
       }
     };
@@ -121,20 +162,26 @@ export class EventStreams {
       "x-accel-buffering": "no",
     });
     heartbeat = setInterval(() => {
-      if (Date.now() - lastWrite >= this.settings.heartbeatMs / 2) write(": heartbeat\n\n");
+      if (fullSince !== undefined) {
+        // Nothing taken for a whole interval: the client stopped reading, or its connection is gone.
+        if (Date.now() - fullSince < this.settings.heartbeatMs) return;
+        request.log.warn({ unsentBytes: res.writableLength }, "event stream cut off: its client stopped reading");
+        end({ cut: true });
+      } else if (Date.now() - lastWrite >= this.settings.heartbeatMs / 2) {
+        write(": heartbeat\n\n");
+      }
     }, this.settings.heartbeatMs);
     heartbeat.unref();
     // The first event says where the stream starts, so that even a client that has seen no change
     // yet resumes from there; `reload` when what the client asked for is gone.
     const { revision } = subscription;
-    const opening =
+    started = true;
+    put(
       `retry: ${RECONNECT_MS}\n\n` +
-      `id: ${revision}\nevent: ${subscription.reload ? "reload" : "ready"}\ndata: ${JSON.stringify({ revision })}\n\n`;
-    const early = pending;
-    pending = undefined;
-    write(opening);
-    send(subscription.missed);
-    if (early !== "") write(early);
+        `id: ${revision}\nevent: ${subscription.reload ? "reload" : "ready"}\ndata: ${JSON.stringify({ revision })}\n\n`,
+    );
+    replay = subscription.missed;
+    flush();
     if (this.#closed) end();
   }
 }

@@ -5,13 +5,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance } from "fastify";
 import pg from "pg";
 import { buildApp } from "../../src/app.js";
-import { recordChange } from "../../src/db/changes-repository.js";
+import { prunedThrough, recordChange } from "../../src/db/changes-repository.js";
 import { prepareDatabase } from "../../src/db/setup.js";
 import { DEFAULT_FEED_SETTINGS, type FeedSettings } from "../../src/domain/changes.js";
 import type { EventStreamSettings } from "../../src/http/event-stream.js";
 import { Lifecycle } from "../../src/http/lifecycle.js";
+import { DEFAULT_SERVER_LIMITS } from "../../src/http/server-limits.js";
 import { createDatabase, type Engine, engines, POSTGRES_URL, type TestDatabase } from "../support/app.js";
-import { type OpenStream, openStream } from "../support/event-stream.js";
+import { type OpenStream, openStream, type StreamEvent } from "../support/event-stream.js";
 
 interface Served {
   app: FastifyInstance;
@@ -26,7 +27,9 @@ async function serve(
   store = database.store,
 ): Promise<Served> {
   const lifecycle = new Lifecycle();
-  const app = await buildApp({ store, lifecycle, events });
+  // Load shedding has tests of its own; here a machine busy with other work must not turn writes into 503s.
+  const serverLimits = { ...DEFAULT_SERVER_LIMITS, shedEventLoopDelayMs: 0 };
+  const app = await buildApp({ store, lifecycle, events, serverLimits });
   await app.listen({ port: 0, host: "127.0.0.1" });
   const address = app.server.address();
   if (address === null || typeof address === "string") throw new Error("no port");
@@ -36,7 +39,7 @@ async function serve(
 interface Fixture extends Served {
   database: TestDatabase;
   /** Opens a stream on this app; it is closed after the test. */
-  open(path?: string, headers?: Record<string, string>): Promise<OpenStream>;
+  open(path?: string, headers?: Record<string, string>, options?: { read?: boolean }): Promise<OpenStream>;
 }
 
 /** A seeded database and the app serving it for one test; streams, app and database go after it. */
@@ -57,8 +60,8 @@ async function fixture(
   return {
     ...served,
     database,
-    async open(path = "/api/events", headers = {}) {
-      const stream = await openStream(`${served.url}${path}`, headers);
+    async open(path = "/api/events", headers = {}, options = {}) {
+      const stream = await openStream(`${served.url}${path}`, headers, options);
       opened.push(stream);
       return stream;
     },
@@ -93,17 +96,61 @@ const uniqueName = () => `P${randomBytes(5).toString("hex")}`;
 
 async function createPerson(url: string): Promise<number> {
   const response = await send(`${url}/api/people`, "POST", { fname: uniqueName(), lname: uniqueName() });
-  assert.equal(response.status, 201);
+  assert.equal(response.status, 201, await response.clone().text());
   return ((await response.json()) as { person_id: number }).person_id;
 }
 
 async function createNote(url: string, personId: number, content: string): Promise<number> {
   const response = await send(`${url}/api/people/${personId}/notes`, "POST", { content });
-  assert.equal(response.status, 201);
+  assert.equal(response.status, 201, await response.clone().text());
   return ((await response.json()) as { note_id: number }).note_id;
 }
 
-const revisions = (stream: OpenStream) => stream.events.map((event) => Number(event.id));
+const idsOf = (events: StreamEvent[]) => events.map((event) => Number(event.id));
+const revisions = (stream: OpenStream) => idsOf(stream.events);
+
+/** Waits (at most `ms`) until `check` holds. */
+async function waitUntil(check: () => Promise<boolean> | boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`waited ${ms} ms for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** The revision a stream starts after, from its `ready` event. */
+async function waitForReady(stream: OpenStream): Promise<string> {
+  await waitUntil(() => stream.ready !== undefined, "the ready event");
+  assert.equal(stream.ready?.event, "ready");
+  return stream.ready?.id ?? "";
+}
+
+/** The streams the app has open, from its metrics. */
+async function openStreams(url: string): Promise<number> {
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^event_streams_open (\d+)$/m.exec(metrics)?.[1]);
+}
+
+/** Records `count` note changes of `size` characters each in one transaction; returns their revisions. */
+async function recordBacklog(database: TestDatabase, personId: number, count: number, size: number) {
+  const recordedAt = new Date().toISOString();
+  return database.store.transaction(async (tx) => {
+    const revisions: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const content = `${i} `.padEnd(size, "0123456789");
+      revisions.push(
+        await recordChange(tx, {
+          kind: "note.created",
+          person_id: personId,
+          note_id: 1_000_000 + i,
+          data: JSON.stringify({ person_id: personId, content }),
+          recorded_at: recordedAt,
+        }),
+      );
+    }
+    return revisions;
+  });
+}
 
 function assertIncreasing(ids: number[]): void {
   for (let i = 1; i < ids.length; i++) assert.ok((ids[i] ?? 0) > (ids[i - 1] ?? 0), `ids in order: ${ids}`);
@@ -174,9 +221,7 @@ for (const engine of engines()) {
     test("the first event says where the stream starts, so a client that saw nothing else resumes from it", async () => {
       const personId = await createPerson(served.url);
       const quiet = await open(`/api/events?person_id=${personId}`);
-      const deadline = Date.now() + 5000;
-      while (quiet.ready === undefined && Date.now() < deadline) await sleep(10);
-      assert.equal(quiet.ready?.event, "ready");
+      await waitForReady(quiet);
       assert.deepEqual(JSON.parse(quiet.ready?.data ?? "{}"), { revision: Number(quiet.ready?.id) });
       quiet.close();
       await createNote(served.url, personId, "while nobody listened");
@@ -191,12 +236,13 @@ for (const engine of engines()) {
       const stream = await open(`/api/events?person_id=${mine}`);
       await createNote(served.url, theirs, "not for this stream");
       await createNote(served.url, mine, "for this stream");
-      const event = await stream.waitFor((e) => e.event === "note.created");
-      assert.equal((JSON.parse(event.data) as { content: string }).content, "for this stream");
-      await sleep(200);
-      assert.ok(
-        stream.events.every((e) => (JSON.parse(e.data) as { person_id: number }).person_id === mine),
-        "nothing of anyone else",
+      await createNote(served.url, theirs, "not for this stream either");
+      await createNote(served.url, mine, "for this stream too");
+      // Events come in revision order: anyone else's would come before the next one of mine.
+      const events = await stream.take(2);
+      assert.deepEqual(
+        events.map((e) => (JSON.parse(e.data) as { content: string }).content),
+        ["for this stream", "for this stream too"],
       );
     });
 
@@ -215,19 +261,19 @@ for (const engine of engines()) {
         await open(`/api/events?person_id=${personId}&since=${seen?.id}`),
       ];
       await createNote(served.url, personId, "after the reconnect");
+      await createNote(served.url, personId, "later still");
       for (const stream of resumed) {
-        const events = await stream.take(4);
+        // A change sent twice would come before the next one.
+        const events = await stream.take(5);
         const contents = events.map((e) => (JSON.parse(e.data) as { content: string }).content);
-        assert.deepEqual(contents, ["while away 1", "while away 2", "while away 3", "after the reconnect"]);
+        assert.deepEqual(
+          contents,
+          ["while away 1", "while away 2", "while away 3", "after the reconnect", "later still"],
+          "each change once",
+        );
         assertIncreasing(revisions(stream));
         assert.ok(Number(events[0]?.id) > Number(seen?.id));
       }
-      await sleep(100);
-      assert.deepEqual(
-        resumed.map((stream) => stream.events.length),
-        [4, 4],
-        "each change once",
-      );
       assert.equal(written.length, 3);
     });
 
@@ -236,10 +282,9 @@ for (const engine of engines()) {
       const stream = await open(`/api/events?person_id=${personId}`);
       await recordThenRollBack(database, personId, "rolled back");
       await createNote(served.url, personId, "committed");
-      const event = await stream.waitFor((e) => e.event === "note.created");
-      assert.equal((JSON.parse(event.data) as { content: string }).content, "committed");
-      await sleep(100);
-      assert.ok(!stream.events.some((e) => e.data.includes("rolled back")));
+      // The rolled-back change took the lower revision: sent, it would come first.
+      const [event] = await stream.take(1);
+      assert.equal((JSON.parse(event?.data ?? "{}") as { content: string }).content, "committed");
     });
 
     test("a revision this database has not reached gets a reload event, then live changes", async () => {
@@ -255,16 +300,12 @@ for (const engine of engines()) {
     });
 
     test("HEAD answers the stream's headers and holds no stream open", async () => {
-      const open = async () => {
-        const metrics = await (await fetch(`${served.url}/metrics`)).text();
-        return Number(/^event_streams_open (\d+)$/m.exec(metrics)?.[1]);
-      };
-      const before = await open();
+      const before = await openStreams(served.url);
       const response = await fetch(`${served.url}/api/events`, { method: "HEAD", signal: AbortSignal.timeout(5000) });
       assert.equal(response.status, 200);
       assert.match(response.headers.get("content-type") ?? "", /^text\/event-stream/);
-      await sleep(100);
-      assert.equal(await open(), before);
+      // A stream takes its place before its head is sent: one held open would be counted by now.
+      assert.equal(await openStreams(served.url), before);
     });
 
     test("bad revisions and filters are a 400 problem", async () => {
@@ -284,42 +325,141 @@ for (const engine of engines()) {
   });
 
   describe(`event streams' limits on ${engine}`, () => {
-    test("changes past retention: a client asking for them is told to reload", async (t) => {
+    test("retention keeps exactly the newest changes: a resume from the newest pruned one replays, from before it reloads", async (t) => {
       const served = await fixture(t, engine, {
         feed: { ...DEFAULT_FEED_SETTINGS, retention: { changes: 2, hours: 24 }, pruneEveryMs: 20 },
       });
       const personId = await createPerson(served.url);
-      const live = await served.open();
+      const live = await served.open(`/api/events?person_id=${personId}`);
       for (let i = 0; i < 5; i++) await createNote(served.url, personId, `note ${i}`);
-      const events = await live.take(5);
-      await sleep(200);
-      const resumed = await served.open("/api/events", { "last-event-id": events[0]?.id ?? "" });
-      const [first] = await resumed.take(1);
-      assert.equal(first?.event, "reload");
-      assert.ok(Number(first?.id) >= Number(events[4]?.id), "the reload starts from now");
-      const recent = await served.open("/api/events", { "last-event-id": events[3]?.id ?? "" });
-      const [kept] = await recent.take(1);
-      assert.equal(kept?.event, "note.created", "the newest changes are still kept");
-      assert.equal(kept?.id, events[4]?.id);
+      const ids = idsOf(await live.take(5));
+      const first = ids[0] ?? 0;
+      assert.deepEqual(ids, [first, first + 1, first + 2, first + 3, first + 4], "one revision each, in a row");
+      // Kept: the newest two (notes 3 and 4). Pruning runs every 20 ms; wait until it has seen note 4.
+      const newestPruned = first + 2;
+      await waitUntil(async () => (await prunedThrough(served.database.store)) >= newestPruned, "pruning");
+
+      const fromNewestPruned = await served.open("/api/events", { "last-event-id": String(newestPruned) });
+      assert.deepEqual(
+        idsOf(await fromNewestPruned.take(2)),
+        [first + 3, first + 4],
+        "everything after the newest pruned change is kept, and replayed",
+      );
+      assert.equal(fromNewestPruned.ready?.event, "ready");
+      const fromOldestKept = await served.open("/api/events", { "last-event-id": String(first + 3) });
+      const [kept] = await fromOldestKept.take(1);
+      assert.deepEqual([kept?.event, Number(kept?.id)], ["note.created", first + 4]);
+
+      const beforeIt = await served.open("/api/events", { "last-event-id": String(newestPruned - 1) });
+      const [reload] = await beforeIt.take(1);
+      assert.equal(reload?.event, "reload", "the change after it was pruned");
+      assert.ok(Number(reload?.id) >= first + 4, "the reload starts from now");
+      const farBehind = await served.open("/api/events", { "last-event-id": String(first) });
+      assert.equal((await farBehind.take(1))[0]?.event, "reload");
+    });
+
+    test("a resume over more than 1 MiB of changes sends every one, in order, then live changes", async (t) => {
+      const served = await fixture(t, engine);
+      const personId = await createPerson(served.url);
+      const before = await served.open(`/api/events?person_id=${personId}`);
+      const seen = await waitForReady(before);
+      before.close();
+      const contents: string[] = [];
+      for (let i = 0; i < 120; i++) {
+        const content = `${i} `.padEnd(9500, "abcdefghij");
+        contents.push(content);
+        await createNote(served.url, personId, content);
+      }
+      const resumed = await served.open(`/api/events?person_id=${personId}`, { "last-event-id": seen });
+      const replayed = await resumed.take(120, 30_000);
+      assert.equal(resumed.ready?.event, "ready", "replayed, not reloaded");
+      assert.ok(replayed.reduce((bytes, e) => bytes + e.data.length, 0) > 1024 * 1024, "more than 1 MiB was replayed");
+      assert.deepEqual(
+        replayed.map((e) => (JSON.parse(e.data) as { content: string }).content),
+        contents,
+      );
+      assertIncreasing(revisions(resumed));
+      await createNote(served.url, personId, "live, after the replay");
+      const next = (await resumed.take(121))[120];
+      assert.equal((JSON.parse(next?.data ?? "{}") as { content: string }).content, "live, after the replay");
+    });
+
+    test("a backlog too large to replay (over 16 MiB) gets a reload, then live changes", async (t) => {
+      const served = await fixture(t, engine);
+      const personId = await createPerson(served.url);
+      const before = await served.open(`/api/events?person_id=${personId}`);
+      const seen = await waitForReady(before);
+      before.close();
+      const recorded = await recordBacklog(served.database, personId, 300, 60_000);
+      const resumed = await served.open(`/api/events?person_id=${personId}`, { "last-event-id": seen });
+      const [reload] = await resumed.take(1);
+      assert.equal(reload?.event, "reload");
+      assert.ok(Number(reload?.id) >= (recorded.at(-1) ?? Infinity), "it starts after the backlog");
+      await createNote(served.url, personId, "after the reload");
+      const [, next] = await resumed.take(2);
+      assert.equal((JSON.parse(next?.data ?? "{}") as { content: string }).content, "after the reload");
+    });
+
+    test("a client that stops reading is cut off as changes keep coming; one reading them is not", async (t) => {
+      const served = await fixture(t, engine, { feed: { ...DEFAULT_FEED_SETTINGS, pollMs: 20 } });
+      const personId = await createPerson(served.url);
+      const stalled = await served.open(`/api/events?person_id=${personId}`, {}, { read: false });
+      const reading = await served.open(`/api/events?person_id=${personId}`);
+      await waitForReady(reading);
+      assert.equal(await openStreams(served.url), 2);
+      const recorded: number[] = [];
+      // At most 32 MiB, a quarter of a MiB at a time: the reading client gets each before the next.
+      for (let round = 0; round < 128 && (await openStreams(served.url)) === 2; round++) {
+        recorded.push(...(await recordBacklog(served.database, personId, 4, 60_000)));
+        await reading.waitFor((e) => Number(e.id) === recorded.at(-1), 10_000);
+      }
+      assert.equal(await openStreams(served.url), 1, "the stalled stream was cut off");
+      assert.deepEqual(revisions(reading), recorded, "the reading one got everything, once, in order");
+      await createNote(served.url, personId, "still reading");
+      await reading.waitFor((e) => e.data.includes('"still reading"'), 10_000);
+      stalled.read();
+      assert.notEqual(await stalled.ended, "closed", "the stalled client finds its stream ended");
+      assert.ok(stalled.events.length < recorded.length, "without the changes it did not take");
+    });
+
+    test("a client that stops reading in the middle of a replay is cut off after a heartbeat interval", async (t) => {
+      const served = await fixture(t, engine, { streams: { maxStreams: 10, heartbeatMs: 100 } });
+      const personId = await createPerson(served.url);
+      const before = await served.open(`/api/events?person_id=${personId}`);
+      const seen = await waitForReady(before);
+      before.close();
+      // 12 MB: more than the connection's buffers hold, less than a replay may be.
+      await recordBacklog(served.database, personId, 200, 60_000);
+      await waitUntil(async () => (await openStreams(served.url)) === 0, "the first stream to close");
+      const stalled = await served.open(
+        `/api/events?person_id=${personId}`,
+        { "last-event-id": seen },
+        { read: false },
+      );
+      assert.equal(stalled.status, 200);
+      await waitUntil(async () => (await openStreams(served.url)) === 0, "the stalled stream to be cut off", 10_000);
+      stalled.read();
+      assert.notEqual(await stalled.ended, "closed");
+      assert.ok(stalled.events.length < 200, "it did not get the whole replay");
     });
 
     test("past EVENTS_MAX_STREAMS a stream is a 503 with Retry-After; heartbeats keep idle ones busy", async (t) => {
       const served = await fixture(t, engine, { streams: { maxStreams: 2, heartbeatMs: 50 } });
       const opened: OpenStream[] = [];
       for (let i = 0; i < 2; i++) opened.push(await served.open());
-      const metrics = await (await fetch(`${served.url}/metrics`)).text();
-      assert.match(metrics, /^event_streams_open 2$/m, "the open streams are in the metrics");
+      assert.equal(await openStreams(served.url), 2, "the open streams are in the metrics");
       const refused = await served.open();
       assert.equal(refused.status, 503);
       assert.ok(Number(refused.headers.get("retry-after")) > 0);
       assert.match(refused.body, /Too many event streams/);
       opened[0]?.close();
-      await sleep(100);
+      await waitUntil(async () => (await openStreams(served.url)) === 1, "the closed stream to free its place");
       const again = await served.open();
       assert.equal(again.status, 200, "a closed stream frees its place");
-      const deadline = Date.now() + 5000;
-      while (again.comments.filter((c) => c === "heartbeat").length < 2 && Date.now() < deadline) await sleep(20);
-      assert.ok(again.comments.filter((c) => c === "heartbeat").length >= 2, "heartbeats on an idle stream");
+      await waitUntil(
+        () => again.comments.filter((c) => c === "heartbeat").length >= 2,
+        "heartbeats on an idle stream",
+      );
     });
 
     test("draining ends every stream at once, so closing does not wait for them", async (t) => {
@@ -334,13 +474,26 @@ for (const engine of engines()) {
   });
 }
 
+/**
+ * A client of its own on the test server. Its transaction is rolled back and the client closed
+ * after the test, before the fixture's hooks (made after it) drop the schema: an open transaction
+ * would hold locks the drop waits for, and a failing test would hang the file.
+ */
+async function outsideClient(t: TestContext): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  t.after(async () => {
+    await client.query("rollback").catch(() => {});
+    await client.end();
+  });
+  return client;
+}
+
 describe("the change feed on PostgreSQL, with transactions committing out of order", () => {
   test("a change is held back while one with a lower revision is still committing", async (t) => {
+    const client = await outsideClient(t);
     const served = await fixture(t, "postgres");
     const { database } = served;
-    const client = new pg.Client({ connectionString: POSTGRES_URL });
-    await client.connect();
-    t.after(() => client.end());
     const [current] = await database.store.db
       .selectNoFrom((eb) => eb.fn<string>("current_schema", []).as("schema"))
       .execute();
@@ -352,14 +505,16 @@ describe("the change feed on PostgreSQL, with transactions committing out of ord
     await client.query("begin");
     // As in the service, the transaction has its id before it takes a revision.
     await client.query("select pg_current_xact_id()");
-    await client.query(
+    const { rows } = await client.query<{ revision: string }>(
       `insert into change (kind, person_id, note_id, data, recorded_at)
-       values ('note.created', $1, 1, '{"content":"slow"}', now())`,
+       values ('note.created', $1, 1, '{"content":"slow"}', now()) returning revision`,
       [personId],
     );
+    const slow = Number(rows[0]?.revision);
     await createNote(served.url, personId, "fast");
-    await sleep(500);
-    assert.deepEqual(stream.events, [], "the faster change waits for the slower one");
+    // A stream opens where the feed stands after a read begun now, which sees the faster change.
+    const probe = await served.open(`/api/events?person_id=${personId}`);
+    assert.ok(Number(await waitForReady(probe)) < slow, "the faster change waits for the slower one");
     await client.query("commit");
     const events = await stream.take(2);
     assert.deepEqual(
@@ -370,14 +525,9 @@ describe("the change feed on PostgreSQL, with transactions committing out of ord
   });
 
   test("a gap closes even while a long transaction elsewhere on the server holds the snapshot back", async (t) => {
+    const elsewhere = await outsideClient(t);
     const served = await fixture(t, "postgres");
     const { database } = served;
-    const elsewhere = new pg.Client({ connectionString: POSTGRES_URL });
-    await elsewhere.connect();
-    t.after(async () => {
-      await elsewhere.query("rollback").catch(() => {});
-      await elsewhere.end();
-    });
     const personId = await createPerson(served.url);
     const stream = await served.open(`/api/events?person_id=${personId}`);
     // Say a report running for minutes: its transaction keeps every snapshot's xmin where it was.

@@ -6,6 +6,9 @@ export interface StreamEvent {
   data: string;
 }
 
+/** How a stream ended: the server ended it, the connection broke (a cut), or the test closed it. */
+export type StreamEnd = "ended" | "broken" | "closed";
+
 export interface OpenStream {
   status: number;
   headers: Headers;
@@ -17,8 +20,10 @@ export interface OpenStream {
   events: StreamEvent[];
   /** Comment lines so far (heartbeats). */
   comments: string[];
-  /** Resolves when the server ended the stream. */
-  ended: Promise<void>;
+  /** Resolves when the stream ended, and how; it only can once it is read. */
+  ended: Promise<StreamEnd>;
+  /** Starts reading a stream opened with `{ read: false }`: until then the client takes nothing. */
+  read(): void;
   /** Waits (at most `ms`) until `count` events have come, and returns them. */
   take(count: number, ms?: number): Promise<StreamEvent[]>;
   /** Waits until `matches` accepts an event, and returns it. */
@@ -26,8 +31,15 @@ export interface OpenStream {
   close(): void;
 }
 
-/** Opens `url` as an event stream, parsing events as they come (the format EventSource reads). */
-export async function openStream(url: string, headers: Record<string, string> = {}): Promise<OpenStream> {
+/**
+ * Opens `url` as an event stream, parsing events as they come (the format EventSource reads).
+ * With `read: false` nothing is read until `read()`, as a client that stopped reading.
+ */
+export async function openStream(
+  url: string,
+  headers: Record<string, string> = {},
+  { read = true } = {},
+): Promise<OpenStream> {
   const abort = new AbortController();
   const response = await fetch(url, { headers: { accept: "text/event-stream", ...headers }, signal: abort.signal });
   const body = response.status === 200 ? "" : await response.text();
@@ -35,10 +47,11 @@ export async function openStream(url: string, headers: Record<string, string> = 
   const comments: string[] = [];
   let ready: StreamEvent | undefined;
   let buffer = "";
+  let end: StreamEnd | undefined;
   const parse = () => {
-    for (let end = buffer.indexOf("\n\n"); end !== -1; end = buffer.indexOf("\n\n")) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
+    for (let at = buffer.indexOf("\n\n"); at !== -1; at = buffer.indexOf("\n\n")) {
+      const block = buffer.slice(0, at);
+      buffer = buffer.slice(at + 2);
       let id: string | undefined;
       let event = "message";
       const data: string[] = [];
@@ -54,8 +67,13 @@ export async function openStream(url: string, headers: Record<string, string> = 
       else events.push({ id, event, data: data.join("\n") });
     }
   };
-  const ended = (async () => {
-    if (!response.body || response.status !== 200) return;
+  let startReading: () => void = () => {};
+  const reading = new Promise<void>((resolve) => {
+    startReading = resolve;
+  });
+  const ended = (async (): Promise<StreamEnd> => {
+    if (!response.body || response.status !== 200) return "ended";
+    await reading;
     const decoder = new TextDecoder();
     const reader = response.body.getReader();
     try {
@@ -63,21 +81,27 @@ export async function openStream(url: string, headers: Record<string, string> = 
         buffer += decoder.decode(chunk.value, { stream: true });
         parse();
       }
+      return "ended";
     } catch {
-      // Closed by the test.
+      return abort.signal.aborted ? "closed" : "broken";
     }
-  })();
-  const waitFor = async (matches: (event: StreamEvent) => boolean, ms = 5000) => {
+  })().then((how) => {
+    end = how;
+    return how;
+  });
+  if (read) startReading();
+  /** Waits until `found` finds something, failing at once when the stream ended without it. */
+  const until = async <T>(found: () => T | undefined, ms: number, missing: () => string): Promise<T> => {
     const deadline = Date.now() + ms;
     for (;;) {
-      const found = events.find(matches);
-      if (found) return found;
-      if (Date.now() > deadline) {
-        throw new Error(`no such event within ${ms} ms; got ${JSON.stringify(events.map((e) => [e.id, e.event]))}`);
-      }
+      const value = found();
+      if (value !== undefined) return value;
+      if (end !== undefined) throw new Error(`the stream ${end} without it: ${missing()}`);
+      if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${missing()}`);
       await sleep(10);
     }
   };
+  const got = () => JSON.stringify(events.map((e) => [e.id, e.event]));
   return {
     status: response.status,
     headers: response.headers,
@@ -88,17 +112,22 @@ export async function openStream(url: string, headers: Record<string, string> = 
     events,
     comments,
     ended,
-    async take(count, ms = 5000) {
-      const deadline = Date.now() + ms;
-      while (events.length < count) {
-        if (Date.now() > deadline) {
-          throw new Error(`${events.length} of ${count} events within ${ms} ms: ${JSON.stringify(events)}`);
-        }
-        await sleep(10);
-      }
-      return events.slice(0, count);
+    read: () => startReading(),
+    take: (count, ms = 5000) =>
+      until(
+        () => (events.length >= count ? events.slice(0, count) : undefined),
+        ms,
+        () => `${events.length} of ${count} events: ${got()}`,
+      ),
+    waitFor: (matches, ms = 5000) =>
+      until(
+        () => events.find(matches),
+        ms,
+        () => `no such event; got ${got()}`,
+      ),
+    close: () => {
+      abort.abort();
+      startReading();
     },
-    waitFor,
-    close: () => abort.abort(),
   };
 }
