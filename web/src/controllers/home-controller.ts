@@ -19,7 +19,10 @@ export class HomeController implements PageController {
       () => host.update(),
     );
     this.#search = new SearchController(host);
-    this.#stopFollowing = host.live.subscribe((change) => followNotes(this.#notes, change));
+    this.#stopFollowing = host.live.subscribe((change) => {
+      followNotes(this.#notes, change);
+      if (change.kind === "connected") this.#search.reloadIfFailed();
+    });
   }
 
   show(): void {

@@ -75,6 +75,8 @@ export class NotesController implements PageController {
       void this.notes.reload({ keepShown: true });
     } else if (change.kind === "reload") {
       void this.#loadPerson();
+    } else if (change.kind === "connected" && this.person.status === "error" && this.person.error.status !== 404) {
+      void this.#loadPerson();
     }
   }
 

@@ -1,6 +1,7 @@
 import { PagedList } from "../model/paged-list.js";
 import { type FoundNote, searchNotes } from "../model/search.js";
 import { type SearchParts, searchParts } from "../views/search-view.js";
+import { reloadIfFailed } from "./live-lists.js";
 import type { Host } from "./page.js";
 
 /** How long typing must pause before the notes are searched. */
@@ -66,6 +67,11 @@ export class SearchController {
       retry: () => void this.#results.reload(),
       loadMore: () => void this.#loadMore(),
     });
+  }
+
+  /** The results of the search shown, once more if they could not be loaded. */
+  reloadIfFailed(): void {
+    if (this.active) reloadIfFailed(this.#results);
   }
 
   #input(text: string): void {

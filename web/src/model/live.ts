@@ -7,7 +7,9 @@ export type LiveChange =
   | { kind: "person.created" | "person.updated"; person: PersonSummary }
   | { kind: "person.deleted"; personId: number }
   /** Changes were missed: whatever is shown must be read again. */
-  | { kind: "reload" };
+  | { kind: "reload" }
+  /** The stream is open (again), so the server is reachable: whatever failed to load may be read again. */
+  | { kind: "connected" };
 
 export type LiveStatus = "connecting" | "live" | "offline";
 
@@ -48,6 +50,7 @@ export class LiveFeed {
     source.addEventListener("open", () => {
       this.#retryMs = RETRY_MS.first;
       this.#setStatus("live");
+      this.#emit({ kind: "connected" });
     });
     source.addEventListener("error", () => {
       if (source.readyState === EventSource.CLOSED) this.#retryLater();
@@ -70,7 +73,11 @@ export class LiveFeed {
   #receive(kind: string, event: MessageEvent<string>): void {
     if (event.lastEventId !== "") this.#lastId = event.lastEventId;
     const change = toChange(kind, JSON.parse(event.data) as Record<string, unknown>);
-    if (change) for (const listener of [...this.#listeners]) listener(change);
+    if (change) this.#emit(change);
+  }
+
+  #emit(change: LiveChange): void {
+    for (const listener of [...this.#listeners]) listener(change);
   }
 
   #setStatus(status: LiveStatus): void {
