@@ -26,8 +26,13 @@ export class HomeController implements PageController {
   }
 
   show(): void {
-    this.#search.show();
-    if (!this.#search.active) void this.#notes.reload();
+    const size = this.host.rememberedShown;
+    this.#search.show(size);
+    if (!this.#search.active) void this.#notes.reload({ size }).then(() => this.host.restoreScroll());
+  }
+
+  get shown(): number | undefined {
+    return this.#search.active ? this.#search.shown : this.#notes.shown;
   }
 
   view() {

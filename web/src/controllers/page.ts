@@ -29,6 +29,13 @@ export interface Host {
   unauthorized(error: ApiError, continueAt: string): void;
   /** Everyone's changes as they happen, for the lists to follow. */
   readonly live: LiveFeed;
+  /**
+   * How many items the page's list showed when the user left this history entry, for back,
+   * forward and reload to show as many again; undefined for a new entry.
+   */
+  readonly rememberedShown: number | undefined;
+  /** The list is loaded again as remembered: scrolls back to where the user was, if they have not scrolled meanwhile. */
+  restoreScroll(): void;
 }
 
 /** Holds one page's state, turns events into model calls, and hands its state to the page's view. */
@@ -39,4 +46,6 @@ export interface PageController {
   show(route: Route, moveFocus: boolean): void;
   view(): TemplateResult;
   dispose(): void;
+  /** How many items the page's list shows, kept in the history entry when it is left. */
+  readonly shown?: number;
 }

@@ -65,7 +65,7 @@ export class PeopleController implements PageController {
     if (route.page !== "people") return;
     if (!this.#listRequested) {
       this.#listRequested = true;
-      void this.people.reload();
+      void this.people.reload({ size: this.host.rememberedShown }).then(() => this.host.restoreScroll());
     }
     if (route.personId !== selectedId(this.editor.selection)) void this.editor.select(route.personId, moveFocus);
   }
@@ -87,6 +87,10 @@ export class PeopleController implements PageController {
       copyDraft: () => void this.editor.copyDraft(),
       signIn: () => this.host.signIn(`#${FIELD_IDS.fname}`),
     });
+  }
+
+  get shown(): number | undefined {
+    return this.people.shown;
   }
 
   get access() {

@@ -44,15 +44,23 @@ export class SearchController {
     return this.#query !== "";
   }
 
-  /** Takes the search from the address: on arrival, on reload, on back and forward. */
-  show(): void {
+  /** How many results are shown, once loaded. */
+  get shown(): number | undefined {
+    return this.#results.shown;
+  }
+
+  /**
+   * Takes the search from the address: on arrival, on reload, on back and forward; `size`: as many
+   * results as were shown before.
+   */
+  show(size?: number): void {
     const query = queryInAddress();
     // The box keeps what is being typed (a trailing space, say) when it is what the address says.
     if (this.#text.trim() !== query) {
       this.#cancelPending();
       this.#text = query;
     }
-    if (query !== this.#query) this.#search(query);
+    if (query !== this.#query) this.#search(query, size);
   }
 
   parts(): SearchParts {
@@ -91,7 +99,7 @@ export class SearchController {
     this.host.navigate(address, { replace: this.#query !== "" && query !== "" });
   }
 
-  #search(query: string): void {
+  #search(query: string, size?: number): void {
     this.#query = query;
     if (query === "") {
       this.#inFlight?.abort();
@@ -99,7 +107,7 @@ export class SearchController {
       this.host.update();
       return;
     }
-    void this.#results.reload();
+    void this.#results.reload({ size }).then(() => this.host.restoreScroll());
   }
 
   async #loadMore(): Promise<void> {
