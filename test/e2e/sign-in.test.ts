@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { Page } from "playwright-core";
+import type { Page, Route } from "playwright-core";
 import { describeViolations, screenshot, seriousAxeViolations, useE2E } from "./support.js";
 
 const banner = (page: Page) => page.getByRole("banner");
@@ -273,6 +273,36 @@ describe("signing in with a token", () => {
     await noteField(page).waitFor();
     await check("signed in with the longest names");
     await screenshot(page, "mobile-signed-in");
+  });
+
+  test("renaming yourself shows the new name in the navigation bar, as does a rename made elsewhere", async () => {
+    const admin = await e2e.createToken("admin", "arranging");
+    const api = e2e.api.withToken(admin.token);
+    const me = await api.createPerson("Ren", "Before");
+    const mine = await e2e.createToken({ person: me.person_id }, "Ren's laptop");
+    const { page } = await e2e.openPage();
+    // First without live updates: the answer to the save is what renames.
+    const noStream = (route: Route) =>
+      route.fulfill({ status: 503, contentType: "application/problem+json", body: "{}" });
+    await page.route("**/api/events*", noStream);
+    await page.goto(`/people/${me.person_id}`);
+    await page.locator('[data-live="offline"]').waitFor();
+    await signIn(page, mine.token);
+    await banner(page).getByText("Signed in as Ren Before", { exact: true }).waitFor();
+
+    await page.getByLabel("First name").fill("Renée");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.getByRole("status").filter({ hasText: "Saved Renée Before." }).waitFor();
+    await banner(page).getByText("Signed in as Renée Before", { exact: true }).waitFor();
+
+    await page.unroute("**/api/events*", noStream);
+    await page.locator('[data-live="live"]').waitFor({ timeout: 20_000 });
+    await api.request("PUT", `/people/${me.person_id}`, { fname: "Renée", lname: "After" });
+    await page.locator(".person-row__name", { hasText: "Renée After" }).waitFor();
+    await banner(page).getByText("Signed in as Renée After", { exact: true }).waitFor();
+    await page.goto("/people");
+    await page.getByText("Only an admin may add people.").waitFor();
+    await banner(page).getByText("Signed in as Renée After", { exact: true }).waitFor();
   });
 });
 

@@ -5,7 +5,7 @@ import { NotesController } from "./controllers/notes-controller.js";
 import type { FocusOptions, Host, PageController } from "./controllers/page.js";
 import { PeopleController } from "./controllers/people-controller.js";
 import { SessionController } from "./controllers/session-controller.js";
-import type { Access } from "./model/access.js";
+import type { Access, PersonRef } from "./model/access.js";
 import type { ApiError } from "./model/api.js";
 import { LiveFeed } from "./model/live.js";
 import { type Navigation, type PageMemory, type Route, Router } from "./router.js";
@@ -56,6 +56,10 @@ class App implements Host {
 
   start(): void {
     void this.#session.start();
+    // Whoever is signed in is shown by their names as they are now, whoever changed them.
+    this.live.subscribe((change) => {
+      if (change.kind === "person.updated") this.#session.renamed(change.person);
+    });
     this.live.start();
     window.addEventListener("scroll", () => this.#rememberSoon(), { passive: true });
     this.#router.start(
@@ -130,6 +134,10 @@ class App implements Host {
 
   unauthorized(error: ApiError, continueAt: string): void {
     this.#session.unauthorized(error, continueAt);
+  }
+
+  renamed(person: PersonRef): void {
+    this.#session.renamed(person);
   }
 
   notify(message: string): void {

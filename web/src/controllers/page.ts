@@ -1,5 +1,5 @@
 import type { TemplateResult } from "lit";
-import type { Access } from "../model/access.js";
+import type { Access, PersonRef } from "../model/access.js";
 import type { ApiError } from "../model/api.js";
 import type { LiveFeed } from "../model/live.js";
 import type { Route } from "../router.js";
@@ -27,6 +27,8 @@ export interface Host {
   signIn(continueAt?: string): void;
   /** A change was refused for want of a usable token: signs out and asks for one. */
   unauthorized(error: ApiError, continueAt: string): void;
+  /** A person's names were changed here: the navigation bar shows the new ones if that is who is signed in. */
+  renamed(person: PersonRef): void;
   /** Everyone's changes as they happen, for the lists to follow. */
   readonly live: LiveFeed;
   /**

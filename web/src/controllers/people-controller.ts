@@ -33,7 +33,11 @@ export class PeopleController implements PageController {
       listed: (personId) => this.people.find(personId),
       read: readPerson,
       create: () => createPerson(this.form.input),
-      update: (person, etag) => updatePerson(person.person_id, this.form.input, etag),
+      update: async (person, etag) => {
+        const saved = await updatePerson(person.person_id, this.form.input, etag);
+        host.renamed(saved.value);
+        return saved;
+      },
       delete: (person, etag) => deletePerson(person.person_id, etag),
       firstField: `#${FIELD_IDS.fname}`,
       invalidField: () => {
