@@ -21,6 +21,20 @@ async function signIn(page: Page, token: string): Promise<void> {
   await dialog.waitFor({ state: "hidden" });
 }
 
+/** How many rows the top bar's parts (brand, navigation, live status, account) take. */
+const topBarRows = (page: Page) =>
+  page.locator(".topbar__inner").evaluate((bar) => {
+    const rows: { top: number; bottom: number }[] = [];
+    for (const part of bar.children) {
+      const { top, bottom, height } = part.getBoundingClientRect();
+      if (height === 0) continue;
+      const row = rows.find((each) => top < each.bottom && bottom > each.top);
+      if (row) Object.assign(row, { top: Math.min(row.top, top), bottom: Math.max(row.bottom, bottom) });
+      else rows.push({ top, bottom });
+    }
+    return rows.length;
+  });
+
 /** The buttons and links that change something, on whatever page is shown. */
 async function writeControls(page: Page): Promise<string[]> {
   const names = ["Add note", "Save note", "Add person", "Save changes", "Delete", "Edit note", "Edit person"];
@@ -259,9 +273,11 @@ describe("signing in with a token", () => {
       assert.equal(violations.length, 0, `${label}:\n${describeViolations(violations)}`);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - 360);
       assert.ok(overflow <= 0, `${label} is ${overflow}px wider than the screen`);
+      assert.equal(await topBarRows(page), 1, `${label}: the top bar is one row`);
     };
     await page.goto(`/people/${long.person_id}/notes`);
     await page.locator(".notice").waitFor();
+    await page.locator('[data-live="live"]').waitFor();
     await check("signed out");
     await banner(page).getByRole("button", { name: "Sign in" }).tap();
     await signInDialog(page).getByRole("button", { name: "Sign in" }).tap();

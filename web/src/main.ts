@@ -150,6 +150,13 @@ class App implements Host {
     this.update();
   }
 
+  dismissNotice(): void {
+    if (this.#toast === undefined) return;
+    window.clearTimeout(this.#toastTimer);
+    this.#toast = undefined;
+    this.update();
+  }
+
   #show(route: Route, navigation: Navigation, memory: PageMemory | undefined): void {
     // Whatever was not kept yet belonged to the entry just left.
     window.clearTimeout(this.#rememberTimer);

@@ -21,6 +21,8 @@ export interface Host {
   focus(selector: string | readonly string[], options?: FocusOptions): void;
   /** A short confirmation of a finished action, shown briefly and read out by screen readers. */
   notify(message: string): void;
+  /** Takes the confirmation shown away at once, e.g. when an error now says something else. */
+  dismissNotice(): void;
   /** What the signed-in user may change; the pages offer no control for anything else. */
   readonly access: Access;
   /** Opens the sign-in dialog; once signed in, focus goes to `continueAt` when it is on the page. */

@@ -31,7 +31,8 @@ export class SessionController {
     if (this.state.status === "unknown") return { status: "signed-out" };
     if (this.state.status === "checking") return { status: "none" };
     const { access_control, principal } = this.state.session;
-    if (principal) return { status: "signed-in", name: principalName(principal) };
+    if (principal)
+      return { status: "signed-in", name: principalName(principal), person: principal.person ?? undefined };
     // With access control off there is no token to sign in with.
     return access_control ? { status: "signed-out" } : { status: "none" };
   }

@@ -8,7 +8,7 @@ export type LiveChange =
   | { kind: "person.deleted"; personId: number }
   /** Changes were missed: whatever is shown must be read again. */
   | { kind: "reload" }
-  /** The stream is open (again), so the server is reachable: whatever failed to load may be read again. */
+  /** The stream is open again, so the server is reachable: whatever failed to load may be read again. */
   | { kind: "connected" };
 
 export type LiveStatus = "connecting" | "live" | "offline";
@@ -30,6 +30,8 @@ export class LiveFeed {
   #lastId: string | undefined;
   #retryMs = RETRY_MS.first;
   #retryTimer: number | undefined;
+  /** The stream failed since it last opened (or never opened): the next opening is a reconnection. */
+  #broken = false;
 
   constructor(private readonly statusChanged: () => void) {}
 
@@ -50,9 +52,11 @@ export class LiveFeed {
     source.addEventListener("open", () => {
       this.#retryMs = RETRY_MS.first;
       this.#setStatus("live");
-      this.#emit({ kind: "connected" });
+      if (this.#broken) this.#emit({ kind: "connected" });
+      this.#broken = false;
     });
     source.addEventListener("error", () => {
+      this.#broken = true;
       if (source.readyState === EventSource.CLOSED) this.#retryLater();
       else this.#setStatus("connecting");
     });
