@@ -7,7 +7,10 @@ import type { Host, PageController } from "./page.js";
 import { SearchController } from "./search-controller.js";
 
 export class HomeController implements PageController {
-  readonly title = "Latest notes";
+  get title(): string {
+    return this.#search.active ? `Notes matching “${this.#search.query}”` : "Latest notes";
+  }
+
   readonly #notes: PagedList<Note>;
   readonly #search: SearchController;
   readonly #stopFollowing: () => void;

@@ -39,6 +39,11 @@ export class SearchController {
     );
   }
 
+  /** What the results shown are for; "" while no search is shown. */
+  get query(): string {
+    return this.#query;
+  }
+
   /** Whether the page shows a search's results rather than the latest notes. */
   get active(): boolean {
     return this.#query !== "";
