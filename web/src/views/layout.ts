@@ -53,7 +53,7 @@ export function layoutView(route: Route, { page, toast, account, signInDialog, l
       <p>People &amp; Notes · <a href="/api/ui/">API documentation</a></p>
     </footer>
     <div class="toast-region" role="status" aria-live="polite">
-      ${toast ? html`<p class="toast">${toast}</p>` : nothing}
+      ${toast ? html`<p class="toast"><span class="toast__text">${toast}</span></p>` : nothing}
     </div>
     ${signInDialog}`;
 }
