@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import swagger from "@fastify/swagger";
-import swaggerUi from "@fastify/swagger-ui";
+import swaggerUi, { type FastifySwaggerUiOptions } from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import openapiGlue, { type FastifyOpenapiGlueOptions } from "fastify-openapi-glue";
 import type { Redis } from "ioredis";
@@ -31,6 +33,7 @@ import { loadSpec, pathMethods, responseOnlyTypes, securityByOperation } from ".
 import { compileValidator } from "./http/validation.js";
 import { registerWeakEtags } from "./http/weak-etags.js";
 import { registerWebApp } from "./http/web.js";
+import { projectRoot } from "./paths.js";
 
 export const API_PREFIX = "/api";
 /** Large enough for the longest note (10,000 characters, escaped), small enough to refuse floods. */
@@ -67,6 +70,26 @@ export interface AccessOptions {
 export const READY_TIMEOUT_MS = 1000;
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * Swagger UI in the app's look, all served from here: the app's mark for Fastify's logo, the app's
+ * favicon, and a theme (web/swagger-ui/) that fits a phone and drops the summary the description
+ * repeats.
+ */
+function swaggerUiOptions(): FastifySwaggerUiOptions {
+  const file = (path: string) => readFileSync(resolve(projectRoot, path));
+  const mark = file("web/public/favicon.svg");
+  return {
+    routePrefix: `${API_PREFIX}/ui`,
+    logo: { type: "image/svg+xml", content: mark, href: "/", target: "_self" },
+    theme: {
+      title: "People & Notes API",
+      css: [{ filename: "theme.css", content: file("web/swagger-ui/theme.css").toString("utf8") }],
+      js: [{ filename: "theme.js", content: file("web/swagger-ui/theme.js").toString("utf8") }],
+      favicon: [{ filename: "favicon.svg", rel: "icon", sizes: "any", type: "image/svg+xml", content: mark }],
+    },
+  };
+}
 
 export async function buildApp({
   store,
@@ -132,7 +155,7 @@ export async function buildApp({
   const guardFor = (operationId: string) => accessControl.guardFor(security.get(operationId));
 
   await app.register(swagger, { mode: "static", specification: { document: structuredClone(spec.document) as never } });
-  await app.register(swaggerUi, { routePrefix: `${API_PREFIX}/ui` });
+  await app.register(swaggerUi, swaggerUiOptions());
   await app.register(openapiGlue, {
     specification: structuredClone(spec.document),
     // The glue spreads what the resolver returns into the route; its types ask for a whole route.

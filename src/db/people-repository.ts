@@ -69,6 +69,9 @@ const byIds = prepareQuery({
   postgres: (db, personIds: string | number[]) =>
     db.selectFrom("person").select(personColumns).where("person_id", "=", sql<number>`any(${personIds}::bigint[])`),
 });
+const byNameKeys = prepareQuery((db, fnameKey: string, lnameKey: string) =>
+  db.selectFrom("person").select(personColumns).where("fname_key", "=", fnameKey).where("lname_key", "=", lnameKey),
+);
 const total = prepareQuery((db) =>
   db
     .selectFrom("table_count")
@@ -168,6 +171,11 @@ export async function listPeople(ex: Executor, limit: number, after?: PersonKey)
 
 export function findPerson(ex: Executor, personId: number): Promise<PersonRow | undefined> {
   return byId.first(ex, personId);
+}
+
+/** The person whose names are these, as the service compares names (case and spacing aside). */
+export function findPersonByName(ex: Executor, names: Names): Promise<PersonRow | undefined> {
+  return byNameKeys.first(ex, nameKey(names.fname), nameKey(names.lname));
 }
 
 /** Ids as one parameter: SQLite reads them from a JSON array, PostgreSQL from an array. */

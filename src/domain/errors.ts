@@ -21,4 +21,6 @@ export const badRequest = (detail: string, errors?: FieldError[]) =>
 
 export const personNotFound = (personId: number) => notFound(`Person not found for Id: ${personId}`);
 export const noteNotFound = (noteId: number) => notFound(`Note not found for Id: ${noteId}`);
-export const personExists = (fname: string, lname: string) => conflict(`Person ${fname} ${lname} exists already`);
+/** Names the person who has the names, as stored (`doug  FARRELL` is refused as `Doug Farrell`). */
+export const personExists = ({ fname, lname }: { fname: string; lname: string }) =>
+  conflict(`${fname} ${lname} already exists`);

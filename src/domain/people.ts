@@ -4,6 +4,7 @@ import {
   deletePerson,
   findPeople,
   findPerson,
+  findPersonByName,
   insertPerson,
   listPeople,
   newestNotes,
@@ -38,6 +39,11 @@ const tagged = (row: PersonRow, notes: PersonNoteRow[]): Tagged<Person> => ({
   value: toPerson(row, notes),
   etag: personTag(row, notes),
 });
+
+/** Thrown inside a transaction that found the names taken; answered once it has rolled back. */
+class NamesTaken {
+  constructor(readonly names: PersonInput) {}
+}
 
 const changedMeanwhile = (personId: number) =>
   new PreconditionFailed(undefined, `Person ${personId} changed while the request was being made`);
@@ -126,12 +132,14 @@ export class PeopleService {
 
   async create(input: PersonInput): Promise<Tagged<Person>> {
     const values = names(input);
-    const person = await this.store.transaction(async (tx) => {
-      const row = await insertPerson(tx, values, this.now());
-      if (row === "duplicate-name") throw personExists(values.fname, values.lname);
-      await this.#record(tx, "person.created", row);
-      return tagged(row, []);
-    });
+    const person = await this.#namingTheHolder(() =>
+      this.store.transaction(async (tx) => {
+        const row = await insertPerson(tx, values, this.now());
+        if (row === "duplicate-name") throw new NamesTaken(values);
+        await this.#record(tx, "person.created", row);
+        return tagged(row, []);
+      }),
+    );
     this.changes.committed();
     return person;
   }
@@ -140,16 +148,18 @@ export class PeopleService {
   async update(personId: number, input: PersonInput, ifMatch?: string): Promise<Tagged<Person>> {
     const values = names(input);
     let changed = false;
-    const person = await this.store.transaction(async (tx) => {
-      const expected = ifMatch === undefined ? undefined : await this.#versionMatching(tx, personId, ifMatch);
-      const row = await updatePerson(tx, personId, values, this.now(), expected);
-      if (row === "duplicate-name") throw personExists(values.fname, values.lname);
-      if (row === "not-found") throw personNotFound(personId);
-      if (row === "changed-since") throw changedMeanwhile(personId);
-      changed = row.changed;
-      if (changed) await this.#record(tx, "person.updated", row);
-      return tagged(row, await newestNotes(tx, [personId], EMBEDDED_NOTES));
-    });
+    const person = await this.#namingTheHolder(() =>
+      this.store.transaction(async (tx) => {
+        const expected = ifMatch === undefined ? undefined : await this.#versionMatching(tx, personId, ifMatch);
+        const row = await updatePerson(tx, personId, values, this.now(), expected);
+        if (row === "duplicate-name") throw new NamesTaken(values);
+        if (row === "not-found") throw personNotFound(personId);
+        if (row === "changed-since") throw changedMeanwhile(personId);
+        changed = row.changed;
+        if (changed) await this.#record(tx, "person.updated", row);
+        return tagged(row, await newestNotes(tx, [personId], EMBEDDED_NOTES));
+      }),
+    );
     if (changed) this.changes.committed();
     return person;
   }
@@ -165,6 +175,22 @@ export class PeopleService {
       throw personNotFound(personId);
     });
     this.changes.committed();
+  }
+
+  /**
+   * Runs a write that may find the names taken; the 409 then names the person who has them, as
+   * stored. The transaction has rolled back by then (PostgreSQL runs nothing more in one after the
+   * refused statement), so the holder is read afresh; should they be gone meanwhile, or the read
+   * fail, the 409 names the names as sent.
+   */
+  async #namingTheHolder<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if (!(error instanceof NamesTaken)) throw error;
+      const holder = await findPersonByName(this.store, error.names).catch(() => undefined);
+      throw personExists(holder ?? error.names);
+    }
   }
 
   /** A person's change carries the person without their notes: those have changes of their own. */

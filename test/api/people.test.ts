@@ -178,27 +178,27 @@ for (const engine of engines()) {
       assertProblem(
         await api.post("/api/people", { fname: "Doug", lname: "Farrell" }),
         409,
-        "Person Doug Farrell exists already",
+        "Doug Farrell already exists",
       );
       assert.equal((await api.get("/api/people")).headers["x-total-count"], before);
     });
 
-    test("a name that differs only in case or spacing is the same person", async () => {
+    test("a name that differs only in case or spacing is the same person, named as stored", async () => {
       assertProblem(
         await api.post("/api/people", { fname: "doug", lname: "FARRELL" }),
         409,
-        "Person doug FARRELL exists already",
+        "Doug Farrell already exists",
       );
       assertProblem(
         await api.post("/api/people", { fname: " Kent ", lname: "Brockman  " }),
         409,
-        "Person Kent Brockman exists already",
+        "Kent Brockman already exists",
       );
       const spaced = await api.createPerson("Mary Ann", "Smith");
       assertProblem(
         await api.post("/api/people", { fname: "mary   ann", lname: "smith" }),
         409,
-        "Person mary   ann smith exists already",
+        "Mary Ann Smith already exists",
       );
       assert.equal(spaced.fname, "Mary Ann");
     });
@@ -258,7 +258,7 @@ for (const engine of engines()) {
       assertProblem(
         await api.put(`/api/people/${person.person_id}`, { fname: "kent", lname: "brockman" }),
         409,
-        "Person kent brockman exists already",
+        "Kent Brockman already exists",
       );
       assert.deepEqual((await api.get(`/api/people/${person.person_id}`)).json(), person);
     });

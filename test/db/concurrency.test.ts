@@ -23,7 +23,7 @@ for (const engine of engines()) {
       const responses = await Promise.all([api.post("/api/people", body), api.post("/api/people", body)]);
       assert.deepEqual(responses.map((r) => r.statusCode).sort(), [201, 409]);
       const conflict = responses.find((r) => r.statusCode === 409);
-      assert.equal(conflict?.json().detail, "Person Twin Request exists already");
+      assert.equal(conflict?.json().detail, "Twin Request already exists");
       assert.equal(await peopleNamed(api.store, "Request"), 1);
     });
 
@@ -34,6 +34,10 @@ for (const engine of engines()) {
       assert.equal(statuses.filter((s) => s === 201).length, 1, statuses.join(","));
       assert.equal(statuses.filter((s) => s === 409).length, spellings.length - 1);
       assert.equal(await peopleNamed(api.store, "many ways"), 1);
+      // Every refusal names the one person stored, spelled as stored.
+      const stored = responses.find((r) => r.statusCode === 201)?.json<{ lname: string }>().lname;
+      const details = responses.filter((r) => r.statusCode === 409).map((r) => r.json().detail);
+      assert.deepEqual(new Set(details), new Set([`Said ${stored} already exists`]));
     });
 
     test("two servers on one database, each POSTing the same name, create one person", async () => {

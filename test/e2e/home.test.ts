@@ -167,4 +167,36 @@ describe("home page", () => {
     assert.equal(await page.evaluate(() => document.activeElement?.closest("li")?.dataset.noteIndex), "20");
     await e2e.api.deletePerson(person.person_id);
   });
+
+  test("back after Load more returns to the same notes, scrolled to where the reader was", async () => {
+    const person = await e2e.api.createPerson("Rhea", "Back");
+    for (let n = 1; n <= 25; n++) await e2e.api.createNote(person.person_id, `Way back note ${n}`);
+    const page = await open();
+    const cards = page.locator(".note-card");
+    await cards.first().waitFor();
+    const total = (await fetch(`${e2e.origin}/api/notes?limit=1`)).headers.get("x-total-count");
+    const all = `Showing ${total} of ${total} notes`;
+    await page.getByRole("button", { name: "Load more" }).click();
+    await page.getByText(all).waitFor();
+    const count = await cards.count();
+    assert.equal(count, Number(total));
+
+    // The reader scrolls down to the 23rd note and opens it.
+    const chosen = cards.nth(22);
+    const chosenText = await chosen.locator(".note-card__content").textContent();
+    await chosen.evaluate((card) => card.scrollIntoView({ block: "start" }));
+    const scrolledTo = await page.evaluate(() => window.scrollY);
+    assert.ok(scrolledTo > 1000, `scrolled down (${scrolledTo})`);
+    await chosen.getByRole("link", { name: /Open note/ }).click();
+    await page.getByRole("heading", { level: 1, name: "Rhea Back" }).waitFor();
+
+    await page.goBack();
+    await page.getByText(all).waitFor();
+    assert.equal(await cards.count(), count, "the same number of notes as before");
+    await page.waitForFunction((y) => Math.abs(window.scrollY - y) <= 1, scrolledTo);
+    const top = await cards.nth(22).evaluate((card) => Math.round(card.getBoundingClientRect().top));
+    assert.ok(Math.abs(top) <= 1, `the chosen note is where it was, at the top (${top})`);
+    assert.equal(await cards.nth(22).locator(".note-card__content").textContent(), chosenText);
+    await e2e.api.deletePerson(person.person_id);
+  });
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Page } from "playwright-core";
+import { startTcpProxy } from "../support/tcp-proxy.js";
 import { useE2E } from "./support.js";
 
 describe("live updates", () => {
@@ -100,5 +101,33 @@ describe("live updates", () => {
     await e2e.api.createNote(person.person_id, "After the reconnect");
     await page.locator(".note-row").filter({ hasText: "After the reconnect" }).waitFor();
     assert.ok(refused >= 2, "a second stream was opened");
+  });
+
+  test("a list that failed while the server was down loads once the stream is back", async () => {
+    // The browser reaches the server through a proxy the test controls: the server going away
+    // is the proxy resetting every connection.
+    const proxy = await startTcpProxy({ host: "127.0.0.1", port: Number(new URL(e2e.origin).port) });
+    try {
+      const { page } = await e2e.openPage({ baseURL: `http://127.0.0.1:${proxy.port}` });
+      await page.goto("/");
+      await page.locator('[data-live="live"]').waitFor();
+      await page.locator(".note-card").first().waitFor();
+      await mark(page);
+
+      proxy.setMode("refuse");
+      proxy.cut();
+      await page.locator('[data-live="live"]').waitFor({ state: "detached" });
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "People" }).click();
+      const failed = page.getByRole("alert").filter({ hasText: "Couldn't load people" });
+      await failed.waitFor();
+
+      proxy.setMode("forward");
+      await page.locator('[data-live="live"]').waitFor({ timeout: 20_000 });
+      await page.locator(".person-row").first().waitFor();
+      assert.equal(await failed.count(), 0, "the error is gone");
+      assert.equal(await stillMarked(page), true, "without a reload of the page");
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -82,14 +82,15 @@ describe("people page", () => {
 
   test("keeps a refused name in the form and the server's message on screen until dismissed", async () => {
     const page = await open();
-    await firstName(page).fill("Doug");
-    await lastName(page).fill("Farrell");
+    await firstName(page).fill("doug");
+    await lastName(page).fill("FARRELL");
     await page.getByRole("button", { name: "Add person" }).click();
     const problem = page.locator(".problem");
-    await problem.getByText("Person Doug Farrell exists already").waitFor();
+    // The person who has the name, as stored, not the spelling typed.
+    await problem.getByText("Doug Farrell already exists").waitFor();
     assert.equal(await problem.getAttribute("role"), "alert");
-    assert.equal(await firstName(page).inputValue(), "Doug");
-    assert.equal(await lastName(page).inputValue(), "Farrell");
+    assert.equal(await firstName(page).inputValue(), "doug");
+    assert.equal(await lastName(page).inputValue(), "FARRELL");
     await screenshot(page, "people-conflict");
 
     // It does not fade: editing the form and moving focus leave it in place.
@@ -102,9 +103,10 @@ describe("people page", () => {
     assert.equal(await focusedId(page), "person-fname");
 
     // A second refusal shows again (the tutorial's banner worked only once per page load).
+    await firstName(page).fill("Doug");
     await lastName(page).fill("Farrell");
     await page.getByRole("button", { name: "Add person" }).click();
-    await problem.getByText("Person Doug Farrell exists already").waitFor();
+    await problem.getByText("Doug Farrell already exists").waitFor();
 
     // Fixing the input and saving clears it.
     await lastName(page).fill("Farrell Jr");
@@ -137,6 +139,38 @@ describe("people page", () => {
     assert.equal(await firstName(page).inputValue(), "");
   });
 
+  test("on a phone a notice covers no control, and an error takes the place of the notice before it", async () => {
+    const person = await e2e.api.createPerson("Toast", "Reader");
+    const { page } = await e2e.openPage({ viewport: { width: 360, height: 640 }, isMobile: true, hasTouch: true });
+    await page.goto(`/people/${person.person_id}`);
+    await page.getByRole("heading", { name: "Edit person" }).waitFor();
+    // The reader has scrolled the end of the form into view, where a notice at the bottom would sit.
+    await page.locator(".editor__notes-link").evaluate((link) => link.scrollIntoView({ block: "end" }));
+    await firstName(page).fill("Toasted");
+    await page.getByRole("button", { name: "Save changes" }).tap();
+    const toast = page.locator(".toast");
+    await toast.filter({ hasText: "Saved Toasted Reader." }).waitFor();
+    const covered = await toast.evaluate((shown) => {
+      const box = shown.getBoundingClientRect();
+      const controls = [...document.querySelectorAll<HTMLElement>("main a, main button, main input")];
+      return controls
+        .filter((control) => {
+          const r = control.getBoundingClientRect();
+          return r.width > 0 && r.left < box.right && r.right > box.left && r.top < box.bottom && r.bottom > box.top;
+        })
+        .map((control) => control.textContent?.trim() || control.id);
+    });
+    assert.deepEqual(covered, [], "no control of the page is under the notice");
+
+    await firstName(page).fill("Doug");
+    await lastName(page).fill("Farrell");
+    await page.getByRole("button", { name: "Save changes" }).tap();
+    await page.locator(".problem").getByText("Doug Farrell already exists").waitFor();
+    assert.equal(await toast.count(), 0, "the notice of the save before is gone");
+    await page.getByRole("link", { name: "View Toasted Reader's notes" }).tap();
+    await page.getByRole("heading", { level: 1, name: "Toasted Reader" }).waitFor();
+  });
+
   test("edits a person chosen with a visible link, and refuses a name someone else has", async () => {
     const page = await open();
     await page.getByRole("link", { name: "Kent Brockman", exact: true }).click();
@@ -151,7 +185,7 @@ describe("people page", () => {
     await firstName(page).fill("Bunny");
     await lastName(page).fill("Easter");
     await page.getByRole("button", { name: "Save changes" }).click();
-    await page.locator(".problem").getByText("Person Bunny Easter exists already").waitFor();
+    await page.locator(".problem").getByText("Bunny Easter already exists").waitFor();
     assert.equal(await firstName(page).inputValue(), "Bunny");
 
     await firstName(page).fill("Kenneth");

@@ -71,7 +71,7 @@ describe("accessibility, small screens, privacy and security", () => {
     await page.getByLabel("First name").fill("Doug");
     await page.getByLabel("Last name").fill("Farrell");
     await page.getByRole("button", { name: "Add person" }).click();
-    await page.getByText("Person Doug Farrell exists already").waitFor();
+    await page.getByText("Doug Farrell already exists").waitFor();
     await assertNoSeriousViolations(page, "API error");
 
     await page.goto("/people/1/notes/1");

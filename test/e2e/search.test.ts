@@ -115,4 +115,28 @@ describe("search on the home page", () => {
     assert.equal(await page.getByLabel("Search notes").inputValue(), "");
     assert.equal(await page.evaluate(() => document.activeElement?.id), "note-search");
   });
+
+  test("during a search the page says results come best first, and the box has one clear button", async () => {
+    const page = await open("/?q=eggs");
+    await page.locator(".search-results .note-card").first().waitFor();
+    const header = page.locator(".page__header");
+    assert.doesNotMatch((await header.textContent()) ?? "", /newest first/i);
+    assert.match((await header.textContent()) ?? "", /best match first/i);
+    assert.equal(await page.title(), "Notes matching “eggs” · People & Notes");
+
+    // The page's own Clear button is the only one: the box draws none of its own (type=search
+    // does in Chromium), so clicks across its right end leave the text as it is.
+    const box = page.getByLabel("Search notes");
+    const edge = await box.boundingBox();
+    assert.ok(edge);
+    for (let dx = 4; dx <= 40; dx += 4) {
+      await page.mouse.click(edge.x + edge.width - dx, edge.y + edge.height / 2);
+      assert.equal(await box.inputValue(), "eggs", `a click ${dx} px from the box's right end`);
+    }
+    const clear = page.getByRole("button", { name: "Clear" });
+    assert.equal(await clear.count(), 1);
+    await clear.click();
+    await page.getByRole("heading", { level: 1, name: "Latest notes" }).waitFor();
+    assert.match((await header.textContent()) ?? "", /newest first/);
+  });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { Page } from "playwright-core";
+import type { Page, Route } from "playwright-core";
 import { describeViolations, screenshot, seriousAxeViolations, useE2E } from "./support.js";
 
 const banner = (page: Page) => page.getByRole("banner");
@@ -20,6 +20,20 @@ async function signIn(page: Page, token: string): Promise<void> {
   await dialog.getByRole("button", { name: "Sign in" }).click();
   await dialog.waitFor({ state: "hidden" });
 }
+
+/** How many rows the top bar's parts (brand, navigation, live status, account) take. */
+const topBarRows = (page: Page) =>
+  page.locator(".topbar__inner").evaluate((bar) => {
+    const rows: { top: number; bottom: number }[] = [];
+    for (const part of bar.children) {
+      const { top, bottom, height } = part.getBoundingClientRect();
+      if (height === 0) continue;
+      const row = rows.find((each) => top < each.bottom && bottom > each.top);
+      if (row) Object.assign(row, { top: Math.min(row.top, top), bottom: Math.max(row.bottom, bottom) });
+      else rows.push({ top, bottom });
+    }
+    return rows.length;
+  });
 
 /** The buttons and links that change something, on whatever page is shown. */
 async function writeControls(page: Page): Promise<string[]> {
@@ -259,9 +273,11 @@ describe("signing in with a token", () => {
       assert.equal(violations.length, 0, `${label}:\n${describeViolations(violations)}`);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - 360);
       assert.ok(overflow <= 0, `${label} is ${overflow}px wider than the screen`);
+      assert.equal(await topBarRows(page), 1, `${label}: the top bar is one row`);
     };
     await page.goto(`/people/${long.person_id}/notes`);
     await page.locator(".notice").waitFor();
+    await page.locator('[data-live="live"]').waitFor();
     await check("signed out");
     await banner(page).getByRole("button", { name: "Sign in" }).tap();
     await signInDialog(page).getByRole("button", { name: "Sign in" }).tap();
@@ -273,6 +289,36 @@ describe("signing in with a token", () => {
     await noteField(page).waitFor();
     await check("signed in with the longest names");
     await screenshot(page, "mobile-signed-in");
+  });
+
+  test("renaming yourself shows the new name in the navigation bar, as does a rename made elsewhere", async () => {
+    const admin = await e2e.createToken("admin", "arranging");
+    const api = e2e.api.withToken(admin.token);
+    const me = await api.createPerson("Ren", "Before");
+    const mine = await e2e.createToken({ person: me.person_id }, "Ren's laptop");
+    const { page } = await e2e.openPage();
+    // First without live updates: the answer to the save is what renames.
+    const noStream = (route: Route) =>
+      route.fulfill({ status: 503, contentType: "application/problem+json", body: "{}" });
+    await page.route("**/api/events*", noStream);
+    await page.goto(`/people/${me.person_id}`);
+    await page.locator('[data-live="offline"]').waitFor();
+    await signIn(page, mine.token);
+    await banner(page).getByText("Signed in as Ren Before", { exact: true }).waitFor();
+
+    await page.getByLabel("First name").fill("Renée");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.getByRole("status").filter({ hasText: "Saved Renée Before." }).waitFor();
+    await banner(page).getByText("Signed in as Renée Before", { exact: true }).waitFor();
+
+    await page.unroute("**/api/events*", noStream);
+    await page.locator('[data-live="live"]').waitFor({ timeout: 20_000 });
+    await api.request("PUT", `/people/${me.person_id}`, { fname: "Renée", lname: "After" });
+    await page.locator(".person-row__name", { hasText: "Renée After" }).waitFor();
+    await banner(page).getByText("Signed in as Renée After", { exact: true }).waitFor();
+    await page.goto("/people");
+    await page.getByText("Only an admin may add people.").waitFor();
+    await banner(page).getByText("Signed in as Renée After", { exact: true }).waitFor();
   });
 });
 

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { operations as contractOperations, spec } from "../support/contract.js";
-import { screenshot, useE2E } from "./support.js";
+import { projectRoot, screenshot, useE2E } from "./support.js";
 
 type Parameter = { name?: string; $ref?: string };
 
@@ -56,6 +58,52 @@ test("Swagger UI shows every operation with its parameters and example body read
       assert.ok(JSON.parse(example), "the request body comes filled with the contract's example");
     }
   }
+});
+
+test("Swagger UI fits a phone, shows the app's own mark, and says what the service is once", async () => {
+  const { page, foreignRequests, errors } = await e2e.openPage({
+    viewport: { width: 360, height: 760 },
+    isMobile: true,
+    hasTouch: true,
+  });
+  await page.goto("/api/ui/");
+  await page.locator(".opblock").first().waitFor();
+  assert.equal(
+    await page.evaluate(() => window.innerWidth),
+    360,
+    "laid out for the phone, not a zoomed-out desktop page",
+  );
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - 360);
+  assert.ok(overflow <= 0, `${overflow}px wider than the screen`);
+  const cutOff = await page
+    .locator(".opblock-summary")
+    .evaluateAll((summaries) => summaries.filter((summary) => summary.getBoundingClientRect().right > 360).length);
+  assert.equal(cutOff, 0, "every operation's line fits the screen");
+  const fontSize = await page
+    .locator(".opblock-summary-description")
+    .first()
+    .evaluate((element) => Number.parseFloat(getComputedStyle(element).fontSize));
+  assert.ok(fontSize >= 13, `descriptions are readable (${fontSize}px)`);
+
+  // The top bar has the app's mark and name, leading back to the app; nothing of Fastify's.
+  const brand = page.locator(".swagger-ui .topbar a.link");
+  await brand.filter({ hasText: "People & Notes" }).waitFor();
+  assert.equal(await brand.getAttribute("href"), "/");
+  const logo = (await brand.locator("img").getAttribute("src")) ?? "";
+  const svg = Buffer.from(logo.replace(/^data:image\/svg\+xml;base64,/, ""), "base64").toString("utf8");
+  assert.equal(svg, readFileSync(join(projectRoot, "web/public/favicon.svg"), "utf8"), "the app's own mark");
+
+  // The summary and the description said the same thing: it is said once.
+  assert.equal(
+    await page
+      .getByText(/write short notes/i)
+      .filter({ visible: true })
+      .count(),
+    1,
+  );
+  await screenshot(page, "mobile-swagger-ui");
+  assert.deepEqual(foreignRequests, [], "nothing from outside the server");
+  assert.deepEqual(errors, []);
 });
 
 describe("Swagger UI once access control is on", () => {

@@ -5,14 +5,16 @@ import { NotesController } from "./controllers/notes-controller.js";
 import type { FocusOptions, Host, PageController } from "./controllers/page.js";
 import { PeopleController } from "./controllers/people-controller.js";
 import { SessionController } from "./controllers/session-controller.js";
-import type { Access } from "./model/access.js";
+import type { Access, PersonRef } from "./model/access.js";
 import type { ApiError } from "./model/api.js";
 import { LiveFeed } from "./model/live.js";
-import { type Navigation, type Route, Router } from "./router.js";
+import { type Navigation, type PageMemory, type Route, Router } from "./router.js";
 import { layoutView } from "./views/layout.js";
 
 const APP_NAME = "People & Notes";
 const TOAST_MS = 4000;
+/** How long scrolling or a change must pause before the page's state is kept in its history entry. */
+const REMEMBER_MS = 200;
 
 function controllerFor(route: Route, host: Host): PageController {
   switch (route.page) {
@@ -37,6 +39,11 @@ class App implements Host {
   #controller: PageController | undefined;
   #toast: string | undefined;
   #toastTimer: number | undefined;
+  /** What the history entry shown remembered of its page, when the page was entered through it. */
+  #remembered: PageMemory | undefined;
+  /** Where to scroll once the page has loaded its list again as remembered. */
+  #pendingScroll: number | undefined;
+  #rememberTimer: number | undefined;
   /**
    * After a page change the heading has focus. Pages redraw their heading once loaded; focus then
    * falls back to the body, and is put back on the new heading.
@@ -49,8 +56,16 @@ class App implements Host {
 
   start(): void {
     void this.#session.start();
+    // Whoever is signed in is shown by their names as they are now, whoever changed them.
+    this.live.subscribe((change) => {
+      if (change.kind === "person.updated") this.#session.renamed(change.person);
+    });
     this.live.start();
-    this.#router.start((route, navigation) => this.#show(route, navigation));
+    window.addEventListener("scroll", () => this.#rememberSoon(), { passive: true });
+    this.#router.start(
+      (route, navigation, memory) => this.#show(route, navigation, memory),
+      () => ({ scrollY: Math.round(window.scrollY), shown: this.#controller?.shown }),
+    );
   }
 
   update(): void {
@@ -64,7 +79,8 @@ class App implements Host {
     });
     render(page, this.#root);
     document.title = `${this.#controller.title} · ${APP_NAME}`;
-    if (this.#keepHeadingFocus && focusLost()) this.focus("h1");
+    if (this.#keepHeadingFocus && focusLost()) this.#focusHeading();
+    this.#rememberSoon();
   }
 
   navigate(path: string, options?: { replace?: boolean }): void {
@@ -83,6 +99,31 @@ class App implements Host {
     });
   }
 
+  get rememberedShown(): number | undefined {
+    return this.#remembered?.shown;
+  }
+
+  restoreScroll(): void {
+    const y = this.#pendingScroll;
+    this.#pendingScroll = undefined;
+    // Unless the user has scrolled meanwhile.
+    if (y !== undefined && window.scrollY === 0) window.scrollTo(0, y);
+  }
+
+  /** Keeps the page's scroll position and list length in its history entry, once things are still. */
+  #rememberSoon(): void {
+    window.clearTimeout(this.#rememberTimer);
+    this.#rememberTimer = window.setTimeout(() => {
+      // While a page is being restored, its entry keeps what it remembered.
+      if (this.#pendingScroll === undefined) this.#router.remember();
+    }, REMEMBER_MS);
+  }
+
+  /** Focus on the page's heading, where the page is scrolled to: the top, or where it is being restored. */
+  #focusHeading(): void {
+    queueMicrotask(() => this.#root.querySelector<HTMLElement>("h1")?.focus({ preventScroll: true }));
+  }
+
   get access(): Access {
     return this.#session.access;
   }
@@ -95,6 +136,10 @@ class App implements Host {
     this.#session.unauthorized(error, continueAt);
   }
 
+  renamed(person: PersonRef): void {
+    this.#session.renamed(person);
+  }
+
   notify(message: string): void {
     this.#toast = message;
     window.clearTimeout(this.#toastTimer);
@@ -105,8 +150,20 @@ class App implements Host {
     this.update();
   }
 
-  #show(route: Route, navigation: Navigation): void {
+  dismissNotice(): void {
+    if (this.#toast === undefined) return;
+    window.clearTimeout(this.#toastTimer);
+    this.#toast = undefined;
+    this.update();
+  }
+
+  #show(route: Route, navigation: Navigation, memory: PageMemory | undefined): void {
+    // Whatever was not kept yet belonged to the entry just left.
+    window.clearTimeout(this.#rememberTimer);
     const samePage = this.#controller !== undefined && route.page === this.#route.page;
+    // Back, forward or reload into another page: it shows as many items as it did, scrolled as it was.
+    this.#remembered = samePage ? undefined : memory;
+    this.#pendingScroll = this.#remembered && this.#remembered.scrollY > 0 ? this.#remembered.scrollY : undefined;
     this.#route = route;
     this.#keepHeadingFocus = false;
     if (!samePage) {
@@ -118,7 +175,7 @@ class App implements Host {
     if (!samePage && navigation !== "initial") {
       window.scrollTo(0, 0);
       this.#keepHeadingFocus = true;
-      this.focus("h1");
+      this.#focusHeading();
     }
   }
 }

@@ -45,7 +45,24 @@ const shownAddress = () => window.location.pathname + window.location.search;
 /** How the current route was reached: focus and scroll behave differently for each. */
 export type Navigation = "initial" | "push" | "pop";
 
-type Listener = (route: Route, navigation: Navigation) => void;
+/**
+ * What a history entry keeps of its page when it is left, so that back, forward and reload show
+ * it as it was: how far it was scrolled, and how many items its list showed after "Load more".
+ */
+export interface PageMemory {
+  scrollY: number;
+  shown: number | undefined;
+}
+
+function memoryIn(state: unknown): PageMemory | undefined {
+  if (typeof state !== "object" || state === null) return undefined;
+  const { scrollY, shown } = state as Record<string, unknown>;
+  if (typeof scrollY !== "number" || !Number.isFinite(scrollY)) return undefined;
+  return { scrollY, shown: typeof shown === "number" && Number.isSafeInteger(shown) ? shown : undefined };
+}
+
+/** `memory`: what the entry shown remembers (back, forward, reload); none for a new one. */
+type Listener = (route: Route, navigation: Navigation, memory: PageMemory | undefined) => void;
 
 /**
  * History API routing: same-origin links are followed without a page load, and back/forward
@@ -53,10 +70,15 @@ type Listener = (route: Route, navigation: Navigation) => void;
  */
 export class Router {
   #listener: Listener | undefined;
+  #memory: (() => PageMemory) | undefined;
   #shownPath: string | undefined;
 
-  start(listener: Listener): void {
+  /** `memory`: the page's state as it is now, kept in its history entry when it is left. */
+  start(listener: Listener, memory: () => PageMemory): void {
     this.#listener = listener;
+    this.#memory = memory;
+    // The app puts the scroll position back itself, once the page has loaded what it showed.
+    history.scrollRestoration = "manual";
     window.addEventListener("popstate", () => {
       // A jump to an in-page anchor changes only the hash: the page stays as it is. A change of
       // the query (a search on the home page) is a change of state.
@@ -71,14 +93,24 @@ export class Router {
       this.#emit("push");
       return;
     }
-    if (replace) history.replaceState(null, "", path);
-    else history.pushState(null, "", path);
+    if (replace) {
+      history.replaceState(null, "", path);
+    } else {
+      this.remember();
+      history.pushState(null, "", path);
+    }
     this.#emit("push");
+  }
+
+  /** Keeps the page's state in its history entry (the entry shown now). */
+  remember(): void {
+    if (this.#memory) history.replaceState(this.#memory(), "");
   }
 
   #emit(navigation: Navigation): void {
     this.#shownPath = shownAddress();
-    this.#listener?.(parseRoute(window.location.pathname), navigation);
+    const memory = navigation === "push" ? undefined : memoryIn(history.state);
+    this.#listener?.(parseRoute(window.location.pathname), navigation, memory);
   }
 
   #followLink(event: MouseEvent): void {

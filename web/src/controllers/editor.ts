@@ -109,6 +109,7 @@ export class Editor<T extends { timestamp: string }> implements EditorState<T> {
     if (this.busy) return;
     const invalid = this.setup.invalidField();
     if (invalid) {
+      host.dismissNotice();
       host.update();
       host.focus(invalid);
       return;
@@ -271,6 +272,7 @@ export class Editor<T extends { timestamp: string }> implements EditorState<T> {
       if (ticket !== this.#ticket) return;
       this.busy = undefined;
       this.conflict = { kind: "changed", theirs: theirs.value, etag: theirs.etag };
+      host.dismissNotice();
       host.update();
       host.focus(CONFLICT_HEADING);
     } catch (error) {
@@ -283,6 +285,7 @@ export class Editor<T extends { timestamp: string }> implements EditorState<T> {
   #deletedMeanwhile(): void {
     this.busy = undefined;
     this.conflict = { kind: "deleted" };
+    this.setup.host.dismissNotice();
     this.setup.host.update();
     this.setup.host.focus(CONFLICT_HEADING);
   }
@@ -299,6 +302,7 @@ export class Editor<T extends { timestamp: string }> implements EditorState<T> {
         this.#show(theirs);
       }
       form.problem = this.setup.changedBeforeDelete;
+      host.dismissNotice();
       host.update();
     } catch (error) {
       if (ticket !== this.#ticket) return;
@@ -322,6 +326,8 @@ export class Editor<T extends { timestamp: string }> implements EditorState<T> {
     const { host, form, firstField } = this.setup;
     const problem = toApiError(error);
     this.busy = undefined;
+    // A notice of an earlier success must not stand beside the error.
+    host.dismissNotice();
     // The form keeps what was typed, to be sent again once signed in.
     if (problem.status === 401) host.unauthorized(problem, firstField);
     else form.refused(problem);

@@ -7,7 +7,10 @@ import type { Host, PageController } from "./page.js";
 import { SearchController } from "./search-controller.js";
 
 export class HomeController implements PageController {
-  readonly title = "Latest notes";
+  get title(): string {
+    return this.#search.active ? `Notes matching “${this.#search.query}”` : "Latest notes";
+  }
+
   readonly #notes: PagedList<Note>;
   readonly #search: SearchController;
   readonly #stopFollowing: () => void;
@@ -19,12 +22,20 @@ export class HomeController implements PageController {
       () => host.update(),
     );
     this.#search = new SearchController(host);
-    this.#stopFollowing = host.live.subscribe((change) => followNotes(this.#notes, change));
+    this.#stopFollowing = host.live.subscribe((change) => {
+      followNotes(this.#notes, change);
+      if (change.kind === "connected") this.#search.reloadIfFailed();
+    });
   }
 
   show(): void {
-    this.#search.show();
-    if (!this.#search.active) void this.#notes.reload();
+    const size = this.host.rememberedShown;
+    this.#search.show(size);
+    if (!this.#search.active) void this.#notes.reload({ size }).then(() => this.host.restoreScroll());
+  }
+
+  get shown(): number | undefined {
+    return this.#search.active ? this.#search.shown : this.#notes.shown;
   }
 
   view() {

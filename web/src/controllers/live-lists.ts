@@ -34,9 +34,20 @@ export function followNotes(notes: PagedList<Note>, change: LiveChange, personId
     case "reload":
       void notes.reload({ keepShown: true });
       return;
+    case "connected":
+      reloadIfFailed(notes);
+      return;
     case "person.created":
       return;
   }
+}
+
+/**
+ * A list that could not be loaded (the server was unreachable, say) is loaded again once the event
+ * stream reconnects: the server is back, and "Live" must not stand beside an error.
+ */
+export function reloadIfFailed<T>(list: PagedList<T>): void {
+  if (list.status === "error") void list.reload();
 }
 
 /** The same for the list of people, which is sorted by name: a new person is placed by a reload. */
@@ -55,6 +66,9 @@ export function followPeople(people: PagedList<Person>, change: LiveChange): voi
       return;
     case "reload":
       void people.reload({ keepShown: true });
+      return;
+    case "connected":
+      reloadIfFailed(people);
       return;
     default:
       return;

@@ -75,6 +75,8 @@ export class NotesController implements PageController {
       void this.notes.reload({ keepShown: true });
     } else if (change.kind === "reload") {
       void this.#loadPerson();
+    } else if (change.kind === "connected" && this.person.status === "error" && this.person.error.status !== 404) {
+      void this.#loadPerson();
     }
   }
 
@@ -87,8 +89,8 @@ export class NotesController implements PageController {
     const personChanged = route.personId !== this.personId;
     if (personChanged) {
       this.personId = route.personId;
-      void this.#loadPerson();
-      void this.notes.reload();
+      const size = this.host.rememberedShown;
+      void Promise.all([this.#loadPerson(), this.notes.reload({ size })]).then(() => this.host.restoreScroll());
     }
     if (personChanged || route.noteId !== selectedId(this.editor.selection)) {
       void this.editor.select(route.noteId, moveFocus);
@@ -113,6 +115,10 @@ export class NotesController implements PageController {
       copyDraft: () => void this.editor.copyDraft(),
       signIn: () => this.host.signIn(EDITOR),
     });
+  }
+
+  get shown(): number | undefined {
+    return this.notes.shown;
   }
 
   get access() {

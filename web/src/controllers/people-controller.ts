@@ -33,7 +33,11 @@ export class PeopleController implements PageController {
       listed: (personId) => this.people.find(personId),
       read: readPerson,
       create: () => createPerson(this.form.input),
-      update: (person, etag) => updatePerson(person.person_id, this.form.input, etag),
+      update: async (person, etag) => {
+        const saved = await updatePerson(person.person_id, this.form.input, etag);
+        host.renamed(saved.value);
+        return saved;
+      },
       delete: (person, etag) => deletePerson(person.person_id, etag),
       firstField: `#${FIELD_IDS.fname}`,
       invalidField: () => {
@@ -65,7 +69,7 @@ export class PeopleController implements PageController {
     if (route.page !== "people") return;
     if (!this.#listRequested) {
       this.#listRequested = true;
-      void this.people.reload();
+      void this.people.reload({ size: this.host.rememberedShown }).then(() => this.host.restoreScroll());
     }
     if (route.personId !== selectedId(this.editor.selection)) void this.editor.select(route.personId, moveFocus);
   }
@@ -87,6 +91,10 @@ export class PeopleController implements PageController {
       copyDraft: () => void this.editor.copyDraft(),
       signIn: () => this.host.signIn(`#${FIELD_IDS.fname}`),
     });
+  }
+
+  get shown(): number | undefined {
+    return this.people.shown;
   }
 
   get access() {

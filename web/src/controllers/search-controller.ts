@@ -1,6 +1,7 @@
 import { PagedList } from "../model/paged-list.js";
 import { type FoundNote, searchNotes } from "../model/search.js";
 import { type SearchParts, searchParts } from "../views/search-view.js";
+import { reloadIfFailed } from "./live-lists.js";
 import type { Host } from "./page.js";
 
 /** How long typing must pause before the notes are searched. */
@@ -38,20 +39,33 @@ export class SearchController {
     );
   }
 
+  /** What the results shown are for; "" while no search is shown. */
+  get query(): string {
+    return this.#query;
+  }
+
   /** Whether the page shows a search's results rather than the latest notes. */
   get active(): boolean {
     return this.#query !== "";
   }
 
-  /** Takes the search from the address: on arrival, on reload, on back and forward. */
-  show(): void {
+  /** How many results are shown, once loaded. */
+  get shown(): number | undefined {
+    return this.#results.shown;
+  }
+
+  /**
+   * Takes the search from the address: on arrival, on reload, on back and forward; `size`: as many
+   * results as were shown before.
+   */
+  show(size?: number): void {
     const query = queryInAddress();
     // The box keeps what is being typed (a trailing space, say) when it is what the address says.
     if (this.#text.trim() !== query) {
       this.#cancelPending();
       this.#text = query;
     }
-    if (query !== this.#query) this.#search(query);
+    if (query !== this.#query) this.#search(query, size);
   }
 
   parts(): SearchParts {
@@ -66,6 +80,11 @@ export class SearchController {
       retry: () => void this.#results.reload(),
       loadMore: () => void this.#loadMore(),
     });
+  }
+
+  /** The results of the search shown, once more if they could not be loaded. */
+  reloadIfFailed(): void {
+    if (this.active) reloadIfFailed(this.#results);
   }
 
   #input(text: string): void {
@@ -85,7 +104,7 @@ export class SearchController {
     this.host.navigate(address, { replace: this.#query !== "" && query !== "" });
   }
 
-  #search(query: string): void {
+  #search(query: string, size?: number): void {
     this.#query = query;
     if (query === "") {
       this.#inFlight?.abort();
@@ -93,7 +112,7 @@ export class SearchController {
       this.host.update();
       return;
     }
-    void this.#results.reload();
+    void this.#results.reload({ size }).then(() => this.host.restoreScroll());
   }
 
   async #loadMore(): Promise<void> {

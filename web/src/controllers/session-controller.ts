@@ -1,4 +1,4 @@
-import { type Access, accessOf } from "../model/access.js";
+import { type Access, accessOf, type PersonRef } from "../model/access.js";
 import { ApiError, toApiError } from "../model/api.js";
 import { principalName, readSession, type SessionState } from "../model/session.js";
 import { SignInForm } from "../model/sign-in-form.js";
@@ -31,7 +31,8 @@ export class SessionController {
     if (this.state.status === "unknown") return { status: "signed-out" };
     if (this.state.status === "checking") return { status: "none" };
     const { access_control, principal } = this.state.session;
-    if (principal) return { status: "signed-in", name: principalName(principal) };
+    if (principal)
+      return { status: "signed-in", name: principalName(principal), person: principal.person ?? undefined };
     // With access control off there is no token to sign in with.
     return access_control ? { status: "signed-out" } : { status: "none" };
   }
@@ -122,6 +123,21 @@ export class SessionController {
     this.#loadTicket++;
     this.state = { status: "known", session: { access_control: true, principal: null } };
     this.openSignIn(error.message, continueAt);
+  }
+
+  /** A person's names changed (here or elsewhere): when the token stands for them, the new ones show. */
+  renamed(person: PersonRef): void {
+    if (this.state.status !== "known") return;
+    const { session } = this.state;
+    const principal = session.principal;
+    if (principal?.person?.person_id !== person.person_id) return;
+    const { person_id, fname, lname } = person;
+    if (principal.person.fname === fname && principal.person.lname === lname) return;
+    this.state = {
+      status: "known",
+      session: { ...session, principal: { ...principal, person: { person_id, fname, lname } } },
+    };
+    this.host.update();
   }
 
   accountView() {

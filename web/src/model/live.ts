@@ -7,7 +7,9 @@ export type LiveChange =
   | { kind: "person.created" | "person.updated"; person: PersonSummary }
   | { kind: "person.deleted"; personId: number }
   /** Changes were missed: whatever is shown must be read again. */
-  | { kind: "reload" };
+  | { kind: "reload" }
+  /** The stream is open again, so the server is reachable: whatever failed to load may be read again. */
+  | { kind: "connected" };
 
 export type LiveStatus = "connecting" | "live" | "offline";
 
@@ -28,6 +30,8 @@ export class LiveFeed {
   #lastId: string | undefined;
   #retryMs = RETRY_MS.first;
   #retryTimer: number | undefined;
+  /** The stream failed since it last opened (or never opened): the next opening is a reconnection. */
+  #broken = false;
 
   constructor(private readonly statusChanged: () => void) {}
 
@@ -48,8 +52,11 @@ export class LiveFeed {
     source.addEventListener("open", () => {
       this.#retryMs = RETRY_MS.first;
       this.#setStatus("live");
+      if (this.#broken) this.#emit({ kind: "connected" });
+      this.#broken = false;
     });
     source.addEventListener("error", () => {
+      this.#broken = true;
       if (source.readyState === EventSource.CLOSED) this.#retryLater();
       else this.#setStatus("connecting");
     });
@@ -70,7 +77,11 @@ export class LiveFeed {
   #receive(kind: string, event: MessageEvent<string>): void {
     if (event.lastEventId !== "") this.#lastId = event.lastEventId;
     const change = toChange(kind, JSON.parse(event.data) as Record<string, unknown>);
-    if (change) for (const listener of [...this.#listeners]) listener(change);
+    if (change) this.#emit(change);
+  }
+
+  #emit(change: LiveChange): void {
+    for (const listener of [...this.#listeners]) listener(change);
   }
 
   #setStatus(status: LiveStatus): void {

@@ -32,6 +32,11 @@ export class PagedList<T> {
     private readonly changed: () => void,
   ) {}
 
+  /** How many items are shown, once loaded. */
+  get shown(): number | undefined {
+    return this.status === "ready" ? this.items.length : undefined;
+  }
+
   get hasMore(): boolean {
     return this.next !== undefined;
   }
@@ -40,10 +45,13 @@ export class PagedList<T> {
     return this.items.find((item) => this.keyOf(item) === key);
   }
 
-  /** Loads the first page; `keepShown` refreshes in place, as many items as are on screen. */
-  async reload({ keepShown = false } = {}): Promise<void> {
+  /**
+   * Loads the first page; `keepShown` refreshes in place, as many items as are on screen; `size`
+   * loads as many as were shown before (after "Load more"), in one request.
+   */
+  async reload({ keepShown = false, size }: { keepShown?: boolean; size?: number | undefined } = {}): Promise<void> {
     const ticket = ++this.#ticket;
-    const limit = keepShown ? reloadSize(this.items.length) : PAGE_SIZE;
+    const limit = keepShown ? reloadSize(this.items.length) : size === undefined ? PAGE_SIZE : reloadSize(size);
     if (!keepShown || this.status !== "ready") {
       this.status = "loading";
       this.error = undefined;

@@ -35,10 +35,13 @@ function noteCard(note: Note, index: number, fresh: boolean) {
 
 /** `search`: the search box, and while a search is shown its results in place of the latest notes. */
 export function homeView(notes: PagedList<Note>, handlers: HomeHandlers, search?: SearchParts) {
+  const searching = search?.results !== undefined;
   return html`<div class="page page--narrow">
     <header class="page__header">
-      <h1 tabindex="-1">Latest notes</h1>
-      <p class="page__lead">What everyone has written, newest first.</p>
+      <h1 tabindex="-1">${searching ? "Search results" : "Latest notes"}</h1>
+      <p class="page__lead">
+        ${searching ? "Notes with every word in their text or author's name, best match first." : "What everyone has written, newest first."}
+      </p>
       ${search?.box ?? nothing}
     </header>
     ${search?.results ?? homeBody(notes, handlers)}

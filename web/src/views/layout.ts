@@ -25,7 +25,7 @@ const LIVE_LABELS: Record<LiveStatus, { label: string; title: string }> = {
 function liveIndicator(status: LiveStatus) {
   const { label, title } = LIVE_LABELS[status];
   return html`<span class="live live--${status}" title=${title} data-live=${status}>
-    <span class="live__dot" aria-hidden="true"></span>${label}
+    <span class="live__dot" aria-hidden="true"></span><span class="live__label">${label}</span>
   </span>`;
 }
 
@@ -40,7 +40,7 @@ export function layoutView(route: Route, { page, toast, account, signInDialog, l
             <rect width="32" height="32" rx="8" fill="currentColor" />
             <path d="M9 10h14M9 16h14M9 22h9" stroke="#fff" stroke-width="2.5" stroke-linecap="round" />
           </svg>
-          <span>People &amp; Notes</span>
+          <span class="brand__name">People &amp; Notes</span>
         </a>
         <nav class="nav" aria-label="Main">
           ${navLink(paths.home(), "Home", route.page === "home")} ${navLink(paths.people(), "People", onPeople)}
@@ -53,7 +53,7 @@ export function layoutView(route: Route, { page, toast, account, signInDialog, l
       <p>People &amp; Notes · <a href="/api/ui/">API documentation</a></p>
     </footer>
     <div class="toast-region" role="status" aria-live="polite">
-      ${toast ? html`<p class="toast">${toast}</p>` : nothing}
+      ${toast ? html`<p class="toast"><span class="toast__text">${toast}</span></p>` : nothing}
     </div>
     ${signInDialog}`;
 }

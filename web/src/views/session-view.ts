@@ -1,10 +1,16 @@
 import { html, nothing, type TemplateResult } from "lit";
+import type { PersonRef } from "../model/access.js";
 import type { SignInForm } from "../model/sign-in-form.js";
+import { avatarView } from "./avatar.js";
 import { fieldView } from "./fields.js";
 import { modal } from "./modal.js";
 
 /** The navigation bar's account area: nothing while writes need no token, else Sign in or who is signed in. */
-export type Account = { status: "none" } | { status: "signed-out" } | { status: "signed-in"; name: string };
+export type Account =
+  | { status: "none" }
+  | { status: "signed-out" }
+  /** `person`: whom a person token writes for; none for an admin token. */
+  | { status: "signed-in"; name: string; person: PersonRef | undefined };
 
 interface AccountHandlers {
   signIn: () => void;
@@ -20,7 +26,9 @@ export function accountView(account: Account, handlers: AccountHandlers): Templa
       </button>
     </div>`;
   }
+  // On a phone the person's initials stand for the name, so the bar stays one row.
   return html`<div class="account">
+    ${account.person ? avatarView(account.person) : nothing}
     <p class="account__name"><span class="visually-hidden">Signed in as </span>${account.name}</p>
     <button type="button" id="account-control" class="button button--secondary button--small" @click=${handlers.signOut}>
       Sign out
