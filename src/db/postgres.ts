@@ -5,6 +5,7 @@ import { postgresSignals } from "./change-signals.js";
 import { isConnectionBroken, outcomeUnknown, translate } from "./errors.js";
 import type { EngineConnection, Executor } from "./executor.js";
 import type { StoreLog } from "./log.js";
+import { ownSchemaIntrospection } from "./postgres-introspector.js";
 
 const TIMESTAMPTZ_OID = 1184;
 const INT8_OID = 20;
@@ -138,7 +139,7 @@ export function openPostgres(options: PostgresOptions): EngineConnection {
           throw error;
         }
       }),
-    dialect: new PostgresDialect({ pool }),
+    dialect: ownSchemaIntrospection(new PostgresDialect({ pool })),
     changeSignals: postgresSignals({
       url: options.url,
       ...(options.schema ? { schema: options.schema } : {}),

