@@ -1,5 +1,6 @@
+import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
-import underPressure from "@fastify/under-pressure";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { FastifyHttpOptions, FastifyInstance } from "fastify";
 import { ProblemError } from "../domain/errors.js";
 
@@ -39,7 +40,12 @@ export const SHED_RETRY_AFTER_SECONDS = 5;
  * elsewhere. Metrics stay, so that the overload can be seen.
  */
 const NEVER_SHED = new Set(["/healthz", "/metrics"]);
-const DROPS_REPORTED_EVERY_MS = 1_000;
+/** The event-loop delay is measured with a timer of this resolution, and averaged over a sample. */
+const DELAY_RESOLUTION_MS = 10;
+const DELAY_SAMPLE_MS = 1_000;
+const REPORTED_EVERY_MS = 1_000;
+/** Descriptors a process needs besides its connections: node itself, the database, files it serves, the log. */
+const DESCRIPTOR_HEADROOM = 64;
 
 /** The limits Fastify applies when it creates the server. */
 export function serverLimitOptions(
@@ -60,36 +66,92 @@ export function serverLimitOptions(
  * The connection cap, and load shedding. Register it after the hooks that set the headers every
  * response carries and before the routes, so a shed request costs no database work.
  */
-export async function registerServerLimits(app: FastifyInstance, limits: ServerLimits): Promise<void> {
+export function registerServerLimits(app: FastifyInstance, limits: ServerLimits): void {
   app.server.maxConnections = limits.maxConnections;
-  reportDroppedConnections(app, limits.maxConnections);
-  if (limits.shedEventLoopDelayMs === 0) return;
+  const refused = tally((dropped) =>
+    app.log.warn({ dropped, maxConnections: limits.maxConnections }, "connections refused: MAX_CONNECTIONS are open"),
+  );
+  app.server.on("drop", refused);
+  warnAboutDescriptors(app, limits.maxConnections);
+  // A failed accept (out of descriptors, say) is the server's 'error' event: without a listener it
+  // would be thrown and take the process down. Start-up errors (the port in use) stay Fastify's.
+  let lastError: Error | undefined;
+  const acceptFailed = tally((count) => app.log.warn({ count, err: lastError }, "could not accept connections"));
+  app.server.once("listening", () =>
+    app.server.on("error", (error: Error) => {
+      lastError = error;
+      acceptFailed();
+    }),
+  );
+  if (limits.shedEventLoopDelayMs > 0) shedLoad(app, limits.shedEventLoopDelayMs);
+}
+
+/**
+ * Past the descriptor limit the operating system refuses connections before the cap does; say so
+ * at start-up (Linux tells the limit in /proc).
+ */
+function warnAboutDescriptors(app: FastifyInstance, maxConnections: number): void {
+  const limit = descriptorLimit();
+  if (limit === undefined || maxConnections + DESCRIPTOR_HEADROOM <= limit) return;
+  app.log.warn(
+    { maxConnections, descriptorLimit: limit },
+    `MAX_CONNECTIONS (${maxConnections}) and ${DESCRIPTOR_HEADROOM} more descriptors for the database and files are ` +
+      `beyond the process's open files limit (${limit}): past it, new connections are refused; ` +
+      "raise the limit (ulimit -n, LimitNOFILE) or lower MAX_CONNECTIONS",
+  );
+}
+
+function descriptorLimit(): number | undefined {
+  try {
+    const soft = /^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"))?.[1];
+    return soft === undefined ? undefined : Number(soft);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Sheds requests while the event loop lags. The delay is sampled with node:perf_hooks, which
+ * needs no descriptor: @fastify/under-pressure read /proc on every sample too, and once the
+ * descriptors ran out that threw from its timer and took the process down.
+ */
+function shedLoad(app: FastifyInstance, maxDelayMs: number): void {
+  const histogram = monitorEventLoopDelay({ resolution: DELAY_RESOLUTION_MS });
+  histogram.enable();
+  let delay = 0;
+  const sampler = setInterval(() => {
+    // Every measurement includes the timer's own resolution.
+    delay = histogram.count === 0 ? 0 : Math.max(0, histogram.mean / 1e6 - DELAY_RESOLUTION_MS);
+    histogram.reset();
+  }, DELAY_SAMPLE_MS).unref();
+  app.addHook("onClose", async () => {
+    clearInterval(sampler);
+    histogram.disable();
+  });
 
   let reportedDelay: number | undefined;
-  await app.register(underPressure, {
-    maxEventLoopDelay: limits.shedEventLoopDelayMs,
-    // Rejecting hands the request to the problem handler and stops its other hooks.
-    pressureHandler: async (request, reply, _type, delay) => {
-      if (NEVER_SHED.has(request.routeOptions.url ?? "")) return;
-      // The delay is sampled once a second: one line per sample, not one per request.
-      if (delay !== reportedDelay) {
-        reportedDelay = delay;
-        app.log.warn({ eventLoopDelayMs: delay }, "shedding load: the event loop is lagging");
-      }
-      reply.header("retry-after", String(SHED_RETRY_AFTER_SECONDS));
-      throw new ProblemError(503, "Service Unavailable", "The server is overloaded; try again shortly");
-    },
+  // Rejecting hands the request to the problem handler and stops its other hooks.
+  app.addHook("onRequest", async (request, reply) => {
+    if (delay <= maxDelayMs || NEVER_SHED.has(request.routeOptions.url ?? "")) return;
+    // The delay is sampled once a second: one line per sample, not one per request.
+    if (delay !== reportedDelay) {
+      reportedDelay = delay;
+      app.log.warn({ eventLoopDelayMs: delay }, "shedding load: the event loop is lagging");
+    }
+    reply.header("retry-after", String(SHED_RETRY_AFTER_SECONDS));
+    throw new ProblemError(503, "Service Unavailable", "The server is overloaded; try again shortly");
   });
 }
 
-function reportDroppedConnections(app: FastifyInstance, maxConnections: number): void {
-  let dropped = 0;
-  app.server.on("drop", () => {
-    dropped++;
-    if (dropped > 1) return;
+/** Counts an event and reports how many there were, at most once a second. */
+function tally(report: (count: number) => void): () => void {
+  let count = 0;
+  return () => {
+    count++;
+    if (count > 1) return;
     setTimeout(() => {
-      app.log.warn({ dropped, maxConnections }, "connections refused: MAX_CONNECTIONS are open");
-      dropped = 0;
-    }, DROPS_REPORTED_EVERY_MS).unref();
-  });
+      report(count);
+      count = 0;
+    }, REPORTED_EVERY_MS).unref();
+  };
 }

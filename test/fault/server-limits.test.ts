@@ -1,4 +1,8 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, type TestContext, test } from "node:test";
 import { setTimeout as sleep, setImmediate as yieldToTheLoop } from "node:timers/promises";
 import type { FastifyInstance } from "fastify";
@@ -6,7 +10,16 @@ import { buildApp } from "../../src/app.js";
 import { prepareDatabase } from "../../src/db/setup.js";
 import { DEFAULT_SERVER_LIMITS, type ServerLimits, SHED_RETRY_AFTER_SECONDS } from "../../src/http/server-limits.js";
 import { createDatabase, type TestDatabase } from "../support/app.js";
-import { RawConnection, type RawResponse, rawRequest, requestHead, within } from "../support/server-process.js";
+import {
+  RawConnection,
+  type RawResponse,
+  type RunningServer,
+  rawRequest,
+  requestHead,
+  type SpawnOptions,
+  startServer,
+  within,
+} from "../support/server-process.js";
 
 /** A limit of a second or less, checked every second, has cut its connection by then. */
 const CUT_WITHIN_MS = 4_000;
@@ -148,5 +161,106 @@ describe("load shedding", () => {
       person = await rawRequest(url, "GET", "/api/people/1");
     }
     assert.equal(person.status, 200, "requests are served again once the loop is free");
+  });
+});
+
+// The tests below run the server as a process of its own, as it is deployed.
+
+const processDir = mkdtempSync(join(tmpdir(), "people-notes-limits-"));
+after(() => rmSync(processDir, { recursive: true, force: true }));
+let databases = 0;
+const freshDatabasePath = () => join(processDir, `limits-${++databases}.db`);
+
+/** The server as a process on a database of its own; killed after the test if it is still running. */
+async function serverProcess(
+  t: TestContext,
+  env: Record<string, string>,
+  options: SpawnOptions = {},
+  databasePath = freshDatabasePath(),
+): Promise<RunningServer> {
+  const server = await startServer({ DATABASE_URL: `sqlite:${databasePath}`, ...env }, options);
+  t.after(() => server.kill());
+  return server;
+}
+
+/** A request on a connection of its own: its status, or undefined when the connection closed unanswered. */
+async function answeredOnNewConnection(url: string, path = "/healthz"): Promise<number | undefined> {
+  const connection = await RawConnection.open(url);
+  try {
+    connection.send(requestHead("GET", path));
+    return (await connection.next()).status;
+  } catch {
+    return undefined;
+  } finally {
+    connection.close();
+  }
+}
+
+/** The server's own clock, from a response's Date header (whole seconds). */
+const serverTime = (response: RawResponse) => Date.parse(response.headers.date ?? "");
+
+describe("out of file descriptors (server process)", () => {
+  /** Descriptors the process may hold: enough to start (loading the modules takes a few hundred at once). */
+  const DESCRIPTORS = 400;
+  const STALLED_UPLOADS = 480;
+
+  test("past the descriptor limit new connections are refused while open ones are served; no exit, and new clients are served once the load goes", async (t) => {
+    const server = await serverProcess(
+      t,
+      { HEADERS_TIMEOUT_MS: "60000", REQUEST_TIMEOUT_MS: "60000", KEEP_ALIVE_TIMEOUT_MS: "60000" },
+      { under: ["prlimit", `--nofile=${DESCRIPTORS}`] },
+    );
+    assert.match(server.output(), /MAX_CONNECTIONS \(1024\) .*descriptors? .*\(400\)/, "start-up warns");
+    const kept = await opened(t, server.url);
+    kept.send(requestHead("GET", "/api/people/1"));
+    assert.equal((await kept.next()).status, 200);
+
+    const { hostname, port } = new URL(server.url);
+    const uploads: Socket[] = [];
+    t.after(() => {
+      for (const upload of uploads) upload.destroy();
+    });
+    const head = requestHead("POST", "/api/people", { "content-type": "application/json", "content-length": 100 });
+    for (let i = 0; i < STALLED_UPLOADS; i++) {
+      const upload = connect({ host: hostname, port: Number(port) });
+      // Those past the limit are reset by the server; that is the refusal.
+      upload.on("error", () => {});
+      upload.write(`${head}{`);
+      uploads.push(upload);
+    }
+
+    let refused = false;
+    for (let probe = 0; probe < 50 && !refused; probe++) {
+      refused = (await answeredOnNewConnection(server.url)) === undefined;
+      if (!refused) await sleep(100);
+    }
+    assert.ok(refused, "a new connection is refused once the descriptors are gone");
+
+    // The server samples its event loop every second: its own clock shows it has sampled while full.
+    kept.send(requestHead("GET", "/api/people/1"));
+    const first = await kept.next();
+    assert.equal(first.status, 200, "an open connection is served while the descriptors are gone");
+    let last = first;
+    for (let round = 0; round < 100 && serverTime(last) - serverTime(first) < 3_000; round++) {
+      await sleep(100);
+      kept.send(requestHead("GET", "/api/people/1"));
+      last = await kept.next();
+      assert.equal(last.status, 200, `an open connection is still served (round ${round})`);
+    }
+    assert.ok(serverTime(last) - serverTime(first) >= 3_000, "served across several samples");
+    assert.equal(await answeredOnNewConnection(server.url), undefined, "new connections are still refused");
+    assert.equal(server.child.exitCode, null, `the server is running:\n${server.output()}`);
+
+    for (const upload of uploads) upload.destroy();
+    let health: number | undefined;
+    for (let probe = 0; probe < 50 && health !== 200; probe++) {
+      health = await answeredOnNewConnection(server.url);
+      if (health !== 200) await sleep(100);
+    }
+    assert.equal(health, 200, "a new client is served once the stalled connections are gone");
+    kept.send(requestHead("GET", "/api/people/1"));
+    assert.equal((await kept.next()).status, 200);
+    assert.doesNotMatch(server.output(), /EMFILE|uncaught/i);
+    assert.equal(await server.stop(), 0);
   });
 });
