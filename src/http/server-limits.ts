@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import type { Server } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { FastifyHttpOptions, FastifyInstance } from "fastify";
 import { ProblemError } from "../domain/errors.js";
@@ -12,7 +13,7 @@ export interface ServerLimits {
   requestTimeoutMs: number;
   /** How long a connection is kept open, idle, for its next request. */
   keepAliveTimeoutMs: number;
-  /** Open connections per process; one more is closed as soon as it is accepted. */
+  /** Open connections per process; at the cap a new one closes the longest-idle one, or is closed itself. */
   maxConnections: number;
   /** Mean event-loop delay above which requests are answered 503; 0 never sheds. */
   shedEventLoopDelayMs: number;
@@ -63,15 +64,12 @@ export function serverLimitOptions(
 }
 
 /**
- * The connection cap, and load shedding. Register it after the hooks that set the headers every
- * response carries and before the routes, so a shed request costs no database work.
+ * The connection cap, the deadlines Node does not keep, and load shedding. Register it after the
+ * hooks that set the headers every response carries and before the routes, so a shed request
+ * costs no database work.
  */
 export function registerServerLimits(app: FastifyInstance, limits: ServerLimits): void {
-  app.server.maxConnections = limits.maxConnections;
-  const refused = tally((dropped) =>
-    app.log.warn({ dropped, maxConnections: limits.maxConnections }, "connections refused: MAX_CONNECTIONS are open"),
-  );
-  app.server.on("drop", refused);
+  new Connections(app, limits).watch();
   warnAboutDescriptors(app, limits.maxConnections);
   // A failed accept (out of descriptors, say) is the server's 'error' event: without a listener it
   // would be thrown and take the process down. Start-up errors (the port in use) stay Fastify's.
@@ -86,9 +84,150 @@ export function registerServerLimits(app: FastifyInstance, limits: ServerLimits)
   if (limits.shedEventLoopDelayMs > 0) shedLoad(app, limits.shedEventLoopDelayMs);
 }
 
+/** What the server knows of one open connection. */
+interface Connection {
+  readonly socket: Socket;
+  /** Requests received whose answers have not finished. */
+  busy: number;
+  /** Since when nothing has been in flight: the connection's opening, or its last answer. */
+  idleSince: number;
+  /** Bytes read by then: more since means a next request is arriving. */
+  readWhenIdle: number;
+  /** The connection's latest request (its body may still be arriving) and when its head had arrived. */
+  request?: IncomingMessage;
+  requestSince: number;
+}
+
 /**
- * Past the descriptor limit the operating system refuses connections before the cap does; say so
- * at start-up (Linux tells the limit in /proc).
+ * Every open connection, for two things Node's http server does not do:
+ * - at the cap, close the longest-idle connection (no request in flight, none arriving) to admit
+ *   a new one, as nginx and HAProxy do, instead of refusing new clients while idle ones hold the cap;
+ * - keep the headers and request deadlines once the listener has closed (a drain): closing the
+ *   server stops Node's own checks, and a stalled upload would then hold the drain to its deadline.
+ */
+class Connections {
+  readonly #open = new Map<Socket, Connection>();
+  /** The connections with nothing in flight, longest idle first. */
+  readonly #idle = new Map<Socket, Connection>();
+  readonly #server: Server;
+
+  constructor(
+    private readonly app: FastifyInstance,
+    private readonly limits: ServerLimits,
+  ) {
+    this.#server = app.server;
+  }
+
+  watch(): void {
+    const { maxConnections } = this.limits;
+    const refused = tally((dropped) =>
+      this.app.log.warn({ dropped, maxConnections }, "connections refused: MAX_CONNECTIONS are open"),
+    );
+    const madeRoom = tally((closed) =>
+      this.app.log.info({ closed, maxConnections }, "idle connections closed for new ones: MAX_CONNECTIONS are open"),
+    );
+
+    this.#server.on("connection", (socket: Socket) => {
+      if (this.#open.size >= maxConnections) {
+        const longestIdle = this.#longestIdle();
+        if (!longestIdle) {
+          socket.destroy();
+          refused();
+          return;
+        }
+        this.#forget(longestIdle);
+        longestIdle.destroy();
+        madeRoom();
+      }
+      this.#track(socket);
+    });
+    // Before Fastify's handler, which may answer at once.
+    this.#server.prependListener("request", (request: IncomingMessage, response: ServerResponse) =>
+      this.#requestArrived(request, response),
+    );
+
+    // From listening until the last connection has closed, a drain included.
+    this.#server.once("listening", () => {
+      const checks = setInterval(() => {
+        // Node checks the headers and request deadlines only while the server listens.
+        if (this.#server.listening) return;
+        const now = Date.now();
+        for (const connection of this.#open.values()) {
+          if (this.#pastDeadline(connection, now)) this.#timeOut(connection.socket);
+        }
+      }, TIMEOUT_CHECK_INTERVAL_MS).unref();
+      this.#server.once("close", () => clearInterval(checks));
+    });
+  }
+
+  #track(socket: Socket): void {
+    const now = Date.now();
+    const connection: Connection = {
+      socket,
+      busy: 0,
+      idleSince: now,
+      readWhenIdle: socket.bytesRead,
+      requestSince: now,
+    };
+    this.#open.set(socket, connection);
+    this.#idle.set(socket, connection);
+    socket.once("close", () => this.#forget(socket));
+  }
+
+  #forget(socket: Socket): void {
+    this.#open.delete(socket);
+    this.#idle.delete(socket);
+  }
+
+  #requestArrived(request: IncomingMessage, response: ServerResponse): void {
+    const connection = this.#open.get(request.socket);
+    if (!connection) return;
+    connection.busy++;
+    connection.request = request;
+    connection.requestSince = Date.now();
+    this.#idle.delete(connection.socket);
+    response.once("close", () => {
+      connection.busy--;
+      if (connection.busy > 0 || !this.#open.has(connection.socket)) return;
+      connection.idleSince = Date.now();
+      connection.readWhenIdle = connection.socket.bytesRead;
+      this.#idle.set(connection.socket, connection);
+    });
+  }
+
+  /** The connection idle longest that is truly idle: no bytes of a next request, none of an answer waiting. */
+  #longestIdle(): Socket | undefined {
+    for (const [socket, connection] of this.#idle) {
+      if (socket.bytesRead !== connection.readWhenIdle) {
+        // A request is arriving: busy until its answer.
+        this.#idle.delete(socket);
+        continue;
+      }
+      if (socket.writableLength === 0) return socket;
+    }
+    return undefined;
+  }
+
+  /** The headers deadline (from the opening or the last answer) or the request deadline (from the head) has passed. */
+  #pastDeadline(connection: Connection, now: number): boolean {
+    const { request } = connection;
+    if (connection.busy > 0) {
+      return request !== undefined && !request.complete && now - connection.requestSince > this.limits.requestTimeoutMs;
+    }
+    return now - connection.idleSince > this.limits.headersTimeoutMs;
+  }
+
+  /** As Node ends a request past its deadline: the server's client-error handler answers 408 and closes. */
+  #timeOut(socket: Socket): void {
+    this.#forget(socket);
+    const error = Object.assign(new Error("Request timeout"), { code: "ERR_HTTP_REQUEST_TIMEOUT" });
+    if (!this.#server.emit("clientError", error, socket)) socket.destroy();
+  }
+}
+
+/**
+ * Past the descriptor limit the operating system refuses connections before the cap does, and
+ * idle ones can no longer make room; say so at start-up (Linux tells the limit in /proc).
  */
 function warnAboutDescriptors(app: FastifyInstance, maxConnections: number): void {
   const limit = descriptorLimit();

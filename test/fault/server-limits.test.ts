@@ -52,6 +52,15 @@ async function opened(t: TestContext, url: string): Promise<RawConnection> {
   return connection;
 }
 
+/** The head of a note upload for person 1 that asks for a 100 first, so that a test knows the server has it. */
+function noteUpload(body: string): string {
+  return requestHead("POST", "/api/people/1/notes", {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+    expect: "100-continue",
+  });
+}
+
 /** The response the server sent before closing the connection, if any. */
 async function lastWords(connection: RawConnection): Promise<RawResponse | undefined> {
   return connection.next(0).catch(() => undefined);
@@ -84,24 +93,30 @@ describe("connection timeouts", () => {
 });
 
 describe("connection cap", () => {
-  test("with MAX_CONNECTIONS open, one more is closed unanswered while the others keep being answered", async (t) => {
-    const { url } = await listening(t, { maxConnections: 5, keepAliveTimeoutMs: 30_000 });
-    const open: RawConnection[] = [];
-    for (let i = 0; i < 5; i++) open.push(await opened(t, url));
-    for (const connection of open) {
-      connection.send(requestHead("GET", "/api/people/1"));
-      assert.equal((await connection.next()).status, 200);
+  test("with MAX_CONNECTIONS busy, one more is closed unanswered while the others are answered, and none is closed to make room", async (t) => {
+    const { url } = await listening(t, { maxConnections: 3, keepAliveTimeoutMs: 30_000 });
+    const body = JSON.stringify({ content: "held across the cap" });
+    const uploads: RawConnection[] = [];
+    for (let i = 0; i < 3; i++) {
+      const upload = await opened(t, url);
+      upload.send(noteUpload(body));
+      assert.equal((await upload.next()).status, 100, "the server has the upload's head");
+      uploads.push(upload);
     }
 
-    const sixth = await opened(t, url);
-    sixth.send(requestHead("GET", "/api/people/1"));
-    await within(sixth.closed, CUT_WITHIN_MS, "the connection over the cap being closed");
-    assert.equal(await lastWords(sixth), undefined, "the connection over the cap gets no answer");
+    const fourth = await opened(t, url);
+    fourth.send(requestHead("GET", "/api/people/1"));
+    await within(fourth.closed, CUT_WITHIN_MS, "the connection over the cap being closed");
+    assert.equal(await lastWords(fourth), undefined, "the connection over the cap gets no answer");
 
-    for (const connection of open) {
-      connection.send(requestHead("GET", "/api/people/1"));
-      assert.equal((await connection.next()).status, 200, "a connection within the cap is still answered");
+    for (const upload of uploads) {
+      upload.send(body);
+      assert.equal((await upload.next()).status, 201, "an upload within the cap is still answered");
     }
+    // Now they are idle, and the longest-idle one makes room.
+    const later = await opened(t, url);
+    later.send(requestHead("GET", "/api/people/1"));
+    assert.equal((await later.next()).status, 200, "a new client is served once a connection is idle");
   });
 });
 
@@ -261,6 +276,36 @@ describe("out of file descriptors (server process)", () => {
     kept.send(requestHead("GET", "/api/people/1"));
     assert.equal((await kept.next()).status, 200);
     assert.doesNotMatch(server.output(), /EMFILE|uncaught/i);
+    assert.equal(await server.stop(), 0);
+  });
+});
+
+describe("idle connections at the cap (server process)", () => {
+  test("a new client at MAX_CONNECTIONS closes the longest-idle keep-alive connection and is served", async (t) => {
+    const server = await serverProcess(t, { MAX_CONNECTIONS: "4", KEEP_ALIVE_TIMEOUT_MS: "60000" });
+    // Four of our own (with fetch's connection from start-up, one more than the cap: that one goes first).
+    const idle: RawConnection[] = [];
+    for (let i = 0; i < 4; i++) {
+      const connection = await opened(t, server.url);
+      connection.send(requestHead("GET", "/api/people/1"));
+      assert.equal((await connection.next()).status, 200);
+      idle.push(connection);
+    }
+    const [first, second, ...rest] = idle as [RawConnection, RawConnection, ...RawConnection[]];
+    // The first is used again, so the second has been idle longest.
+    first.send(requestHead("GET", "/api/people/2"));
+    assert.equal((await first.next()).status, 200);
+
+    const fresh = await opened(t, server.url);
+    fresh.send(requestHead("GET", "/api/people/3"));
+    assert.equal((await fresh.next()).status, 200, "the new client is served");
+    await within(second.closed, CUT_WITHIN_MS, "the longest-idle connection being closed");
+    assert.equal(await lastWords(second), undefined, "an idle connection is closed without a word");
+
+    for (const connection of [first, ...rest, fresh]) {
+      connection.send(requestHead("GET", "/api/people/1"));
+      assert.equal((await connection.next()).status, 200, "the other connections are kept");
+    }
     assert.equal(await server.stop(), 0);
   });
 });
