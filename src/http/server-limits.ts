@@ -5,7 +5,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { FastifyHttpOptions, FastifyInstance } from "fastify";
 import { ProblemError } from "../domain/errors.js";
 
-/** How long a connection may take to say what it wants, how many may be open, and when to shed load. */
+/** How long a connection may take to say what it wants and to take its answer, how many may be open, and when to shed load. */
 export interface ServerLimits {
   /** From a connection's opening (or the start of its next request) to the end of the request's headers. */
   headersTimeoutMs: number;
@@ -13,6 +13,8 @@ export interface ServerLimits {
   requestTimeoutMs: number;
   /** How long a connection is kept open, idle, for its next request. */
   keepAliveTimeoutMs: number;
+  /** How long bytes of a response may wait for the client to take them before the connection is cut. */
+  sendTimeoutMs: number;
   /** Open connections per process; at the cap a new one closes the longest-idle one, or is closed itself. */
   maxConnections: number;
   /** Mean event-loop delay above which requests are answered 503; 0 never sheds. */
@@ -26,6 +28,9 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   requestTimeoutMs: 15_000,
   // Node's own default: a client's next request reuses the connection, idle ones do not pile up.
   keepAliveTimeoutMs: 5_000,
+  // The largest page (1,000 notes of 10,000 characters, about 10 MB) goes out at 5 Mbit/s within this;
+  // a client that reads slower, or not at all, frees its connection and the memory its answer holds.
+  sendTimeoutMs: 15_000,
   // Far more than one process answers at once, few enough to keep memory and descriptors bounded.
   maxConnections: 1024,
   // A mean lag of a second means every client already waits seconds: then a quick 503 is kinder.
@@ -96,12 +101,16 @@ interface Connection {
   /** The connection's latest request (its body may still be arriving) and when its head had arrived. */
   request?: IncomingMessage;
   requestSince: number;
+  /** Bytes of answers the client has taken, and since when it has taken none while some wait. */
+  taken: number;
+  waitingSince?: number;
 }
 
 /**
- * Every open connection, for two things Node's http server does not do:
+ * Every open connection, for three things Node's http server does not do:
  * - at the cap, close the longest-idle connection (no request in flight, none arriving) to admit
  *   a new one, as nginx and HAProxy do, instead of refusing new clients while idle ones hold the cap;
+ * - cut a connection whose answer waits for the client longer than the send timeout;
  * - keep the headers and request deadlines once the listener has closed (a drain): closing the
  *   server stops Node's own checks, and a stalled upload would then hold the drain to its deadline.
  */
@@ -119,12 +128,15 @@ class Connections {
   }
 
   watch(): void {
-    const { maxConnections } = this.limits;
+    const { maxConnections, sendTimeoutMs } = this.limits;
     const refused = tally((dropped) =>
       this.app.log.warn({ dropped, maxConnections }, "connections refused: MAX_CONNECTIONS are open"),
     );
     const madeRoom = tally((closed) =>
       this.app.log.info({ closed, maxConnections }, "idle connections closed for new ones: MAX_CONNECTIONS are open"),
+    );
+    const tooSlow = tally((closed) =>
+      this.app.log.warn({ closed, sendTimeoutMs }, "connections cut: the client read its answer too slowly"),
     );
 
     this.#server.on("connection", (socket: Socket) => {
@@ -149,11 +161,17 @@ class Connections {
     // From listening until the last connection has closed, a drain included.
     this.#server.once("listening", () => {
       const checks = setInterval(() => {
-        // Node checks the headers and request deadlines only while the server listens.
-        if (this.#server.listening) return;
         const now = Date.now();
+        // Node checks the headers and request deadlines only while the server listens.
+        const draining = !this.#server.listening;
         for (const connection of this.#open.values()) {
-          if (this.#pastDeadline(connection, now)) this.#timeOut(connection.socket);
+          if (this.#tooSlowToRead(connection, now)) {
+            this.#forget(connection.socket);
+            connection.socket.resetAndDestroy();
+            tooSlow();
+          } else if (draining && this.#pastDeadline(connection, now)) {
+            this.#timeOut(connection.socket);
+          }
         }
       }, TIMEOUT_CHECK_INTERVAL_MS).unref();
       this.#server.once("close", () => clearInterval(checks));
@@ -168,6 +186,7 @@ class Connections {
       idleSince: now,
       readWhenIdle: socket.bytesRead,
       requestSince: now,
+      taken: 0,
     };
     this.#open.set(socket, connection);
     this.#idle.set(socket, connection);
@@ -206,6 +225,27 @@ class Connections {
       if (socket.writableLength === 0) return socket;
     }
     return undefined;
+  }
+
+  /**
+   * Whether bytes have waited for the client for longer than the send timeout. The client takes a
+   * write whole or not at all, as far as the socket tells: an answer must go out within the timeout,
+   * beyond what the kernel buffers, and a client taking a byte now and then does not keep it alive.
+   */
+  #tooSlowToRead(connection: Connection, now: number): boolean {
+    const { socket } = connection;
+    const waiting = socket.writableLength;
+    if (waiting === 0 || socket.destroyed) {
+      connection.waitingSince = undefined;
+      return false;
+    }
+    const taken = socket.bytesWritten - waiting;
+    if (connection.waitingSince === undefined || taken !== connection.taken) {
+      connection.taken = taken;
+      connection.waitingSince = now;
+      return false;
+    }
+    return now - connection.waitingSince > this.limits.sendTimeoutMs;
   }
 
   /** The headers deadline (from the opening or the last answer) or the request deadline (from the head) has passed. */

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -7,6 +8,7 @@ import { after, before, describe, type TestContext, test } from "node:test";
 import { setTimeout as sleep, setImmediate as yieldToTheLoop } from "node:timers/promises";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "../../src/app.js";
+import { openStore } from "../../src/db/database.js";
 import { prepareDatabase } from "../../src/db/setup.js";
 import { DEFAULT_SERVER_LIMITS, type ServerLimits, SHED_RETRY_AFTER_SECONDS } from "../../src/http/server-limits.js";
 import { createDatabase, type TestDatabase } from "../support/app.js";
@@ -306,6 +308,90 @@ describe("idle connections at the cap (server process)", () => {
       connection.send(requestHead("GET", "/api/people/1"));
       assert.equal((await connection.next()).status, 200, "the other connections are kept");
     }
+    assert.equal(await server.stop(), 0);
+  });
+});
+
+describe("clients reading too slowly (server process)", () => {
+  const NOTES = 1_000;
+  /** A page of every note: 10 MB, more than the kernel buffers on both sides of a loopback connection hold. */
+  const NOTE_LENGTH = 10_000;
+
+  async function databaseWithLongNotes(): Promise<string> {
+    const path = freshDatabasePath();
+    const store = openStore({ engine: "sqlite", path });
+    try {
+      await prepareDatabase(store);
+      const rows = Array.from({ length: NOTES }, (_, i) => ({
+        person_id: 1,
+        content: `Long note ${i} ${"lorem ipsum ".repeat(NOTE_LENGTH / 12)}`,
+        timestamp: new Date(Date.UTC(2022, 0, 1) + i * 1_000).toISOString(),
+      }));
+      await store.db.transaction().execute(async (tx) => {
+        for (let start = 0; start < rows.length; start += 100) {
+          await tx
+            .insertInto("note")
+            .values(rows.slice(start, start + 100))
+            .execute();
+        }
+      });
+    } finally {
+      await store.close();
+    }
+    return path;
+  }
+
+  /** A GET on a raw socket that reads nothing until told to, and then everything. */
+  async function unreadPage(t: TestContext, url: string, path: string) {
+    const { hostname, port } = new URL(url);
+    const socket = connect({ host: hostname, port: Number(port) });
+    t.after(() => socket.destroy());
+    await once(socket, "connect");
+    socket.pause();
+    let received = 0;
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+    });
+    socket.on("error", () => {});
+    const closed = once(socket, "close");
+    socket.write(requestHead("GET", path));
+    return {
+      /** Reads from now on; resolves with the bytes read once the connection has closed. */
+      async readToTheEnd(): Promise<number> {
+        socket.resume();
+        await within(closed, 10_000, "the cut connection closing");
+        return received;
+      },
+    };
+  }
+
+  /** The connections the log says were cut for not taking their response. */
+  const cutSoFar = (output: string) =>
+    output
+      .split("\n")
+      .filter((line) => line.includes("too slowly"))
+      .reduce((sum, line) => sum + Number(JSON.parse(line).closed ?? 0), 0);
+
+  test("a client that does not take its response within SEND_TIMEOUT_MS is cut off; others are served in full", async (t) => {
+    const path = await databaseWithLongNotes();
+    const server = await serverProcess(t, { SEND_TIMEOUT_MS: "1000", KEEP_ALIVE_TIMEOUT_MS: "60000" }, {}, path);
+    const page = `/api/notes?limit=${NOTES}`;
+
+    const stalled = await unreadPage(t, server.url, page);
+    let cut = 0;
+    for (let probe = 0; probe < 100 && cut === 0; probe++) {
+      await sleep(100);
+      cut = cutSoFar(server.output());
+    }
+    assert.equal(cut, 1, `the server says it cut the client off:\n${server.output()}`);
+    const received = await stalled.readToTheEnd();
+    assert.ok(received < NOTES * NOTE_LENGTH, `the response was cut short (${received} bytes arrived)`);
+
+    const full = await rawRequest(server.url, "GET", page);
+    assert.equal(full.status, 200);
+    assert.equal(JSON.parse(full.body).length, NOTES, "a client that reads is sent the whole page");
+    assert.equal(await answeredOnNewConnection(server.url), 200, "the server stays healthy");
+    assert.equal(server.child.exitCode, null);
     assert.equal(await server.stop(), 0);
   });
 });
