@@ -98,7 +98,7 @@ interface Connection {
   idleSince: number;
   /** Bytes read by then: more since means a next request is arriving. */
   readWhenIdle: number;
-  /** The connection's latest request (its body may still be arriving) and when its head had arrived. */
+  /** The request in flight (its body may still be arriving) and when its head had arrived. */
   request?: IncomingMessage;
   requestSince: number;
   /** Bytes of answers the client has taken, and since when it has taken none while some wait. */
@@ -208,6 +208,7 @@ class Connections {
     response.once("close", () => {
       connection.busy--;
       if (connection.busy > 0 || !this.#open.has(connection.socket)) return;
+      connection.request = undefined;
       connection.idleSince = Date.now();
       connection.readWhenIdle = connection.socket.bytesRead;
       this.#idle.set(connection.socket, connection);
