@@ -124,7 +124,7 @@ export async function buildApp({
   app.setValidatorCompiler(compileValidator);
   registerSecurityHeaders(app);
   registerLifecycle(app, lifecycle);
-  await registerServerLimits(app, serverLimits);
+  registerServerLimits(app, serverLimits);
   registerWeakEtags(app, API_PREFIX);
 
   const apiNotFound = registerProblemHandlers(app, pathMethods(spec.document, API_PREFIX));

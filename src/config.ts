@@ -52,7 +52,7 @@ export interface Config {
   requireIfMatch: boolean;
   /** METRICS (on/off) and METRICS_FROM (loopback/any). */
   metrics: MetricsSettings;
-  /** HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, MAX_CONNECTIONS, SHED_EVENT_LOOP_DELAY_MS. */
+  /** HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, SEND_TIMEOUT_MS, MAX_CONNECTIONS, SHED_EVENT_LOOP_DELAY_MS. */
   serverLimits: ServerLimits;
   /** FEED_RETENTION_CHANGES, FEED_RETENTION_HOURS, FEED_POLL_MS, EVENTS_MAX_STREAMS, EVENTS_HEARTBEAT_MS. */
   events: { feed: FeedSettings; streams: EventStreamSettings };
@@ -244,6 +244,7 @@ function serverLimits(env: NodeJS.ProcessEnv): ServerLimits {
     headersTimeoutMs,
     requestTimeoutMs,
     keepAliveTimeoutMs: wholeNumber(env, "KEEP_ALIVE_TIMEOUT_MS", defaults.keepAliveTimeoutMs, 1, HOUR_MS),
+    sendTimeoutMs: wholeNumber(env, "SEND_TIMEOUT_MS", defaults.sendTimeoutMs, 1, HOUR_MS),
     maxConnections: wholeNumber(env, "MAX_CONNECTIONS", defaults.maxConnections, 1, 1_000_000),
     shedEventLoopDelayMs: wholeNumber(env, "SHED_EVENT_LOOP_DELAY_MS", defaults.shedEventLoopDelayMs, 0, HOUR_MS),
   };

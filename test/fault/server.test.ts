@@ -218,7 +218,34 @@ describe("shutdown", () => {
     assert.equal(await within(server.exited, 5_000, "the exit"), 0);
   });
 
-  test("a stalled upload is cut at SHUTDOWN_TIMEOUT_MS and the process exits 1", async (t) => {
+  test("a stalled upload and a stalled head are cut by their own timeouts during the drain, and the process exits 0", async (t) => {
+    // Long enough that the listener has closed (and Node's own checks have stopped) before it passes.
+    const REQUEST_TIMEOUT_MS = 4_000;
+    const server = await startServer({
+      DATABASE_URL: `sqlite:${freshDatabase()}`,
+      SHUTDOWN_DELAY_MS: "100",
+      // Far beyond the request timeout: only the request timeout may end these.
+      SHUTDOWN_TIMEOUT_MS: "30000",
+      HEADERS_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+      REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+    });
+    t.after(() => server.kill());
+    const upload = await startUpload(server.url, JSON.stringify({ content: "never finished" }), 5);
+    const head = await RawConnection.open(server.url);
+    t.after(() => head.close());
+    head.send("GET /api/people/1 HTTP/1.1\r\nhost: 127.0.0.1\r\n");
+    // The head's first bytes have reached the server once an answer sent after them has come back.
+    assert.equal((await rawRequest(server.url, "GET", "/healthz")).status, 200);
+
+    server.child.kill("SIGTERM");
+    await within(upload.closed, REQUEST_TIMEOUT_MS + 5_000, "the stalled upload being cut");
+    assert.equal((await upload.next(0).catch(() => undefined))?.status, 408, "the upload is answered 408");
+    await within(head.closed, REQUEST_TIMEOUT_MS + 5_000, "the stalled head being cut");
+    assert.equal((await head.next(0).catch(() => undefined))?.status, 408, "the head is answered 408");
+    assert.equal(await within(server.exited, 5_000, "the exit"), 0, server.output());
+  });
+
+  test("a stalled upload whose request timeout lies beyond the drain deadline is cut at SHUTDOWN_TIMEOUT_MS and the process exits 1", async (t) => {
     const server = await startServer({ DATABASE_URL: `sqlite:${freshDatabase()}`, ...SHUTDOWN });
     t.after(() => server.kill());
     const upload = await startUpload(server.url, JSON.stringify({ content: "never finished" }), 5);

@@ -83,6 +83,7 @@ describe("server limits settings", () => {
       HEADERS_TIMEOUT_MS: "2000",
       REQUEST_TIMEOUT_MS: "3000",
       KEEP_ALIVE_TIMEOUT_MS: "65000",
+      SEND_TIMEOUT_MS: "30000",
       MAX_CONNECTIONS: "5",
       SHED_EVENT_LOOP_DELAY_MS: "0",
     });
@@ -90,6 +91,7 @@ describe("server limits settings", () => {
       headersTimeoutMs: 2000,
       requestTimeoutMs: 3000,
       keepAliveTimeoutMs: 65000,
+      sendTimeoutMs: 30000,
       maxConnections: 5,
       shedEventLoopDelayMs: 0,
     });
@@ -103,6 +105,7 @@ describe("server limits settings", () => {
     [{ HEADERS_TIMEOUT_MS: "0" }, /HEADERS_TIMEOUT_MS must be a whole number from 1/],
     [{ REQUEST_TIMEOUT_MS: "15s" }, /REQUEST_TIMEOUT_MS must be a whole number/],
     [{ KEEP_ALIVE_TIMEOUT_MS: "-1" }, /KEEP_ALIVE_TIMEOUT_MS must be a whole number/],
+    [{ SEND_TIMEOUT_MS: "0" }, /SEND_TIMEOUT_MS must be a whole number from 1/],
     [{ MAX_CONNECTIONS: "0" }, /MAX_CONNECTIONS must be a whole number from 1/],
     [{ SHED_EVENT_LOOP_DELAY_MS: "1.5" }, /SHED_EVENT_LOOP_DELAY_MS must be a whole number from 0/],
     [{ HEADERS_TIMEOUT_MS: "20000" }, /HEADERS_TIMEOUT_MS \(20000\) must not be above REQUEST_TIMEOUT_MS \(15000\)/],

@@ -31,11 +31,17 @@ export interface RunningServer {
 /** How to run the service: the arguments after `node`, the built server by default. */
 export interface SpawnOptions {
   args?: string[];
+  /**
+   * A command that sets something up and then becomes `node` (it must exec it, keeping the process
+   * id, so that signals reach the server): `["prlimit", "--nofile=128"]` runs it with 128 descriptors.
+   */
+  under?: string[];
 }
 
 /** Runs the built server (dist/server.js) as a separate process, collecting what it prints. */
-function spawnServer(env: Record<string, string>, { args = ["dist/server.js"] }: SpawnOptions = {}) {
-  const child = spawn(process.execPath, args, {
+function spawnServer(env: Record<string, string>, { args = ["dist/server.js"], under = [] }: SpawnOptions = {}) {
+  const [command = process.execPath, ...prefix] = [...under, process.execPath];
+  const child = spawn(command, [...prefix, ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
