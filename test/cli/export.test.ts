@@ -318,7 +318,7 @@ describe("people-notes export and import", () => {
     const before = await contents(target);
     const good = [HEADER, person(1, "Doug", "Farrell"), person(2, "Kent", "Brockman"), note(1, 1, "Hi"), end(2, 1)];
     const cases: [string[], RegExp][] = [
-      [good.with(2, person(2, "", "Brockman")), /line 3: fname must NOT have fewer than 1 characters/],
+      [good.with(2, person(2, "", "Brockman")), /line 3: fname must not be blank/],
       [good.with(2, person(2, "Kent", "Brockman", 0)), /line 3: version must be >= 1/],
       [
         good.with(2, record({ ...JSON.parse(person(2, "Kent", "Brockman")), secret: "x" })),
