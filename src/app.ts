@@ -1,7 +1,12 @@
 import { randomUUID } from "node:crypto";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from "fastify";
 import openapiGlue, { type FastifyOpenapiGlueOptions } from "fastify-openapi-glue";
 import type { Redis } from "ioredis";
 import { operationResolver } from "./api/index.js";
@@ -161,10 +166,18 @@ export async function buildApp({
   });
 
   const web = await registerWebApp(app, webRoot);
-  app.setNotFoundHandler((request, reply) => {
+  const notFound = (request: FastifyRequest, reply: FastifyReply) => {
     if (request.url === API_PREFIX || request.url.startsWith(`${API_PREFIX}/`)) return apiNotFound(request, reply);
     if (web.sendPage(request, reply)) return reply;
     return sendProblem(reply, problem(404, "There is no resource at this URL"));
+  };
+  app.setNotFoundHandler(notFound);
+  // Fastify reads a body before its not-found handler runs, so a wrong method or path with an empty,
+  // malformed, oversized or untyped body (or a QUERY without a type) would be refused as that body
+  // (400, 413, 415) instead: the 404 and 405 are answered as soon as the request arrives.
+  app.addHook("onRequest", (request, reply, done) => {
+    if (request.is404) notFound(request, reply);
+    else done();
   });
 
   return app;

@@ -51,6 +51,51 @@ for (const engine of engines()) {
       }
     });
 
+    test("a known path answers 405 with Allow whatever the method and whatever the body", async () => {
+      const bodies: { label: string; headers?: Record<string, string>; payload?: string }[] = [
+        { label: "no body" },
+        { label: "an empty JSON body", headers: { "content-type": "application/json" }, payload: "" },
+        { label: "malformed JSON", headers: { "content-type": "application/json" }, payload: '{"content":' },
+        { label: "a JSON body", headers: { "content-type": "application/json" }, payload: '{"content":"x"}' },
+        { label: "a text body", headers: { "content-type": "text/plain" }, payload: "words" },
+        { label: "a body with no type", headers: { "content-length": "5" }, payload: "words" },
+        { label: "a body over 128 KiB", headers: { "content-type": "application/json" }, payload: "x".repeat(131_073) },
+      ];
+      const paths: [string, string[]][] = [
+        ["/api/people", ["GET", "POST", "HEAD"]],
+        ["/api/notes", ["GET", "HEAD"]],
+        ["/api/people/1/notes/1", ["GET", "PUT", "DELETE", "HEAD"]],
+      ];
+      for (const method of ["QUERY", "PROPFIND", "MKCOL", "SEARCH", "PATCH", "POST"]) {
+        for (const [url, allow] of paths) {
+          if (allow.includes(method)) continue;
+          for (const { label, headers, payload } of bodies) {
+            const response = await api.inject({
+              method: method as "GET",
+              url,
+              ...(headers ? { headers } : {}),
+              ...(payload !== undefined ? { payload } : {}),
+            });
+            assertProblem(response, 405, `${method} is not allowed here; use ${allow.join(", ")}`);
+            assert.equal(response.headers.allow, allow.join(", "), `${method} ${url} with ${label}`);
+          }
+        }
+      }
+    });
+
+    test("an unknown path is 404 whatever the method and whatever the body", async () => {
+      for (const method of ["GET", "POST", "QUERY", "PROPFIND"]) {
+        for (const payload of [undefined, "", '{"content":', "x".repeat(131_073)]) {
+          const response = await api.inject({
+            method: method as "GET",
+            url: "/api/nothing/here",
+            ...(payload !== undefined ? { headers: { "content-type": "application/json" }, payload } : {}),
+          });
+          assertProblem(response, 404, "There is no resource at this URL");
+        }
+      }
+    });
+
     test("HEAD answers like GET, without a body", async () => {
       const response = await api.inject({ method: "HEAD", url: "/api/people" });
       assert.equal(response.statusCode, 200);
