@@ -130,15 +130,7 @@ for (const engine of engines()) {
         }
         assert.equal((await app.inject({ url })).json().content, "Matched last");
 
-        // The same list sent as two header lines.
-        const twoLines = await app.inject({
-          method: "PUT",
-          url,
-          headers: { "content-type": "application/json", "if-match": ['"a"', now] },
-          payload: JSON.stringify({ content: "Two lines" }),
-        });
-        assert.equal(twoLines.statusCode, 200, twoLines.body);
-        const deleted = await send(app, "DELETE", url, undefined, `"z", ${twoLines.headers.etag as string}`);
+        const deleted = await send(app, "DELETE", url, undefined, `"z", ${now}`);
         assert.equal(deleted.statusCode, 204, deleted.body);
 
         const person = await etagOf(app, "/api/people/2");
