@@ -23,7 +23,7 @@ import { DEFAULT_EVENT_STREAM_SETTINGS, type EventStreamSettings, EventStreams }
 import { registerSecurityHeaders } from "./http/headers.js";
 import { Lifecycle, registerLifecycle } from "./http/lifecycle.js";
 import { DEFAULT_METRICS, type MetricsSettings, registerMetrics } from "./http/metrics.js";
-import { problem, registerProblemHandlers, sendProblem } from "./http/problems.js";
+import { answerClientError, problem, registerProblemHandlers, sendProblem } from "./http/problems.js";
 import { NO_RATE_LIMITS, type RateLimitSettings, RateLimits } from "./http/rate-limits.js";
 import { OneLinePerRequest } from "./http/request-log.js";
 import {
@@ -88,6 +88,7 @@ export async function buildApp({
     logger,
     logController: new OneLinePerRequest(),
     ...serverLimitOptions(serverLimits),
+    clientErrorHandler: answerClientError,
     bodyLimit: BODY_LIMIT,
     // Fastify's default (100) makes a longer id miss its route and fall through to 404/405 handling;
     // every id must reach validation and get its 400. Node refuses URLs over 16 KiB before this.
