@@ -75,6 +75,10 @@ function clientErrorProblem(code: string | undefined): Problem {
       return problem(408, "The request did not arrive in time; nothing was changed. Send it again, whole");
     case "HPE_HEADER_OVERFLOW":
       return problem(431, "The request's headers are larger than the server accepts (16 KiB)");
+    // A method Node knows (QUERY, PROPFIND…) reaches the routes, and a path that does not take it
+    // answers 405; one no server knows is not implemented for any resource (RFC 9110, 15.6.2).
+    case "HPE_INVALID_METHOD":
+      return problem(501, "The server does not know the request's method");
     default:
       return problem(400, "The request is not a well-formed HTTP request");
   }
@@ -82,7 +86,8 @@ function clientErrorProblem(code: string | undefined): Problem {
 
 /**
  * Fastify's clientErrorHandler: a request Node refuses before it reaches a route (its headers or
- * body did not arrive within the server's timeouts, its headers are too large, it is not HTTP) is
+ * body did not arrive within the server's timeouts, its headers are too large, its method is
+ * unknown, it is not HTTP) is
  * answered with a problem document written on the connection itself, which is then closed. Nothing
  * is written when an answer to the request has already begun. Logged at trace, as Fastify does:
  * these are the client's troubles, and a flood of them must not flood the log.

@@ -90,6 +90,13 @@ describe("answers given before a request reaches a route", () => {
     assertProblemAnswer(await lastAnswer(garbled), 400, /not a well-formed HTTP request/);
   });
 
+  test("a method the server does not know at all is a 501 problem", async (t) => {
+    const url = await listening(t);
+    const unknown = await opened(t, url);
+    unknown.send(requestHead("BREW", "/api/people", { "content-length": 0 }));
+    assertProblemAnswer(await lastAnswer(unknown), 501, /BREW|method/);
+  });
+
   test("headers over 16 KiB are a 431 problem", async (t) => {
     const url = await listening(t);
     const large = await opened(t, url);
