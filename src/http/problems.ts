@@ -87,10 +87,10 @@ function clientErrorProblem(code: string | undefined): Problem {
 /**
  * Fastify's clientErrorHandler: a request Node refuses before it reaches a route (its headers or
  * body did not arrive within the server's timeouts, its headers are too large, its method is
- * unknown, it is not HTTP) is
- * answered with a problem document written on the connection itself, which is then closed. Nothing
- * is written when an answer to the request has already begun. Logged at trace, as Fastify does:
- * these are the client's troubles, and a flood of them must not flood the log.
+ * unknown, it is not HTTP) is answered with a problem document written on the connection itself,
+ * which is then closed. Nothing is written when an answer to the request has already begun.
+ * Logged at trace, as Fastify does: these are the client's troubles, and a flood of them must not
+ * flood the log.
  */
 export function answerClientError(this: FastifyInstance, error: ConnectionError, socket: Socket): void {
   if (error.code === "ECONNRESET" || socket.destroyed) return;
