@@ -76,6 +76,17 @@ describe("answers given before a request reaches a route", () => {
     assert.deepEqual(JSON.parse(people.body), []);
   });
 
+  test("a DELETE whose body stops coming is a 408 problem, and nothing is deleted", async (t) => {
+    const url = await listening(t);
+    const upload = await opened(t, url);
+    upload.send(`${requestHead("DELETE", "/api/people/1/notes/1", { "content-length": 100 })}{`);
+    assertProblemAnswer(await lastAnswer(upload), 408, /did not arrive in time; nothing was changed/);
+
+    const check = await opened(t, url);
+    check.send(requestHead("GET", "/api/people/1/notes/1"));
+    assert.equal((await check.next()).status, 200);
+  });
+
   test("headers that stop coming are a 408 problem", async (t) => {
     const url = await listening(t);
     const slow = await opened(t, url);

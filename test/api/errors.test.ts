@@ -265,6 +265,31 @@ for (const engine of engines()) {
       for (const name of ["Simpson", "Type", "Structor", "Big"]) assert.ok(!after.includes(name), name);
     });
 
+    test("a DELETE's body is ignored whatever it holds: malformed, oversized or untyped", async () => {
+      const person = await api.createSomeone();
+      const bodies: [Record<string, string>, string][] = [
+        [{ "content-type": "application/json" }, '{"content":'],
+        [{ "content-type": "application/json" }, "x".repeat(131_073)],
+        [{ "content-type": "application/json; charset=utf-8" }, '{"unknown":true}'],
+        [{ "content-type": "text/plain" }, "x".repeat(131_073)],
+        [{}, "words"],
+      ];
+      for (const [headers, payload] of bodies) {
+        const note = await api.createNote(person.person_id, "To delete");
+        const url = `/api/people/${person.person_id}/notes/${note.note_id}`;
+        const response = await api.inject({ method: "DELETE", url, headers, payload });
+        assert.equal(response.statusCode, 204, `${JSON.stringify(headers)} ${payload.slice(0, 20)}: ${response.body}`);
+        assertProblem(await api.get(url), 404);
+      }
+      const gone = await api.inject({
+        method: "DELETE",
+        url: `/api/people/${person.person_id}`,
+        headers: { "content-type": "application/json" },
+        payload: "{",
+      });
+      assert.equal(gone.statusCode, 204, gone.body);
+    });
+
     test("a DELETE with no body is accepted whatever its content type", async () => {
       const person = await api.createSomeone();
       const noteUrl = async (content: string) =>

@@ -57,8 +57,9 @@ function expectedAnswers(operation: (typeof operations)[number]): Map<string, st
     ["503", "any request may be shed, or find the database away"],
   ]);
   if (parameters.length > 0 || item.requestBody) expected.set("400", "it takes parameters or a body");
+  // Fastify reads a body sent with these before answering (a DELETE's only to ignore it).
+  if (["POST", "PUT", "DELETE"].includes(operation.method)) expected.set("408", "a body may not arrive in time");
   if (item.requestBody) {
-    expected.set("408", "its body may not arrive in time");
     expected.set("413", "its body may be too large");
     expected.set("415", "its body may not be JSON");
   }
