@@ -88,11 +88,11 @@ function invalidValue(schema: Json): string | undefined {
   return undefined;
 }
 
-/** A body the operation accepts, so that only the parameter is wrong. */
+/** A body the operation accepts (its required text fields filled in), so that only the parameter is wrong. */
 function validBody(operation: (typeof operations)[number]): string {
-  return operation.template.endsWith("/notes") || operation.template.endsWith("{note_id}")
-    ? JSON.stringify({ content: "Valid" })
-    : JSON.stringify({ fname: "Valid", lname: "Body" });
+  const content = resolved<Json>(operationItem(operation).requestBody).content as Record<string, { schema: Json }>;
+  const schema = resolved<{ required?: string[] }>(content["application/json"]?.schema);
+  return JSON.stringify(Object.fromEntries((schema.required ?? []).map((field) => [field, "Valid"])));
 }
 
 /** The operations of issue 2, as the tutorial names them. */
