@@ -3,7 +3,12 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import swagger from "@fastify/swagger";
 import swaggerUi, { type FastifySwaggerUiOptions } from "@fastify/swagger-ui";
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from "fastify";
 import openapiGlue, { type FastifyOpenapiGlueOptions } from "fastify-openapi-glue";
 import type { Redis } from "ioredis";
 import { operationResolver } from "./api/index.js";
@@ -20,7 +25,7 @@ import { DEFAULT_EVENT_STREAM_SETTINGS, type EventStreamSettings, EventStreams }
 import { registerSecurityHeaders } from "./http/headers.js";
 import { Lifecycle, registerLifecycle } from "./http/lifecycle.js";
 import { DEFAULT_METRICS, type MetricsSettings, registerMetrics } from "./http/metrics.js";
-import { problem, registerProblemHandlers, sendProblem } from "./http/problems.js";
+import { answerClientError, problem, registerProblemHandlers, sendProblem } from "./http/problems.js";
 import { NO_RATE_LIMITS, type RateLimitSettings, RateLimits } from "./http/rate-limits.js";
 import { OneLinePerRequest } from "./http/request-log.js";
 import {
@@ -106,6 +111,7 @@ export async function buildApp({
     logger,
     logController: new OneLinePerRequest(),
     ...serverLimitOptions(serverLimits),
+    clientErrorHandler: answerClientError,
     bodyLimit: BODY_LIMIT,
     // Fastify's default (100) makes a longer id miss its route and fall through to 404/405 handling;
     // every id must reach validation and get its 400. Node refuses URLs over 16 KiB before this.
@@ -184,10 +190,18 @@ export async function buildApp({
   });
 
   const web = await registerWebApp(app, webRoot);
-  app.setNotFoundHandler((request, reply) => {
+  const notFound = (request: FastifyRequest, reply: FastifyReply) => {
     if (request.url === API_PREFIX || request.url.startsWith(`${API_PREFIX}/`)) return apiNotFound(request, reply);
     if (web.sendPage(request, reply)) return reply;
     return sendProblem(reply, problem(404, "There is no resource at this URL"));
+  };
+  app.setNotFoundHandler(notFound);
+  // Fastify reads a body before its not-found handler runs, so a wrong method or path with an empty,
+  // malformed, oversized or untyped body (or a QUERY without a type) would be refused as that body
+  // (400, 413, 415) instead: the 404 and 405 are answered as soon as the request arrives.
+  app.addHook("onRequest", (request, reply, done) => {
+    if (request.is404) notFound(request, reply);
+    else done();
   });
 
   return app;

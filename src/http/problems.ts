@@ -1,5 +1,6 @@
-import { STATUS_CODES } from "node:http";
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { type ServerResponse, STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
+import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { DatabaseFullError, DatabaseUnavailableError } from "../db/errors.js";
 import { ProblemError } from "../domain/errors.js";
 import { PreconditionFailed } from "../domain/etags.js";
@@ -65,4 +66,47 @@ export function registerProblemHandlers(app: FastifyInstance, methodsByPath: { p
     }
     return sendProblem(reply, problem(404, "There is no resource at this URL"));
   };
+}
+
+/** What Node refuses before a request reaches a route, by its error code. */
+function clientErrorProblem(code: string | undefined): Problem {
+  switch (code) {
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      return problem(408, "The request did not arrive in time; nothing was changed. Send it again, whole");
+    case "HPE_HEADER_OVERFLOW":
+      return problem(431, "The request's headers are larger than the server accepts (16 KiB)");
+    // A method Node knows (QUERY, PROPFIND…) reaches the routes, and a path that does not take it
+    // answers 405; one no server knows is not implemented for any resource (RFC 9110, 15.6.2).
+    case "HPE_INVALID_METHOD":
+      return problem(501, "The server does not know the request's method");
+    default:
+      return problem(400, "The request is not a well-formed HTTP request");
+  }
+}
+
+/**
+ * Fastify's clientErrorHandler: a request Node refuses before it reaches a route (its headers or
+ * body did not arrive within the server's timeouts, its headers are too large, its method is
+ * unknown, it is not HTTP) is answered with a problem document written on the connection itself,
+ * which is then closed. Nothing is written when an answer to the request has already begun.
+ * Logged at trace, as Fastify does: these are the client's troubles, and a flood of them must not
+ * flood the log.
+ */
+export function answerClientError(this: FastifyInstance, error: ConnectionError, socket: Socket): void {
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  const body = clientErrorProblem(error.code);
+  this.log.trace({ err: error, status: body.status }, "client error");
+  // Node's own handler checks the same: an answer already on its way must not be corrupted.
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    const text = JSON.stringify(body);
+    socket.write(
+      `HTTP/1.1 ${body.status} ${body.title}\r\n` +
+        `Content-Type: ${PROBLEM_TYPE}; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(text)}\r\n` +
+        "Connection: close\r\n\r\n" +
+        text,
+    );
+  }
+  socket.destroy(error);
 }

@@ -1,4 +1,10 @@
-import { Ajv2020, type ErrorObject, type SchemaObject, type ValidateFunction } from "ajv/dist/2020.js";
+import {
+  Ajv2020,
+  type ErrorObject,
+  type FuncKeywordDefinition,
+  type SchemaObject,
+  type ValidateFunction,
+} from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import type { FastifySchemaCompiler } from "fastify";
 import type { Problem } from "../domain/types.js";
@@ -26,7 +32,33 @@ function makeAjv(useDefaults: boolean): Ajv2020 {
   return ajv;
 }
 
-const bodyAjv = makeAjv(false);
+/** The contract's mark on a string schema whose value is stored without surrounding whitespace. */
+export const TRIM_KEYWORD = "x-trim";
+
+const trimInPlace: FuncKeywordDefinition["validate"] = (trim: boolean, value: string, _schema, context) => {
+  if (trim && context?.parentData !== undefined) {
+    (context.parentData as Record<string | number, unknown>)[context.parentDataProperty] = value.trim();
+  }
+  return true;
+};
+
+/**
+ * `x-trim: true` on a string schema: surrounding whitespace is removed first, and the length,
+ * blank and character checks apply to what remains, which is what the handler gets and what is
+ * stored. It runs before the string's other keywords; Ajv reads the value again after it.
+ */
+function addTrimKeyword(ajv: Ajv2020): Ajv2020 {
+  return ajv.addKeyword({
+    keyword: TRIM_KEYWORD,
+    type: "string",
+    schemaType: "boolean",
+    modifying: true,
+    before: "maxLength",
+    validate: trimInPlace,
+  });
+}
+
+const bodyAjv = addTrimKeyword(makeAjv(false));
 const paramsAjv = makeAjv(true);
 
 const CANONICAL_INTEGER = /^-?(0|[1-9][0-9]*)$/;
@@ -85,9 +117,13 @@ export function describeValidationErrors(errors: ErrorObject[], context: string)
     if (error.keyword === "additionalProperties") {
       return { in: location, pointer: `${error.instancePath}/${params.additionalProperty}`, message: "is not allowed" };
     }
-    const custom = (error.parentSchema as SchemaObject | undefined)?.["x-error-message"];
-    const message =
-      error.keyword === "pattern" && typeof custom === "string" ? custom : (error.message ?? "is invalid");
+    const schema = error.parentSchema as SchemaObject | undefined;
+    const custom = schema?.["x-error-message"];
+    let message = error.keyword === "pattern" && typeof custom === "string" ? custom : (error.message ?? "is invalid");
+    // Nothing left once trimmed: say so in the words of the contract.
+    if (error.keyword === "minLength" && schema?.[TRIM_KEYWORD] === true && Number(params.limit) === 1) {
+      message = "must not be blank";
+    }
     return { in: location, pointer: error.instancePath, message };
   });
   // allErrors can report one field twice (say, wrong type and a pattern); keep the first word on it.

@@ -111,6 +111,49 @@ for (const engine of engines()) {
         );
       }));
 
+    test("If-Match with several tags goes ahead when any of them is current, else 412 and nothing changes", () =>
+      withApp(engine, async (app) => {
+        const url = "/api/people/2/notes/4";
+        const read = await etagOf(app, url);
+        const later = await send(app, "PUT", url, { content: "Matched second" }, `"n999.1.1", ${read}`);
+        assert.equal(later.statusCode, 200, later.body);
+        const current = later.headers.etag as string;
+        const last = await send(app, "PUT", url, { content: "Matched last" }, `"a", W/${current}, "b",${current}`);
+        assert.equal(last.statusCode, 200, last.body);
+        const now = last.headers.etag as string;
+
+        for (const stale of [`"a", "b"`, `${current}, ${read}`, `"a", W/${now}`]) {
+          const refused = await send(app, "PUT", url, { content: "Not current" }, stale);
+          assert.equal(refused.statusCode, 412, `${stale}: ${refused.body}`);
+          assert.equal(refused.headers.etag, now);
+          assert.equal((await send(app, "DELETE", url, undefined, stale)).statusCode, 412, stale);
+        }
+        assert.equal((await app.inject({ url })).json().content, "Matched last");
+
+        const deleted = await send(app, "DELETE", url, undefined, `"z", ${now}`);
+        assert.equal(deleted.statusCode, 204, deleted.body);
+
+        const person = await etagOf(app, "/api/people/2");
+        const renamed = await send(app, "PUT", "/api/people/2", { fname: "Kent", lname: "B" }, `"p0", ${person}`);
+        assert.equal(renamed.statusCode, 200, renamed.body);
+        assert.equal((await send(app, "DELETE", "/api/people/2", undefined, `"p0", ${person}`)).statusCode, 412);
+        assert.equal(
+          (await send(app, "DELETE", "/api/people/2", undefined, `${person}, ${renamed.headers.etag as string}`))
+            .statusCode,
+          204,
+        );
+      }));
+
+    test("If-Match: * goes ahead whatever the current tag, for notes and people, changes and deletions", () =>
+      withApp(engine, async (app) => {
+        assert.equal((await send(app, "PUT", "/api/people/1/notes/1", { content: "Any" }, "*")).statusCode, 200);
+        assert.equal((await app.inject({ url: "/api/people/1/notes/1" })).json().content, "Any");
+        assert.equal((await send(app, "DELETE", "/api/people/1/notes/1", undefined, " * ")).statusCode, 204);
+        assert.equal((await send(app, "PUT", "/api/people/1", { fname: "D", lname: "F" }, "*")).statusCode, 200);
+        assert.equal((await send(app, "DELETE", "/api/people/1", undefined, "*")).statusCode, 204);
+        assert.equal((await app.inject({ url: "/api/people/1" })).statusCode, 404);
+      }));
+
     test("two writers racing with the same ETag: exactly one succeeds, the other gets 412", () =>
       withApp(engine, async (app) => {
         const url = "/api/people/2/notes/4";

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { BODY_LIMIT } from "../../src/app.js";
-import { engines, type Person, useApp } from "../support/app.js";
+import { engines, json, type Person, useApp } from "../support/app.js";
 import { assertInvalidFields, assertProblem } from "../support/assertions.js";
 
 /** Ids that are not integers from 1 to 2^53−1, as they appear in a URL. */
@@ -49,6 +48,51 @@ for (const engine of engines()) {
           .split(",")
           .map((m) => m.trim());
         assert.deepEqual(allowed.sort(), [...allow].sort(), `${method} ${url}`);
+      }
+    });
+
+    test("a known path answers 405 with Allow whatever the method and whatever the body", async () => {
+      const bodies: { label: string; headers?: Record<string, string>; payload?: string }[] = [
+        { label: "no body" },
+        { label: "an empty JSON body", headers: { "content-type": "application/json" }, payload: "" },
+        { label: "malformed JSON", headers: { "content-type": "application/json" }, payload: '{"content":' },
+        { label: "a JSON body", headers: { "content-type": "application/json" }, payload: '{"content":"x"}' },
+        { label: "a text body", headers: { "content-type": "text/plain" }, payload: "words" },
+        { label: "a body with no type", headers: { "content-length": "5" }, payload: "words" },
+        { label: "a body over 128 KiB", headers: { "content-type": "application/json" }, payload: "x".repeat(131_073) },
+      ];
+      const paths: [string, string[]][] = [
+        ["/api/people", ["GET", "POST", "HEAD"]],
+        ["/api/notes", ["GET", "HEAD"]],
+        ["/api/people/1/notes/1", ["GET", "PUT", "DELETE", "HEAD"]],
+      ];
+      for (const method of ["QUERY", "PROPFIND", "MKCOL", "SEARCH", "PATCH", "POST"]) {
+        for (const [url, allow] of paths) {
+          if (allow.includes(method)) continue;
+          for (const { label, headers, payload } of bodies) {
+            const response = await api.inject({
+              method: method as "GET",
+              url,
+              ...(headers ? { headers } : {}),
+              ...(payload !== undefined ? { payload } : {}),
+            });
+            assertProblem(response, 405, `${method} is not allowed here; use ${allow.join(", ")}`);
+            assert.equal(response.headers.allow, allow.join(", "), `${method} ${url} with ${label}`);
+          }
+        }
+      }
+    });
+
+    test("an unknown path is 404 whatever the method and whatever the body", async () => {
+      for (const method of ["GET", "POST", "QUERY", "PROPFIND"]) {
+        for (const payload of [undefined, "", '{"content":', "x".repeat(131_073)]) {
+          const response = await api.inject({
+            method: method as "GET",
+            url: "/api/nothing/here",
+            ...(payload !== undefined ? { headers: { "content-type": "application/json" }, payload } : {}),
+          });
+          assertProblem(response, 404, "There is no resource at this URL");
+        }
       }
     });
 
@@ -163,11 +207,20 @@ for (const engine of engines()) {
       assertProblem(await api.inject({ method: "PUT", url: "/api/people/1/notes/1" }), 400);
     });
 
-    test("a body over the limit is 413", async () => {
-      const content = "x".repeat(BODY_LIMIT);
-      assertProblem(await api.post("/api/people/1/notes", { content }), 413);
-      assertProblem(await api.put("/api/people/1/notes/1", { content }), 413);
-      assertProblem(await api.post("/api/people", { fname: content, lname: "Big" }), 413);
+    test("a body of 128 KiB is read, one byte more is 413", async () => {
+      /** A JSON body of exactly `bytes` bytes, its content too long to be a note. */
+      const body = (bytes: number) => `{"content":"${"x".repeat(bytes - 14)}"}`;
+      assert.equal(Buffer.byteLength(body(131_073)), 131_073);
+      for (const [method, url] of [
+        ["POST", "/api/people/1/notes"],
+        ["PUT", "/api/people/1/notes/1"],
+      ] as const) {
+        const atLimit = await api.inject({ method, url, ...json(body(131_072)) });
+        assertInvalidFields(atLimit, [{ in: "body", pointer: "/content" }]);
+        assertProblem(await api.inject({ method, url, ...json(body(131_073)) }), 413);
+      }
+      const name = `{"fname":"${"x".repeat(131_073)}","lname":"Big"}`;
+      assertProblem(await api.post("/api/people", name), 413);
     });
 
     test("a __proto__ key is refused and pollutes nothing", async () => {
@@ -206,10 +259,35 @@ for (const engine of engines()) {
         ),
         400,
       );
-      assertProblem(await api.post("/api/people", { fname: "x".repeat(BODY_LIMIT), lname: "Big" }), 413);
+      assertProblem(await api.post("/api/people", { fname: "x".repeat(131_072), lname: "Big" }), 413);
       const after = await lastNames();
       assert.deepEqual(after, before);
       for (const name of ["Simpson", "Type", "Structor", "Big"]) assert.ok(!after.includes(name), name);
+    });
+
+    test("a DELETE's body is ignored whatever it holds: malformed, oversized or untyped", async () => {
+      const person = await api.createSomeone();
+      const bodies: [Record<string, string>, string][] = [
+        [{ "content-type": "application/json" }, '{"content":'],
+        [{ "content-type": "application/json" }, "x".repeat(131_073)],
+        [{ "content-type": "application/json; charset=utf-8" }, '{"unknown":true}'],
+        [{ "content-type": "text/plain" }, "x".repeat(131_073)],
+        [{}, "words"],
+      ];
+      for (const [headers, payload] of bodies) {
+        const note = await api.createNote(person.person_id, "To delete");
+        const url = `/api/people/${person.person_id}/notes/${note.note_id}`;
+        const response = await api.inject({ method: "DELETE", url, headers, payload });
+        assert.equal(response.statusCode, 204, `${JSON.stringify(headers)} ${payload.slice(0, 20)}: ${response.body}`);
+        assertProblem(await api.get(url), 404);
+      }
+      const gone = await api.inject({
+        method: "DELETE",
+        url: `/api/people/${person.person_id}`,
+        headers: { "content-type": "application/json" },
+        payload: "{",
+      });
+      assert.equal(gone.statusCode, 204, gone.body);
     });
 
     test("a DELETE with no body is accepted whatever its content type", async () => {
@@ -272,7 +350,7 @@ for (const engine of engines()) {
       const responses = [
         await api.post("/api/people", '{"fname":'),
         await api.get("/api/people/abc"),
-        await api.post("/api/people", "x".repeat(BODY_LIMIT + 1)),
+        await api.post("/api/people", "x".repeat(131_073)),
       ];
       for (const response of responses) {
         assert.doesNotMatch(response.body, /\bat .*\(|node_modules|\/src\/|SQLITE|select |stack/i);

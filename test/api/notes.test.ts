@@ -282,9 +282,10 @@ for (const engine of engines()) {
 
     test("blank and whitespace-only content is 400", async () => {
       for (const blank of ["", " ", "\n\t  "]) {
-        assertInvalidFields(await api.post("/api/people/1/notes", { content: blank }), [
+        const problem = assertInvalidFields(await api.post("/api/people/1/notes", { content: blank }), [
           { in: "body", pointer: "/content" },
         ]);
+        assert.equal(problem.detail, "body.content must not be blank");
         assertInvalidFields(await api.put("/api/people/1/notes/1", { content: blank }), [
           { in: "body", pointer: "/content" },
         ]);
@@ -302,6 +303,44 @@ for (const engine of engines()) {
       assertInvalidFields(await api.put("/api/people/1/notes/1", { content: "y".repeat(10_001) }), [
         { in: "body", pointer: "/content" },
       ]);
+    });
+
+    test("the limit applies to the content as stored: 10,000 characters inside surrounding whitespace are accepted", async () => {
+      const person = await api.createSomeone();
+      const longest = "x".repeat(10_000);
+      const created = await api.post(`/api/people/${person.person_id}/notes`, { content: `  ${longest}\n` });
+      assert.equal(created.statusCode, 201, created.body);
+      const note = created.json<Note>();
+      assert.equal(note.content, longest);
+      const url = `/api/people/${person.person_id}/notes/${note.note_id}`;
+      const updated = await api.put(url, { content: `\t${"y".repeat(10_000)} ` });
+      assert.equal(updated.statusCode, 200, updated.body);
+      assert.equal(updated.json<Note>().content, "y".repeat(10_000));
+      assertInvalidFields(
+        await api.post(`/api/people/${person.person_id}/notes`, { content: ` ${"x".repeat(10_001)} ` }),
+        [{ in: "body", pointer: "/content" }],
+      );
+      assertInvalidFields(await api.put(url, { content: ` ${"z".repeat(10_001)} ` }), [
+        { in: "body", pointer: "/content" },
+      ]);
+      assert.equal((await api.get(url)).json<Note>().content, "y".repeat(10_000), "a refused update changes nothing");
+    });
+
+    test("the longest note, 10,000 emoji, is accepted as sent and with every character escaped", async () => {
+      const person = await api.createSomeone();
+      const longest = "\u{1F600}".repeat(10_000);
+      const plain = JSON.stringify({ content: longest });
+      assert.equal(Buffer.byteLength(plain), 40_014);
+      const created = await api.post(`/api/people/${person.person_id}/notes`, plain);
+      assert.equal(created.statusCode, 201, created.body);
+      assert.equal(created.json<Note>().content, longest);
+      // The longest legal body: each emoji as two escaped UTF-16 units, 12 bytes.
+      const escaped = `{"content":"${"\\ud83d\\ude00".repeat(10_000)}"}`;
+      assert.equal(Buffer.byteLength(escaped), 120_014);
+      const url = `/api/people/${person.person_id}/notes/${created.json<Note>().note_id}`;
+      const updated = await api.put(url, escaped);
+      assert.equal(updated.statusCode, 200, updated.body);
+      assert.equal(updated.json<Note>().content, longest);
     });
 
     test("content with a NUL character is 400 on both create and update", async () => {

@@ -372,10 +372,11 @@ for (const engine of engines()) {
 
     test("blank and whitespace-only names are 400", async () => {
       for (const blank of ["", " ", "   ", "\t\n"]) {
-        assertInvalidFields(await api.post("/api/people", { fname: blank, lname: blank }), [
+        const problem = assertInvalidFields(await api.post("/api/people", { fname: blank, lname: blank }), [
           { in: "body", pointer: "/fname" },
           { in: "body", pointer: "/lname" },
         ]);
+        assert.equal(problem.detail, "body.fname must not be blank; body.lname must not be blank");
       }
       assertInvalidFields(await api.put("/api/people/1", { fname: "Doug", lname: " " }), [
         { in: "body", pointer: "/lname" },
@@ -394,6 +395,27 @@ for (const engine of engines()) {
       assertInvalidFields(await api.put("/api/people/1", { fname: "Doug", lname: "L".repeat(33) }), [
         { in: "body", pointer: "/lname" },
       ]);
+    });
+
+    test("the limit applies to names as stored: 32 characters inside surrounding whitespace are accepted", async () => {
+      const fname = "G".repeat(32);
+      const lname = `Padded ${"M".repeat(25)}`;
+      const created = await api.post("/api/people", { fname: ` ${fname}  `, lname: `\t${lname}\n` });
+      assert.equal(created.statusCode, 201, created.body);
+      const person = created.json<Person>();
+      assert.deepEqual([person.fname, person.lname], [fname, lname]);
+      const url = `/api/people/${person.person_id}`;
+      const renamed = `Renamed ${"R".repeat(24)}`;
+      const updated = await api.put(url, { fname: `  ${renamed} `, lname });
+      assert.equal(updated.statusCode, 200, updated.body);
+      assert.equal(updated.json<Person>().fname, renamed);
+      assertInvalidFields(await api.post("/api/people", { fname: ` ${"F".repeat(33)} `, lname: "Long" }), [
+        { in: "body", pointer: "/fname" },
+      ]);
+      assertInvalidFields(await api.put(url, { fname: renamed, lname: ` ${"L".repeat(33)} ` }), [
+        { in: "body", pointer: "/lname" },
+      ]);
+      assert.equal((await api.get(url)).json<Person>().lname, lname, "a refused update changes nothing");
     });
 
     test("names with a NUL character are 400", async () => {

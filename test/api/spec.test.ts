@@ -15,6 +15,86 @@ import {
   spec,
 } from "../support/contract.js";
 
+type Json = Record<string, unknown>;
+interface Parameter {
+  name: string;
+  in: "path" | "query" | "header";
+  schema: Json;
+}
+interface OperationItem {
+  parameters?: Json[];
+  requestBody?: Json;
+  security?: Record<string, string[]>[];
+  responses?: Record<string, unknown>;
+}
+
+const operationItem = (operation: (typeof operations)[number]) =>
+  (spec.paths[operation.template] as Record<string, OperationItem>)[operation.method.toLowerCase()] as OperationItem;
+
+/** Follows `$ref`s within the contract. */
+function resolved<T>(node: unknown): T {
+  const ref = (node as Json | undefined)?.$ref;
+  if (typeof ref !== "string") return node as T;
+  const target = ref
+    .slice(2)
+    .split("/")
+    .reduce<unknown>((at, segment) => (at as Json)[segment], spec);
+  return resolved<T>(target);
+}
+
+/**
+ * What the server may answer an operation, and why, from what the operation takes: its
+ * parameters and body are validated (400), a body is read (408, 413, 415), a token is checked
+ * (401, 403, 429), conditions are evaluated (304, 412, 428), ids are looked up (404), changes are
+ * written (507), and any request may find the database away or the process overloaded (503) or
+ * fail unexpectedly (500).
+ */
+function expectedAnswers(operation: (typeof operations)[number]): Map<string, string> {
+  const item = operationItem(operation);
+  const parameters = (item.parameters ?? []).map((parameter) => resolved<Parameter>(parameter));
+  const expected = new Map<string, string>([
+    ["500", "any request may fail unexpectedly"],
+    ["503", "any request may be shed, or find the database away"],
+  ]);
+  if (parameters.length > 0 || item.requestBody) expected.set("400", "it takes parameters or a body");
+  // Fastify reads a body sent with these before answering (a DELETE's only to ignore it).
+  if (["POST", "PUT", "DELETE"].includes(operation.method)) expected.set("408", "a body may not arrive in time");
+  if (item.requestBody) {
+    expected.set("413", "its body may be too large");
+    expected.set("415", "its body may not be JSON");
+  }
+  const roles = item.security?.find((requirement) => "bearerAuth" in requirement)?.bearerAuth;
+  if (roles !== undefined) {
+    expected.set("401", "it checks a token");
+    expected.set("429", "failed sign-ins are limited");
+    if (roles.length > 0) expected.set("403", "a valid token may not be allowed");
+  }
+  const names = new Set(parameters.map((parameter) => parameter.name));
+  if (names.has("If-None-Match")) expected.set("304", "it takes If-None-Match");
+  if (names.has("If-Match")) {
+    expected.set("412", "it takes If-Match");
+    expected.set("428", "If-Match may be required");
+  }
+  if (parameters.some((parameter) => parameter.in === "path")) expected.set("404", "it looks up an id");
+  if (["POST", "PUT", "DELETE"].includes(operation.method)) expected.set("507", "it writes");
+  return expected;
+}
+
+/** A value the schema refuses, as a parameter is sent: text. */
+function invalidValue(schema: Json): string | undefined {
+  if (typeof schema.maxLength === "number") return "x".repeat(schema.maxLength + 1);
+  if (typeof schema.minimum === "number") return String(schema.minimum - 1);
+  if (typeof schema.pattern === "string") return "!";
+  return undefined;
+}
+
+/** A body the operation accepts (its required text fields filled in), so that only the parameter is wrong. */
+function validBody(operation: (typeof operations)[number]): string {
+  const content = resolved<Json>(operationItem(operation).requestBody).content as Record<string, { schema: Json }>;
+  const schema = resolved<{ required?: string[] }>(content["application/json"]?.schema);
+  return JSON.stringify(Object.fromEntries((schema.required ?? []).map((field) => [field, "Valid"])));
+}
+
 /** The operations of issue 2, as the tutorial names them. */
 const CONTRACT = [
   "GET /people people.read_all",
@@ -57,6 +137,54 @@ describe("the contract document", () => {
   test("lists exactly the operations of the API, named after the tutorial's", () => {
     assert.deepEqual(operations.map((o) => `${o.method} ${o.template} ${o.operationId}`).sort(), [...CONTRACT].sort());
     assert.equal(spec.openapi, "3.1.0");
+  });
+
+  test("every operation documents every answer the server can give it", () => {
+    const missing: string[] = [];
+    for (const operation of operations) {
+      const item = operationItem(operation);
+      const responses = Object.keys(item.responses ?? {});
+      for (const [status, why] of expectedAnswers(operation)) {
+        if (!responses.includes(status)) missing.push(`${operation.operationId} does not list ${status} (${why})`);
+      }
+    }
+    assert.deepEqual(missing, []);
+  });
+
+  test("every parameter's invalid value is a 400 the operation documents", async () => {
+    let sent = 0;
+    for (const operation of operations) {
+      for (const parameter of operationItem(operation).parameters ?? []) {
+        const { name, in: where, schema } = resolved<Parameter>(parameter);
+        const invalid = invalidValue(resolved<Json>(schema));
+        assert.ok(invalid !== undefined, `${operation.operationId}: no invalid value for ${name}`);
+        const values = (place: string) => (where === place ? { [name]: invalid } : {});
+        let url = `${API_PREFIX}${operation.template}`;
+        for (const [param, value] of Object.entries({ person_id: "1", note_id: "1", ...values("path") })) {
+          url = url.replace(`{${param}}`, encodeURIComponent(value));
+        }
+        const query = new URLSearchParams(values("query")).toString();
+        const body = operationItem(operation).requestBody ? { payload: validBody(operation) } : {};
+        const response = await started.inject({
+          method: operation.method as "GET",
+          url: query ? `${url}?${query}` : url,
+          headers: { "content-type": "application/json", ...values("header") },
+          ...body,
+          // An event stream that wrongly opened would never end.
+          signal: AbortSignal.timeout(10_000),
+        });
+        // started.inject has checked that the operation documents the answer.
+        assert.equal(response.statusCode, 400, `${operation.operationId} with ${where} ${name}: ${response.body}`);
+        const errors = response.json<{ errors?: { in: string; pointer?: string }[] }>().errors ?? [];
+        const pointer = `/${where === "header" ? name.toLowerCase() : name}`;
+        assert.ok(
+          errors.some((error) => error.in === where && error.pointer === pointer),
+          `${operation.operationId}: the problem names ${where} ${name}: ${response.body}`,
+        );
+        sent++;
+      }
+    }
+    assert.ok(sent >= operations.length, "parameters were found");
   });
 
   test("is served as JSON at /api/openapi.json", async () => {

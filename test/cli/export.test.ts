@@ -318,7 +318,7 @@ describe("people-notes export and import", () => {
     const before = await contents(target);
     const good = [HEADER, person(1, "Doug", "Farrell"), person(2, "Kent", "Brockman"), note(1, 1, "Hi"), end(2, 1)];
     const cases: [string[], RegExp][] = [
-      [good.with(2, person(2, "", "Brockman")), /line 3: fname must NOT have fewer than 1 characters/],
+      [good.with(2, person(2, "", "Brockman")), /line 3: fname must not be blank/],
       [good.with(2, person(2, "Kent", "Brockman", 0)), /line 3: version must be >= 1/],
       [
         good.with(2, record({ ...JSON.parse(person(2, "Kent", "Brockman")), secret: "x" })),
@@ -356,6 +356,49 @@ describe("people-notes export and import", () => {
     assertOneLineFailure(await importInto(target, [json, "--replace"]), /bad\.json line 2: is not valid JSON/);
     assert.deepEqual(await contents(target), before);
   });
+
+  for (const engine of ["sqlite", "postgres"] as const) {
+    test(`names and contents must be as stored (${engine}): trimmed, not blank, no NUL, within the limits`, async () => {
+      const target = engine === "sqlite" ? sqliteUrl("stored") : await postgresUrl();
+      await seedTutorial(target);
+      const before = await contents(target);
+      const good = [HEADER, person(1, "Doug", "Farrell"), person(2, "Kent", "Brockman"), note(1, 1, "Hi"), end(2, 1)];
+      const cases: [string[], RegExp][] = [
+        [good.with(3, note(1, 1, " Hi")), /line 4: content must not start or end with whitespace/],
+        [good.with(2, person(2, "Kent ", "Brockman")), /line 3: fname must not start or end with whitespace/],
+        [good.with(3, note(1, 1, " \t\n ")), /line 4: content must not be blank/],
+        [good.with(3, note(1, 1, "Hi\n")), /line 4: content must not start or end with whitespace/],
+        [good.with(3, note(1, 1, "")), /line 4: content must not be blank/],
+        [good.with(3, note(1, 1, "Nul\u0000")), /line 4: content must not .*NUL characters/],
+        [good.with(3, note(1, 1, "x".repeat(10_001))), /line 4: content must NOT have more than 10000 characters/],
+        [good.with(2, person(2, "Kent", "\u00a0Brockman")), /line 3: lname must not start or end with whitespace/],
+        [good.with(2, person(2, "Kent", "  ")), /line 3: lname must not be blank/],
+        [good.with(2, person(2, "K".repeat(33), "Brockman")), /line 3: fname must NOT have more than 32 characters/],
+      ];
+      // The file is checked before the database is touched: PostgreSQL runs a few, to see nothing changes there either.
+      for (const [recordLines, message] of engine === "sqlite" ? cases : cases.slice(0, 3)) {
+        const file = ndjsonFile(recordLines);
+        const run = await importInto(target, [file, "--replace"]);
+        assertOneLineFailure(run, new RegExp(`^people-notes: ${file} ${message.source}.*; nothing was imported$`));
+      }
+      assert.deepEqual(await contents(target), before);
+
+      // The longest names and note the API stores are imported as they are.
+      const longest = ndjsonFile([
+        HEADER,
+        person(1, "F".repeat(32), "\u{1F600}".repeat(32)),
+        note(1, 1, "\u{1F600}".repeat(10_000)),
+        end(1, 1),
+      ]);
+      const loaded = await importInto(target, [longest, "--replace"]);
+      assert.equal(loaded.code, 0, loaded.stderr);
+      const after = await contents(target);
+      assert.deepEqual(
+        [after.people[0]?.lname, after.notes[0]?.content],
+        ["\u{1F600}".repeat(32), "\u{1F600}".repeat(10_000)],
+      );
+    });
+  }
 
   test("an import killed half-way leaves the database as it was, and running it again succeeds", {
     timeout: 180_000,
