@@ -20,11 +20,17 @@ import { Mutex } from "./mutex.js";
 
 const STATEMENT_CACHE_SIZE = 200;
 /**
- * better-sqlite3 waits for another process's write lock synchronously, freezing the event loop,
- * so each wait is kept this short and the rest of the wait happens between turns (see withBusyRetry).
+ * How long opening a connection and the final checkpoint at close may wait for another connection
+ * (one recovering the log, say). better-sqlite3 waits for a lock synchronously, freezing the event
+ * loop, so every other wait happens between turns instead.
  */
 export const BUSY_SLICE_MS = 20;
-const BACKOFF_MS = [5, 10, 20, 40, 80];
+/**
+ * Pauses between tries for a lock another process holds (SQLite's own busy handler sleeps much the
+ * same, but on the event loop); the last one repeats.
+ */
+const POLL_MS = [1, 2, 5, 10, 15, 20, 25];
+const pollDelay = (tries: number) => POLL_MS[Math.min(tries, POLL_MS.length - 1)] as number;
 
 export interface SqliteOptions {
   path: string;
@@ -35,6 +41,7 @@ export interface SqliteOptions {
 
 interface Statement {
   reader: boolean;
+  readonly: boolean;
   all(parameters: ReadonlyArray<unknown>): unknown[];
   get(parameters: ReadonlyArray<unknown>): unknown;
   run(parameters: ReadonlyArray<unknown>): { changes: number; lastInsertRowid: number | bigint };
@@ -48,6 +55,10 @@ interface Statement {
  * Every use of the connection takes its turn through one mutex: a statement of a request never runs
  * inside another unit of work's open transaction. When nothing holds the connection, a statement
  * runs at once (better-sqlite3 is synchronous, so nothing can interleave with it).
+ *
+ * Nothing waits for a lock on the event loop (busy_timeout is 0): the process's writers line up for
+ * the write lock, the first in line tries it between turns while another process holds it, and the
+ * connection is free for reads between its tries (see beginWrite).
  */
 export function openSqlite({ path, lockTimeoutMs, log }: SqliteOptions): EngineConnection {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
@@ -55,8 +66,12 @@ export function openSqlite({ path, lockTimeoutMs, log }: SqliteOptions): EngineC
   raw.pragma("journal_mode = WAL");
   raw.pragma("synchronous = FULL");
   raw.pragma("foreign_keys = ON");
+  raw.pragma("busy_timeout = 0");
   const prepare = statementCache(raw);
+  /** The connection: one statement, or one unit of work, at a time. */
   const turn = new Mutex();
+  /** This process's writers, in line for the write lock; the first holds it until its commit. */
+  const writers = new Mutex();
 
   function runNow<R>({ sql, parameters }: CompiledQuery<R>): QueryResult<R> {
     try {
@@ -77,6 +92,15 @@ export function openSqlite({ path, lockTimeoutMs, log }: SqliteOptions): EngineC
     }
   }
 
+  /** True when the statement changes the database (and so needs the write lock). */
+  function writes(sql: string): boolean {
+    try {
+      return !prepare(sql).readonly;
+    } catch {
+      return false; // it fails again, with its own error, when it runs
+    }
+  }
+
   /** Runs `work` on the connection when it is its turn; at once when nobody holds the connection. */
   async function inTurn<T>(work: () => T): Promise<T> {
     if (!turn.locked) return work();
@@ -89,10 +113,11 @@ export function openSqlite({ path, lockTimeoutMs, log }: SqliteOptions): EngineC
   }
 
   /**
-   * Another process holds the write lock: try again after a pause, letting this process serve other
-   * requests meanwhile, until the lock budget is spent.
+   * A read that finds the database locked (rare in WAL mode: another connection recovering or
+   * restarting the log) is tried again after a pause, letting this process serve other requests
+   * meanwhile, until the lock budget is spent.
    */
-  async function withBusyRetry<T>(attempt: () => Promise<T>, between?: () => void): Promise<T> {
+  async function withBusyRetry<T>(attempt: () => Promise<T>): Promise<T> {
     const giveUpAt = Date.now() + lockTimeoutMs;
     for (let tries = 0; ; tries++) {
       try {
@@ -101,42 +126,59 @@ export function openSqlite({ path, lockTimeoutMs, log }: SqliteOptions): EngineC
         const busy = isBusy(error) || isBusy((error as { cause?: unknown }).cause);
         if (!busy) throw error;
         if (Date.now() >= giveUpAt) {
-          throw new DatabaseUnavailableError("another process held the database's write lock too long", {
+          throw new DatabaseUnavailableError("another connection held the database's lock too long", {
             cause: error,
           });
         }
-        between?.();
-        await sleep(BACKOFF_MS[Math.min(tries, BACKOFF_MS.length - 1)]);
+        await sleep(Math.min(pollDelay(tries), Math.max(giveUpAt - Date.now(), 0)));
       }
     }
   }
 
-  const direct: Executor = {
-    engine: "sqlite",
-    executeQuery: (query) => withBusyRetry(() => inTurn(() => runNow(query))),
-    executeQueryFirst: (query) => withBusyRetry(() => inTurn(() => firstNow(query))),
-  };
-  // Inside a transaction this unit of work already holds the connection.
-  const owned: Executor = {
-    engine: "sqlite",
-    executeQuery: async (query) => runNow(query),
-    executeQueryFirst: async (query) => firstNow(query),
-  };
-
-  /** Takes the connection and the write lock; the connection is let go between tries. */
-  async function begin(): Promise<void> {
-    await withBusyRetry(async () => {
-      await turn.lock();
-      try {
-        raw.exec("begin immediate");
-      } catch (error) {
-        turn.unlock();
-        throw translate(error);
+  /**
+   * Takes the write lock for a unit of work: first this process's line of writers, then SQLite's
+   * lock (`begin immediate`). Each try answers at once; while another process holds the lock the
+   * next try comes on a timer, with the connection free for reads in between. A writer that has
+   * not begun within the lock timeout, counted from its call, is refused as unavailable, having
+   * changed nothing. Resolves holding both the line and the connection (release with endWrite).
+   */
+  async function beginWrite(): Promise<void> {
+    const giveUpAt = Date.now() + lockTimeoutMs;
+    if (!(await writers.lockWithin(lockTimeoutMs))) {
+      throw new DatabaseUnavailableError("the database's write lock was not free within the lock timeout");
+    }
+    try {
+      for (let tries = 0; ; tries++) {
+        await turn.lock();
+        try {
+          raw.exec("begin immediate");
+          return;
+        } catch (error) {
+          turn.unlock();
+          if (!isBusy(error)) throw translate(error);
+          const left = giveUpAt - Date.now();
+          if (left <= 0) {
+            throw new DatabaseUnavailableError("another process held the database's write lock too long", {
+              cause: translate(error),
+            });
+          }
+          await sleep(Math.min(pollDelay(tries), left));
+        }
       }
-    });
+    } catch (error) {
+      writers.unlock();
+      throw error;
+    }
   }
 
-  async function endTransaction<T>(work: () => Promise<T>): Promise<T> {
+  function endWrite(): void {
+    turn.unlock();
+    writers.unlock();
+  }
+
+  /** Runs `work` in a write transaction: committed when it resolves, rolled back when it throws. */
+  async function inWriteTransaction<T>(work: () => Promise<T>): Promise<T> {
+    await beginWrite();
     try {
       const result = await work();
       raw.exec("commit");
@@ -145,28 +187,83 @@ export function openSqlite({ path, lockTimeoutMs, log }: SqliteOptions): EngineC
       if (raw.inTransaction) raw.exec("rollback");
       throw translate(error);
     } finally {
-      turn.unlock();
+      endWrite();
     }
   }
 
+  // A statement that writes takes the write lock in line with the transactions.
+  const direct: Executor = {
+    engine: "sqlite",
+    executeQuery: (query) =>
+      writes(query.sql)
+        ? inWriteTransaction(async () => runNow(query))
+        : withBusyRetry(() => inTurn(() => runNow(query))),
+    executeQueryFirst: (query) =>
+      writes(query.sql)
+        ? inWriteTransaction(async () => firstNow(query))
+        : withBusyRetry(() => inTurn(() => firstNow(query))),
+  };
+  // Inside a transaction this unit of work already holds the connection.
+  const owned: Executor = {
+    engine: "sqlite",
+    executeQuery: async (query) => runNow(query),
+    executeQueryFirst: async (query) => firstNow(query),
+  };
+
+  // Kysely holds the connection from acquire to release; a transaction of its own lets go of the
+  // connection while it waits in line for the write lock.
+  let kyselyWrite = false;
+  /** Leaves the line of writers once Kysely's transaction has ended (a failed commit is rolled back next). */
+  const endKyselyWrite = () => {
+    if (kyselyWrite && !raw.inTransaction) {
+      kyselyWrite = false;
+      writers.unlock();
+    }
+  };
   const store: EngineConnection = {
     ...direct,
-    transaction: async (work) => {
-      await begin();
-      return endTransaction(() => work(owned));
-    },
+    transaction: (work) => inWriteTransaction(() => work(owned)),
     dialect: guardedDialect({
       acquire: () => turn.lock(),
       release: () => turn.unlock(),
       execute: (query) => withBusyRetry(async () => runNow(query)),
+      begin: async () => {
+        turn.unlock();
+        try {
+          await beginWrite();
+        } catch (error) {
+          await turn.lock();
+          throw error;
+        }
+        kyselyWrite = true;
+      },
+      commit: async () => {
+        try {
+          raw.exec("commit");
+        } catch (error) {
+          throw translate(error);
+        } finally {
+          endKyselyWrite();
+        }
+      },
+      rollback: async () => {
+        try {
+          if (raw.inTransaction) raw.exec("rollback");
+        } catch (error) {
+          throw translate(error);
+        } finally {
+          endKyselyWrite();
+        }
+      },
     }),
     ping: async () => {
       await direct.executeQuery(CompiledQuery.raw("select 1"));
     },
-    connections: () => ({ open: 1, idle: turn.locked ? 0 : 1, waiting: turn.queued }),
+    connections: () => ({ open: 1, idle: turn.locked ? 0 : 1, waiting: turn.queued + writers.queued }),
     changeSignals: NO_SIGNALS,
     close: async () => {
       await turn.lock();
+      raw.pragma(`busy_timeout = ${BUSY_SLICE_MS}`);
       checkpoint(raw, path, log);
       raw.close();
     },
@@ -216,6 +313,10 @@ interface Turns {
   acquire(): Promise<void>;
   release(): void;
   execute<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
+  /** Takes the write lock for a transaction, the connection held. */
+  begin(): Promise<void>;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
 }
 
 /** Kysely's own queries (migrations, seeding, the CLI) take the same turns as the requests' statements. */
@@ -233,15 +334,9 @@ function guardedDialect(turns: Turns): Dialect {
       await turns.acquire();
       return connection;
     },
-    beginTransaction: async (conn) => {
-      await conn.executeQuery(CompiledQuery.raw("begin immediate"));
-    },
-    commitTransaction: async (conn) => {
-      await conn.executeQuery(CompiledQuery.raw("commit"));
-    },
-    rollbackTransaction: async (conn) => {
-      await conn.executeQuery(CompiledQuery.raw("rollback"));
-    },
+    beginTransaction: () => turns.begin(),
+    commitTransaction: () => turns.commit(),
+    rollbackTransaction: () => turns.rollback(),
     releaseConnection: async () => turns.release(),
     destroy: async () => {},
   };

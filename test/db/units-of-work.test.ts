@@ -7,6 +7,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { sql } from "kysely";
 import { buildApp } from "../../src/app.js";
 import { openStore } from "../../src/db/database.js";
+import { DatabaseUnavailableError } from "../../src/db/errors.js";
 import type { StoreLog } from "../../src/db/log.js";
 import { findNote, insertNote, listNotes, updateNote } from "../../src/db/notes-repository.js";
 import { findPerson, insertPerson, updatePerson } from "../../src/db/people-repository.js";
@@ -233,6 +234,71 @@ describe("one SQLite connection, taken in turns", () => {
       assert.equal(notes.headers["x-total-count"], "7");
       await app.close();
     } finally {
+      other.close();
+      await store.close();
+      await database.destroy();
+    }
+  });
+
+  test("many writes waiting for another process's lock at once: the loop is never blocked, reads go on, each write is refused at the lock timeout", async () => {
+    const database = await createDatabase("sqlite");
+    const path = database.path as string;
+    const lockTimeoutMs = 500;
+    const store = openStore({ engine: "sqlite", path, limits: { lockTimeoutMs } });
+    const other = new BetterSqlite3(path);
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    try {
+      await prepareDatabase(store);
+      other.exec("begin immediate");
+      loop.enable();
+      const startedAt = performance.now();
+      const refusedAfter = (write: Promise<unknown>) =>
+        write.then(
+          () => assert.fail("a write went through while another process held the lock"),
+          (error: unknown) => {
+            assert.ok(error instanceof DatabaseUnavailableError, String(error));
+            return performance.now() - startedAt;
+          },
+        );
+      const timestamp = "2024-01-01T00:00:00.000Z";
+      const writes = [
+        // units of work, single statements, and one of Kysely's own transactions
+        ...Array.from({ length: 12 }, (_, i) =>
+          store.transaction((tx) => insertPerson(tx, { fname: `Waiting${i}`, lname: "Unit" }, timestamp)),
+        ),
+        ...Array.from({ length: 4 }, (_, i) =>
+          insertPerson(store, { fname: `Waiting${i}`, lname: "Single" }, timestamp),
+        ),
+        store.db.transaction().execute((tx) => sql`update person set fname = fname where person_id = 1`.execute(tx)),
+      ].map(refusedAfter);
+      let firstRefusal = false;
+      void Promise.race(writes).finally(() => {
+        firstRefusal = true;
+      });
+      let readsBeforeRefusal = 0;
+      for (let i = 0; i < 100 && !firstRefusal; i++) {
+        assert.equal((await findPerson(store, 1))?.person_id, 1);
+        if (!firstRefusal) readsBeforeRefusal += 1;
+        await sleep(10);
+      }
+      const refusedAt = await Promise.all(writes);
+      loop.disable();
+      other.exec("rollback");
+
+      assert.ok(readsBeforeRefusal >= 5, `only ${readsBeforeRefusal} reads answered while the writes waited`);
+      const longestStallMs = loop.max / 1e6;
+      assert.ok(longestStallMs < 100, `the event loop stalled for ${longestStallMs} ms`);
+      const [first = 0, last = 0] = [Math.min(...refusedAt), Math.max(...refusedAt)];
+      assert.ok(
+        first >= lockTimeoutMs * 0.9 && last <= lockTimeoutMs + 400,
+        `writes were refused after ${first.toFixed(0)}–${last.toFixed(0)} ms; the lock timeout is ${lockTimeoutMs} ms`,
+      );
+      assert.equal(other.prepare("select count(*) as n from person where fname like 'Waiting%'").pluck().get(), 0);
+      const later = await store.transaction((tx) => insertPerson(tx, { fname: "Later", lname: "Unit" }, timestamp));
+      assert.notEqual(later, "duplicate-name");
+    } finally {
+      loop.disable();
+      if (other.inTransaction) other.exec("rollback");
       other.close();
       await store.close();
       await database.destroy();
