@@ -126,9 +126,30 @@ function runTests(files: string[], log: string): Promise<{ passed: boolean; time
   });
 }
 
-/** The first test that failed, as TAP names it (innermost first). */
-function firstFailure(log: string): string | undefined {
-  return /^\s*not ok \d+ - (.*)$/m.exec(readFileSync(log, "utf8"))?.[1];
+/**
+ * The tests that failed, as TAP names them, each with the first line of its error: a bug is caught
+ * by the failures it causes, and a failure unrelated to it (say, a 503 on an overloaded machine)
+ * should be told apart from them. Suites that failed only through their tests are left out.
+ */
+function failures(log: string): string[] {
+  const lines = readFileSync(log, "utf8").split("\n");
+  const found: string[] = [];
+  for (const [i, line] of lines.entries()) {
+    const failed = /^(\s*)not ok \d+ - (.*)$/.exec(line);
+    if (!failed) continue;
+    const end = lines.findIndex((next, j) => j > i && next === `${failed[1]}  ...`);
+    const block = lines.slice(i + 1, end === -1 ? undefined : end);
+    const at = block.findIndex((next) => /^\s*error: /.test(next));
+    let error = at === -1 ? "" : (block[at]?.replace(/^\s*error: /, "") ?? "");
+    if (/^\|-?$/.test(error)) error = block.slice(at + 1).find((next) => next.trim() !== "") ?? "";
+    error = error.trim().replace(/^'(.*)'$/, "$1");
+    if (/^\d+ subtests? failed$/.test(error)) continue;
+    const value = (name: string) => block.find((next) => next.startsWith(`${failed[1]}  ${name}: `))?.trim();
+    const [actual, expected] = [value("actual"), value("expected")];
+    if (actual && expected) error = `${error.replace(/:$/, "")} (${actual}, ${expected})`;
+    found.push(`${failed[2]}${error ? `: ${error.slice(0, 120)}` : ""}`);
+  }
+  return [...new Set(found)];
 }
 
 async function main(): Promise<number> {
@@ -173,12 +194,12 @@ async function main(): Promise<number> {
   console.log(`mutants: first the ${every.length} test files without any bug`);
   const baseline = await runTests(every, join(logs, "baseline.log"));
   if (!baseline.passed) {
-    const failed = firstFailure(join(logs, "baseline.log"));
-    console.error(`mutants: the tests fail without any bug${failed ? ` (${failed})` : ""}: see ${logs}/baseline.log`);
+    console.error(`mutants: the tests fail without any bug; see ${logs}/baseline.log`);
+    for (const failure of failures(join(logs, "baseline.log")).slice(0, 5)) console.error(`  - ${failure}`);
     return 2;
   }
 
-  const results: { mutant: Mutant; outcome: Outcome; caughtBy?: string; seconds: number }[] = [];
+  const results: { mutant: Mutant; outcome: Outcome; caughtBy: string[]; seconds: number }[] = [];
   for (const [i, mutant] of chosen.entries()) {
     const path = join(root, mutant.file);
     const content = readFileSync(path, "utf8");
@@ -197,8 +218,8 @@ async function main(): Promise<number> {
       }
       const { passed, timedOut } = await runTests(mutant.tests, log);
       const outcome: Outcome = timedOut ? "timed out" : passed ? "survived" : "killed";
-      const caughtBy = outcome === "killed" ? firstFailure(log) : undefined;
-      results.push({ mutant, outcome, ...(caughtBy ? { caughtBy } : {}), seconds: (Date.now() - started) / 1000 });
+      const caughtBy = outcome === "killed" ? failures(log) : [];
+      results.push({ mutant, outcome, caughtBy, seconds: (Date.now() - started) / 1000 });
       console.log(outcome === "survived" ? "SURVIVED" : outcome);
     } finally {
       restoreAll();
@@ -209,11 +230,13 @@ async function main(): Promise<number> {
   console.log(
     `\nmutants: ${results.length} planted, ${results.length - survivors.length} caught, ${survivors.length} survived`,
   );
-  for (const { mutant, outcome, caughtBy, seconds } of results) {
-    const how = outcome === "killed" ? `caught by "${caughtBy ?? "?"}"` : outcome;
-    console.log(
-      `  ${outcome === "survived" ? "SURVIVED" : "caught  "}  ${mutant.name} (${mutant.file}; ${how}; ${seconds.toFixed(0)} s)`,
-    );
+  for (const [i, { mutant, outcome, caughtBy, seconds }] of results.entries()) {
+    const log = `${String(i + 1).padStart(2, "0")}.log`;
+    const label = outcome === "survived" ? "SURVIVED" : "caught  ";
+    console.log(`  ${label}  ${mutant.name} (${mutant.file}; ${seconds.toFixed(0)} s; ${log})`);
+    if (outcome === "timed out") console.log("            the tests did not finish in time");
+    for (const failure of caughtBy.slice(0, 3)) console.log(`            failed: ${failure}`);
+    if (caughtBy.length > 3) console.log(`            and ${caughtBy.length - 3} more`);
   }
   if (survivors.length > 0) {
     console.log("\nNo test caught these bugs: each needs a test that fails with it in place.");
