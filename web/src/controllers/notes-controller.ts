@@ -99,6 +99,7 @@ export class NotesController implements PageController {
 
   view() {
     return notesView(this, {
+      ...this.editor.handlers,
       retryPerson: () => void this.#loadPerson(),
       retryNotes: () => void this.notes.reload(),
       loadMore: () => void this.notes.loadMore(),
@@ -106,14 +107,6 @@ export class NotesController implements PageController {
         this.form.set(value);
         this.host.update();
       },
-      submit: () => void this.editor.save(),
-      remove: () => void this.editor.remove(),
-      dismissProblem: () => this.editor.dismissProblem(),
-      keepMine: () => void this.editor.keepMine(),
-      takeTheirs: () => this.editor.takeTheirs(),
-      saveAsNew: () => void this.editor.saveAsNew(),
-      copyDraft: () => void this.editor.copyDraft(),
-      signIn: () => this.host.signIn(EDITOR),
     });
   }
 
