@@ -58,7 +58,7 @@ class App implements Host {
     void this.#session.start();
     // Whoever is signed in is shown by their names as they are now, whoever changed them.
     this.live.subscribe((change) => {
-      if (change.kind === "person.updated") this.#session.renamed(change.person);
+      if (change.event === "person.updated") this.#session.renamed(change.data);
     });
     this.live.start();
     window.addEventListener("scroll", () => this.#rememberSoon(), { passive: true });

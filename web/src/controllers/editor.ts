@@ -2,6 +2,7 @@ import { type ApiError, type Tagged, toApiError } from "../model/api.js";
 import type { PagedList } from "../model/paged-list.js";
 import { type Busy, type Conflict, type EditorState, type Selection, selectedValue } from "../model/selection.js";
 import { type ConfirmOptions, confirmAction } from "../views/confirm-dialog.js";
+import type { EditorHandlers } from "../views/editor.js";
 import type { Host } from "./page.js";
 
 /** What the editor asks of its form. */
@@ -63,6 +64,21 @@ export class Editor<T extends { timestamp: string }> implements EditorState<T> {
   /** Reading the ETag of an item opened from the list; changes wait for it. */
   #tagRead: Promise<void> | undefined;
   #ticket = 0;
+
+  /**
+   * Everything the editor's view can ask for (save, delete, keep mine, take theirs, save as new,
+   * copy the draft, sign in): a page that edits a resource hands these to `editorView` as they are.
+   */
+  readonly handlers: EditorHandlers = {
+    submit: () => void this.save(),
+    remove: () => void this.remove(),
+    dismissProblem: () => this.dismissProblem(),
+    keepMine: () => void this.keepMine(),
+    takeTheirs: () => this.takeTheirs(),
+    saveAsNew: () => void this.saveAsNew(),
+    copyDraft: () => void this.copyDraft(),
+    signIn: () => this.setup.host.signIn(this.setup.firstField),
+  };
 
   constructor(private readonly setup: EditorSetup<T>) {}
 

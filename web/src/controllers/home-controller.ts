@@ -24,7 +24,7 @@ export class HomeController implements PageController {
     this.#search = new SearchController(host);
     this.#stopFollowing = host.live.subscribe((change) => {
       followNotes(this.#notes, change);
-      if (change.kind === "connected") this.#search.reloadIfFailed();
+      if (change.event === "connected") this.#search.reloadIfFailed();
     });
   }
 

@@ -10,24 +10,24 @@ import type { PagedList } from "../model/paged-list.js";
  */
 export function followNotes(notes: PagedList<Note>, change: LiveChange, personId?: number): void {
   const mine = (id: number) => personId === undefined || id === personId;
-  switch (change.kind) {
+  switch (change.event) {
     case "note.created":
-      if (mine(change.note.person_id)) notes.put(change.note, { atTop: true });
+      if (mine(change.data.person_id)) notes.put(change.data, { atTop: true });
       return;
     case "note.updated":
-      if (mine(change.note.person_id)) notes.put(change.note);
+      if (mine(change.data.person_id)) notes.put(change.data);
       return;
     case "note.deleted":
-      notes.remove(change.noteId);
+      notes.remove(change.data.note_id);
       return;
     case "person.updated": {
-      const { person } = change;
+      const person = change.data;
       notes.updateWhere((note) => (note.person_id === person.person_id ? { ...note, person } : undefined));
       return;
     }
     case "person.deleted":
       // Their notes went with them, without events of their own.
-      if (personId === undefined && notes.items.some((note) => note.person_id === change.personId)) {
+      if (personId === undefined && notes.items.some((note) => note.person_id === change.data.person_id)) {
         void notes.reload({ keepShown: true });
       }
       return;
@@ -52,17 +52,17 @@ export function reloadIfFailed<T>(list: PagedList<T>): void {
 
 /** The same for the list of people, which is sorted by name: a new person is placed by a reload. */
 export function followPeople(people: PagedList<Person>, change: LiveChange): void {
-  switch (change.kind) {
+  switch (change.event) {
     case "person.created":
-      void people.reload({ keepShown: true }).then(() => people.highlight(change.person.person_id));
+      void people.reload({ keepShown: true }).then(() => people.highlight(change.data.person_id));
       return;
     case "person.updated": {
-      const { person } = change;
+      const person = change.data;
       people.updateWhere((each) => (each.person_id === person.person_id ? { ...each, ...person } : undefined));
       return;
     }
     case "person.deleted":
-      people.remove(change.personId);
+      people.remove(change.data.person_id);
       return;
     case "reload":
       void people.reload({ keepShown: true });

@@ -65,17 +65,17 @@ export class NotesController implements PageController {
   #follow(change: LiveChange): void {
     followNotes(this.notes, change, this.personId);
     const shown = this.person.status === "ready" ? this.person.value : undefined;
-    if (change.kind === "person.updated" && change.person.person_id === shown?.person_id) {
-      this.person = { status: "ready", value: { ...shown, ...change.person } };
+    if (change.event === "person.updated" && change.data.person_id === shown?.person_id) {
+      this.person = { status: "ready", value: { ...shown, ...change.data } };
       this.host.update();
-    } else if (change.kind === "person.deleted" && change.personId === this.personId) {
+    } else if (change.event === "person.deleted" && change.data.person_id === this.personId) {
       // The form stays, with whatever is being typed in it; the list says the notes are gone.
       const name = shown ? fullName(shown) : "This person";
       this.host.notify(`${name} was deleted by someone else, with their notes.`);
       void this.notes.reload({ keepShown: true });
-    } else if (change.kind === "reload") {
+    } else if (change.event === "reload") {
       void this.#loadPerson();
-    } else if (change.kind === "connected" && this.person.status === "error" && this.person.error.status !== 404) {
+    } else if (change.event === "connected" && this.person.status === "error" && this.person.error.status !== 404) {
       void this.#loadPerson();
     }
   }
@@ -99,6 +99,7 @@ export class NotesController implements PageController {
 
   view() {
     return notesView(this, {
+      ...this.editor.handlers,
       retryPerson: () => void this.#loadPerson(),
       retryNotes: () => void this.notes.reload(),
       loadMore: () => void this.notes.loadMore(),
@@ -106,14 +107,6 @@ export class NotesController implements PageController {
         this.form.set(value);
         this.host.update();
       },
-      submit: () => void this.editor.save(),
-      remove: () => void this.editor.remove(),
-      dismissProblem: () => this.editor.dismissProblem(),
-      keepMine: () => void this.editor.keepMine(),
-      takeTheirs: () => this.editor.takeTheirs(),
-      saveAsNew: () => void this.editor.saveAsNew(),
-      copyDraft: () => void this.editor.copyDraft(),
-      signIn: () => this.host.signIn(EDITOR),
     });
   }
 

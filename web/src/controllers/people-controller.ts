@@ -76,20 +76,13 @@ export class PeopleController implements PageController {
 
   view() {
     return peopleView(this, {
+      ...this.editor.handlers,
       retry: () => void this.people.reload(),
       loadMore: () => void this.people.loadMore(),
       input: (field, value) => {
         this.form.set(field, value);
         this.host.update();
       },
-      submit: () => void this.editor.save(),
-      remove: () => void this.editor.remove(),
-      dismissProblem: () => this.editor.dismissProblem(),
-      keepMine: () => void this.editor.keepMine(),
-      takeTheirs: () => this.editor.takeTheirs(),
-      saveAsNew: () => void this.editor.saveAsNew(),
-      copyDraft: () => void this.editor.copyDraft(),
-      signIn: () => this.host.signIn(`#${FIELD_IDS.fname}`),
     });
   }
 

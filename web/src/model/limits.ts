@@ -1,9 +1,11 @@
+import { limits } from "../../../openapi/limits.js";
+
 /**
- * Mirrors the contract's `Name` and `Content` schemas (openapi/openapi.yaml): the form says what the
- * server would refuse before anything is sent.
+ * The contract's `Name` and `Content` limits, generated from openapi/openapi.yaml (`npm run gen`):
+ * the form says what the server would refuse before anything is sent.
  */
-export const NAME_MAX_LENGTH = 32;
-export const CONTENT_MAX_LENGTH = 10_000;
+export const NAME_MAX_LENGTH = limits.schemas.Name.maxLength;
+export const CONTENT_MAX_LENGTH = limits.schemas.Content.maxLength;
 
 const numberFormat = new Intl.NumberFormat();
 

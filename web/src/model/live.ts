@@ -1,22 +1,33 @@
-import type { Note, PersonSummary } from "./api.js";
+import type { components } from "../../../openapi/types.js";
 
-/** One change, as `GET /api/events` sends it. */
-export type LiveChange =
-  | { kind: "note.created" | "note.updated"; note: Note }
-  | { kind: "note.deleted"; personId: number; noteId: number }
-  | { kind: "person.created" | "person.updated"; person: PersonSummary }
-  | { kind: "person.deleted"; personId: number }
-  /** Changes were missed: whatever is shown must be read again. */
-  | { kind: "reload" }
-  /** The stream is open again, so the server is reachable: whatever failed to load may be read again. */
-  | { kind: "connected" };
+type Schemas = components["schemas"];
+/** One event of `GET /api/events`, as the contract describes it. */
+export type StreamEvent = Schemas["StreamEvent"];
+type EventName = StreamEvent["event"];
+
+/**
+ * What the lists follow: every event after `ready` (a change; `reload` when changes were missed and
+ * whatever is shown must be read again), and `connected` when the stream opens again, so the
+ * server is reachable and whatever failed to load may be read again.
+ */
+export type LiveChange = Exclude<StreamEvent, Schemas["ReadyEvent"]> | { event: "connected" };
 
 export type LiveStatus = "connecting" | "live" | "offline";
 
 type Listener = (change: LiveChange) => void;
 
 const RETRY_MS = { first: 1000, most: 30_000 };
-const KINDS = ["note.created", "note.updated", "note.deleted", "person.created", "person.updated", "person.deleted"];
+/** The events to listen for: the compiler holds this to the contract's names, none missing, none more. */
+const EVENT_NAMES = Object.keys({
+  ready: true,
+  reload: true,
+  "person.created": true,
+  "person.updated": true,
+  "person.deleted": true,
+  "note.created": true,
+  "note.updated": true,
+  "note.deleted": true,
+} satisfies Record<EventName, true>) as EventName[];
 
 /**
  * The app's one event stream. EventSource reconnects by itself after a dropped connection and
@@ -52,7 +63,7 @@ export class LiveFeed {
     source.addEventListener("open", () => {
       this.#retryMs = RETRY_MS.first;
       this.#setStatus("live");
-      if (this.#broken) this.#emit({ kind: "connected" });
+      if (this.#broken) this.#emit({ event: "connected" });
       this.#broken = false;
     });
     source.addEventListener("error", () => {
@@ -60,9 +71,8 @@ export class LiveFeed {
       if (source.readyState === EventSource.CLOSED) this.#retryLater();
       else this.#setStatus("connecting");
     });
-    // `ready` only says where the stream starts: its id is where a new stream resumes.
-    for (const kind of [...KINDS, "reload", "ready"]) {
-      source.addEventListener(kind, (event) => this.#receive(kind, event as MessageEvent<string>));
+    for (const name of EVENT_NAMES) {
+      source.addEventListener(name, (event) => this.#receive(name, event as MessageEvent<string>));
     }
   }
 
@@ -74,10 +84,11 @@ export class LiveFeed {
     this.#retryMs = Math.min(this.#retryMs * 2, RETRY_MS.most);
   }
 
-  #receive(kind: string, event: MessageEvent<string>): void {
-    if (event.lastEventId !== "") this.#lastId = event.lastEventId;
-    const change = toChange(kind, JSON.parse(event.data) as Record<string, unknown>);
-    if (change) this.#emit(change);
+  #receive(name: EventName, message: MessageEvent<string>): void {
+    if (message.lastEventId !== "") this.#lastId = message.lastEventId;
+    const event = { id: message.lastEventId, event: name, data: JSON.parse(message.data) } as StreamEvent;
+    // `ready` only says where the stream starts: its id is where a new stream resumes.
+    if (event.event !== "ready") this.#emit(event);
   }
 
   #emit(change: LiveChange): void {
@@ -88,24 +99,5 @@ export class LiveFeed {
     if (status === this.status) return;
     this.status = status;
     this.statusChanged();
-  }
-}
-
-function toChange(kind: string, data: Record<string, unknown>): LiveChange | undefined {
-  switch (kind) {
-    case "note.created":
-    case "note.updated":
-      return { kind, note: data as unknown as Note };
-    case "note.deleted":
-      return { kind, personId: Number(data.person_id), noteId: Number(data.note_id) };
-    case "person.created":
-    case "person.updated":
-      return { kind, person: data as unknown as PersonSummary };
-    case "person.deleted":
-      return { kind, personId: Number(data.person_id) };
-    case "reload":
-      return { kind };
-    default:
-      return undefined;
   }
 }

@@ -1,7 +1,9 @@
+import { limits } from "../../../openapi/limits.js";
+
 /** Items per request; "Load more" fetches the next page through the API's cursor. */
 export const PAGE_SIZE = 20;
-/** The API's largest page, used to reload everything already shown in one request. */
-export const MAX_PAGE_SIZE = 1000;
+/** The API's largest page (the contract's `limit`), used to reload everything already shown in one request. */
+export const MAX_PAGE_SIZE = limits.parameters.limit.maximum;
 
 export interface Page<T> {
   items: T[];

@@ -1,3 +1,4 @@
+import { limits } from "../../../openapi/limits.js";
 import type { components } from "../../../openapi/types.js";
 import { api, unwrap } from "./api.js";
 import { type Page, toPage } from "./paging.js";
@@ -6,7 +7,7 @@ export type FoundNote = components["schemas"]["ListedNote"];
 export type Highlight = components["schemas"]["Highlight"];
 
 /** The contract's limit for a search's text. */
-export const MAX_SEARCH_LENGTH = 200;
+export const MAX_SEARCH_LENGTH = limits.schemas.SearchText.maxLength;
 
 /** One page of the notes matching `q`, best first, each with its highlights. */
 export async function searchNotes(

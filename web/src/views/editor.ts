@@ -36,10 +36,13 @@ interface EditorOptions<T> {
   locked: (item: T | undefined) => TemplateResult;
 }
 
-interface EditorHandlers extends ConflictHandlers {
+/** What an editor's view asks of its controller: the same on every page that edits a resource. */
+export interface EditorHandlers extends ConflictHandlers {
   submit: () => void;
   remove: () => void;
   dismissProblem: () => void;
+  /** Opens the sign-in dialog from a notice that says why the form is not offered. */
+  signIn: () => void;
 }
 
 /**

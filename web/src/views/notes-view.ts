@@ -10,7 +10,7 @@ import { type EditorState, type Loaded, selectedId } from "../model/selection.js
 import { paths } from "../router.js";
 import { accessNoticeView } from "./access-notice.js";
 import { avatarView } from "./avatar.js";
-import { editorView } from "./editor.js";
+import { type EditorHandlers, editorView } from "./editor.js";
 import { loadingView, pagedListView } from "./feedback.js";
 import { fieldView } from "./fields.js";
 import { timeView } from "./time.js";
@@ -24,19 +24,11 @@ export interface NotesState {
   readonly access: Access;
 }
 
-interface NotesHandlers {
+interface NotesHandlers extends EditorHandlers {
   retryPerson: () => void;
   retryNotes: () => void;
   loadMore: () => void;
   input: (value: string) => void;
-  submit: () => void;
-  remove: () => void;
-  dismissProblem: () => void;
-  keepMine: () => void;
-  takeTheirs: () => void;
-  saveAsNew: () => void;
-  copyDraft: () => void;
-  signIn: () => void;
 }
 
 export function notesView(state: NotesState, handlers: NotesHandlers) {

@@ -10,7 +10,7 @@ import { type EditorState, selectedId } from "../model/selection.js";
 import { paths } from "../router.js";
 import { accessNoticeView } from "./access-notice.js";
 import { avatarView } from "./avatar.js";
-import { editorView } from "./editor.js";
+import { type EditorHandlers, editorView } from "./editor.js";
 import { pagedListView } from "./feedback.js";
 import { fieldView } from "./fields.js";
 import { timeView } from "./time.js";
@@ -22,18 +22,10 @@ export interface PeopleState {
   readonly access: Access;
 }
 
-interface PeopleHandlers {
+interface PeopleHandlers extends EditorHandlers {
   retry: () => void;
   loadMore: () => void;
   input: (field: PersonField, value: string) => void;
-  submit: () => void;
-  remove: () => void;
-  dismissProblem: () => void;
-  keepMine: () => void;
-  takeTheirs: () => void;
-  saveAsNew: () => void;
-  copyDraft: () => void;
-  signIn: () => void;
 }
 
 export function peopleView(state: PeopleState, handlers: PeopleHandlers) {
