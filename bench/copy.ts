@@ -11,9 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
-import type { DatabaseConfig } from "../src/config.js";
 import { type CopyPhase, copyDatabase } from "../src/db/copy.js";
-import { openStore } from "../src/db/database.js";
+import { type DatabaseConfig, openStore } from "../src/db/database.js";
 import { POSTGRES_URL } from "./postgres.js";
 import { ensureSqliteDataset } from "./seed.js";
 

@@ -10,8 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { DatabaseConfig } from "../src/config.js";
-import { migrateToLatest, openStore, type Store } from "../src/db/database.js";
+import { type DatabaseConfig, migrateToLatest, openStore, type Store } from "../src/db/database.js";
 import { nameKey } from "../src/db/names.js";
 import { countNotes, foldNoteCounts } from "../src/db/notes-repository.js";
 import { countPeople } from "../src/db/people-repository.js";

@@ -12,6 +12,7 @@ import Fastify, {
 import openapiGlue, { type FastifyOpenapiGlueOptions } from "fastify-openapi-glue";
 import type { Redis } from "ioredis";
 import { operationResolver } from "./api/index.js";
+import { loadSpec } from "./contract/document.js";
 import type { Store } from "./db/database.js";
 import { ChangeFeed, DEFAULT_FEED_SETTINGS, type FeedSettings } from "./domain/changes.js";
 import { ExportService } from "./domain/export.js";
@@ -34,7 +35,7 @@ import {
   type ServerLimits,
   serverLimitOptions,
 } from "./http/server-limits.js";
-import { loadSpec, pathMethods, responseOnlyTypes, securityByOperation } from "./http/spec.js";
+import { pathMethods, responseOnlyTypes, securityByOperation } from "./http/spec.js";
 import { compileValidator } from "./http/validation.js";
 import { registerWeakEtags } from "./http/weak-etags.js";
 import { registerWebApp } from "./http/web.js";

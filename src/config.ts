@@ -1,36 +1,11 @@
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
+import { type DatabaseConfig, type DatabaseLimits, DEFAULT_DATABASE_LIMITS } from "./db/database.js";
 import { DEFAULT_FEED_SETTINGS, type FeedSettings } from "./domain/changes.js";
 import { DEFAULT_EVENT_STREAM_SETTINGS, type EventStreamSettings } from "./http/event-stream.js";
 import type { MetricsSettings } from "./http/metrics.js";
 import { DEFAULT_RATE_LIMITS, type RateLimitSettings } from "./http/rate-limits.js";
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from "./http/server-limits.js";
-
-/** How long the data layer waits, and how many connections it holds; every wait has a deadline. */
-export interface DatabaseLimits {
-  /** Connecting to PostgreSQL, and waiting for a free connection in the pool. */
-  connectTimeoutMs: number;
-  /** One statement on PostgreSQL. */
-  statementTimeoutMs: number;
-  /** Waiting for a lock held by someone else: a row lock on PostgreSQL, the write lock on SQLite. */
-  lockTimeoutMs: number;
-  /** PostgreSQL connections per process. */
-  poolSize: number;
-}
-
-export const DEFAULT_DATABASE_LIMITS: DatabaseLimits = {
-  connectTimeoutMs: 2000,
-  statementTimeoutMs: 5000,
-  lockTimeoutMs: 5000,
-  poolSize: 10,
-};
-
-export type DatabaseConfig = (
-  | { engine: "sqlite"; path: string }
-  | { engine: "postgres"; url: string; schema?: string }
-) & {
-  limits?: Partial<DatabaseLimits>;
-};
 
 export interface ShutdownConfig {
   /** After SIGTERM, how long the listener keeps accepting (readiness already says 503). */
@@ -248,12 +223,4 @@ function serverLimits(env: NodeJS.ProcessEnv): ServerLimits {
     maxConnections: wholeNumber(env, "MAX_CONNECTIONS", defaults.maxConnections, 1, 1_000_000),
     shedEventLoopDelayMs: wholeNumber(env, "SHED_EVENT_LOOP_DELAY_MS", defaults.shedEventLoopDelayMs, 0, HOUR_MS),
   };
-}
-
-/**
- * Loopback addresses (also as IPv4-mapped IPv6, as a dual-stack socket reports clients): the only
- * ones a server may listen on with writes open to anyone, and the clients metrics are served to.
- */
-export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^(::ffff:)?127(\.\d{1,3}){3}$/.test(host);
 }

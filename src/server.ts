@@ -7,21 +7,15 @@ import type { Redis } from "ioredis";
 import pino, { type Logger } from "pino";
 import { type AccessOptions, buildApp } from "./app.js";
 import { isClusterWorker, onShutdownRequest, superviseWorkers } from "./cluster.js";
-import {
-  type Config,
-  ConfigError,
-  DEFAULT_DATABASE_LIMITS,
-  isLoopback,
-  loadConfig,
-  type ShutdownConfig,
-} from "./config.js";
+import { type Config, ConfigError, loadConfig, type ShutdownConfig } from "./config.js";
 import { connectionCapacity, poolShortfall } from "./db/capacity.js";
 import { type CountFolding, foldCountsPeriodically } from "./db/count-folding.js";
-import { openStore, type Store } from "./db/database.js";
+import { DEFAULT_DATABASE_LIMITS, openStore, type Store } from "./db/database.js";
 import { prepareDatabase } from "./db/setup.js";
 import { TokenService } from "./domain/tokens.js";
 import { Lifecycle } from "./http/lifecycle.js";
 import { stdoutDestination, type TurnBatchedDestination } from "./http/log-destination.js";
+import { isLoopback } from "./http/loopback.js";
 import { serveClusterMetrics } from "./http/metrics.js";
 import { closeRedis, openRedis } from "./http/redis.js";
 

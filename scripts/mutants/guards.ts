@@ -90,7 +90,7 @@ export const mutants: Mutant[] = [
   },
   {
     name: "request values are coerced to the contract's types",
-    file: "src/http/validation.ts",
+    file: "src/contract/schemas.ts",
     original: "    coerceTypes: false,",
     mutated: "    coerceTypes: true,",
     tests: ["test/api/errors.test.ts", "test/api/people.test.ts"],

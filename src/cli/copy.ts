@@ -1,13 +1,6 @@
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
-import {
-  ConfigError,
-  type DatabaseConfig,
-  type DatabaseLimits,
-  DEFAULT_DATABASE_LIMITS,
-  loadConfig,
-  parseDatabaseUrl,
-} from "../config.js";
+import { ConfigError, loadConfig, parseDatabaseUrl } from "../config.js";
 import {
   type CopyProgress,
   type CopyReport,
@@ -15,7 +8,13 @@ import {
   DEFAULT_BATCH_ROWS,
   TargetNotEmptyError,
 } from "../db/copy.js";
-import { openStore, type Store } from "../db/database.js";
+import {
+  type DatabaseConfig,
+  type DatabaseLimits,
+  DEFAULT_DATABASE_LIMITS,
+  openStore,
+  type Store,
+} from "../db/database.js";
 import { DatabaseUnavailableError, translate } from "../db/errors.js";
 import type { Command } from "./command.js";
 import { number, progressDisplay } from "./progress.js";

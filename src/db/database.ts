@@ -1,5 +1,4 @@
 import { Kysely, Migrator, sql } from "kysely";
-import { type DatabaseConfig, DEFAULT_DATABASE_LIMITS } from "../config.js";
 import type { ChangeSignals } from "./change-signals.js";
 import type { ConnectionUse, UnitOfWork } from "./executor.js";
 import { type StoreLog, silentLog } from "./log.js";
@@ -7,6 +6,32 @@ import { migrations } from "./migrations/index.js";
 import { openPostgres } from "./postgres.js";
 import type { Database, Engine } from "./schema.js";
 import { openSqlite } from "./sqlite.js";
+
+/** How long the data layer waits, and how many connections it holds; every wait has a deadline. */
+export interface DatabaseLimits {
+  /** Connecting to PostgreSQL, and waiting for a free connection in the pool. */
+  connectTimeoutMs: number;
+  /** One statement on PostgreSQL. */
+  statementTimeoutMs: number;
+  /** Waiting for a lock held by someone else: a row lock on PostgreSQL, the write lock on SQLite. */
+  lockTimeoutMs: number;
+  /** PostgreSQL connections per process. */
+  poolSize: number;
+}
+
+export const DEFAULT_DATABASE_LIMITS: DatabaseLimits = {
+  connectTimeoutMs: 2000,
+  statementTimeoutMs: 5000,
+  lockTimeoutMs: 5000,
+  poolSize: 10,
+};
+
+export type DatabaseConfig = (
+  | { engine: "sqlite"; path: string }
+  | { engine: "postgres"; url: string; schema?: string }
+) & {
+  limits?: Partial<DatabaseLimits>;
+};
 
 /**
  * The database, open. As a unit of work it runs the repositories' statements (each on its own, or

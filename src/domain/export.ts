@@ -9,16 +9,15 @@
  * (ExportHeader, ExportPerson, ExportNote, ExportEnd, ExportDocument) and then against the rules
  * below before anything is written.
  */
-import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
-import addFormatsModule from "ajv-formats";
+import type { ValidateFunction } from "ajv/dist/2020.js";
 import type { components } from "../../openapi/types.js";
+import { describeValidationErrors } from "../contract/errors.js";
+import { componentSchemas, contractAjv } from "../contract/schemas.js";
 import { RowDigest, type RowSummary } from "../db/bulk.js";
 import type { Store } from "../db/database.js";
 import { type ExportBatch, type ExportedNote, type ExportedPerson, exportBatches } from "../db/export.js";
 import type { ImportNote, ImportPerson } from "../db/import.js";
 import { nameKey } from "../db/names.js";
-import { loadSpec } from "../http/spec.js";
-import { describeValidationErrors } from "../http/validation.js";
 import { cleanText } from "./names.js";
 
 export type ExportHeader = components["schemas"]["ExportHeader"];
@@ -30,28 +29,16 @@ export type ExportFormat = "json" | "ndjson";
 export const FORMAT_VERSION = 1;
 export const EXPORT_FORMATS: readonly ExportFormat[] = ["json", "ndjson"];
 
-// ajv-formats is CommonJS; its default export arrives wrapped once more under NodeNext.
-const addFormats = (addFormatsModule as unknown as { default: (ajv: Ajv2020) => Ajv2020 }).default;
-const CONTRACT_ID = "people-notes:contract";
-
-let ajv: Ajv2020 | undefined;
-const validators = new Map<string, ValidateFunction>();
-
-/** A schema of the contract's components, compiled once (the same Ajv settings as request bodies). */
-function schema(name: string): ValidateFunction {
-  let validate = validators.get(name);
-  if (validate === undefined) {
-    if (ajv === undefined) {
-      ajv = new Ajv2020({ coerceTypes: false, removeAdditional: false, allErrors: true, verbose: true, strict: false });
-      addFormats(ajv);
-      ajv.addSchema(loadSpec().document, CONTRACT_ID);
-    }
-    validate = ajv.getSchema(`${CONTRACT_ID}#/components/schemas/${name}`);
-    if (validate === undefined) throw new Error(`the contract has no schema ${name}`);
-    validators.set(name, validate);
-  }
-  return validate;
-}
+/**
+ * The contract's schemas for records, with the request bodies' Ajv settings but without `x-trim`:
+ * a record is checked as it is, and one whose name or content is not in its stored form fails the
+ * rules below rather than being trimmed into it. Compiled on first use.
+ */
+let schemas: ((name: string) => ValidateFunction) | undefined;
+const schema = (name: string): ValidateFunction => {
+  schemas ??= componentSchemas(contractAjv());
+  return schemas(name);
+};
 
 /** A record (or the file) breaks the format; `line` is where, when it is known. */
 export class ExportFileError extends Error {

@@ -1,10 +1,11 @@
 import cluster from "node:cluster";
 import type { FastifyInstance } from "fastify";
 import { AggregatorRegistry, Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { isLoopback } from "../config.js";
+import type { OpenApiDocument } from "../contract/document.js";
 import type { Store } from "../db/database.js";
+import { isLoopback } from "./loopback.js";
 import { problem, sendProblem } from "./problems.js";
-import { type OpenApiDocument, operationsByRoute } from "./spec.js";
+import { operationsByRoute } from "./spec.js";
 
 export interface MetricsSettings {
   enabled: boolean;

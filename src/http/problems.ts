@@ -1,11 +1,11 @@
 import { type ServerResponse, STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { describeValidationErrors, summarize } from "../contract/errors.js";
 import { DatabaseFullError, DatabaseUnavailableError } from "../db/errors.js";
 import { ProblemError } from "../domain/errors.js";
 import { PreconditionFailed } from "../domain/etags.js";
 import type { Problem } from "../domain/types.js";
-import { describeValidationErrors, summarize } from "./validation.js";
 
 export const PROBLEM_TYPE = "application/problem+json";
 

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ConfigError, isLoopback, loadConfig } from "../../src/config.js";
+import { ConfigError, loadConfig } from "../../src/config.js";
 import { DEFAULT_FEED_SETTINGS } from "../../src/domain/changes.js";
 import { DEFAULT_EVENT_STREAM_SETTINGS } from "../../src/http/event-stream.js";
+import { isLoopback } from "../../src/http/loopback.js";
 import { DEFAULT_RATE_LIMITS } from "../../src/http/rate-limits.js";
 import { DEFAULT_SERVER_LIMITS } from "../../src/http/server-limits.js";
 
