@@ -57,7 +57,12 @@ export interface AppOptions {
   requireIfMatch?: boolean;
   /** `/metrics`; defaults to on, for loopback clients. */
   metrics?: MetricsSettings & { clusterWorker?: boolean };
-  /** Timeouts, the connection cap and load shedding; defaults to DEFAULT_SERVER_LIMITS. */
+  /**
+   * Timeouts, the connection cap and load shedding; defaults to DEFAULT_SERVER_LIMITS without load
+   * shedding, which the process entry turns on from its configuration. An app built in a process
+   * that does other heavy work (a test runner, a tool) would otherwise shed requests for lags it
+   * caused itself.
+   */
   serverLimits?: ServerLimits;
   /** The change feed's retention and polling, and the event streams' limits. */
   events?: { feed?: FeedSettings; streams?: EventStreamSettings };
@@ -71,6 +76,8 @@ export interface AccessOptions {
   /** Counts the rate limits for every process; without it each process counts its own. */
   redis?: Redis;
 }
+
+const UNSHED_SERVER_LIMITS: ServerLimits = { ...DEFAULT_SERVER_LIMITS, shedEventLoopDelayMs: 0 };
 
 /** /readyz answers within this, whatever the database does. */
 export const READY_TIMEOUT_MS = 1000;
@@ -105,7 +112,7 @@ export async function buildApp({
   access = {},
   requireIfMatch = false,
   metrics = DEFAULT_METRICS,
-  serverLimits = DEFAULT_SERVER_LIMITS,
+  serverLimits = UNSHED_SERVER_LIMITS,
   events = {},
 }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
