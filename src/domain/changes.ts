@@ -21,15 +21,19 @@ export interface FeedEvent {
   revision: number;
   kind: ChangeKind;
   personId: number;
+  resourceId: number;
   /** The changed resource as JSON (its ids for a deletion). */
   data: string;
 }
 
 /** What a write records in its transaction (`WriteTransaction.record`): the resource after it (or its ids). */
 export interface Change {
+  /** What happened to which type of resource (`note.created`): the type is the part before the dot. */
   kind: ChangeKind;
+  /** The person the resource belongs to; for a change to a person, that person. */
   personId: number;
-  noteId?: number;
+  /** The resource's id among those of its type (a note's id, a person's id, …). */
+  resourceId: number;
   resource: object;
 }
 
@@ -371,5 +375,6 @@ const toEvent = (row: ChangeRow): FeedEvent => ({
   revision: row.revision,
   kind: row.kind,
   personId: row.person_id,
+  resourceId: row.resource_id,
   data: row.data,
 });

@@ -94,7 +94,7 @@ export class NotesService {
       const row = await findNote(tx, personId, noteId);
       if (!row) throw noteNotFound(noteId);
       const created = tagged(row);
-      await tx.record({ kind: "note.created", personId, noteId, resource: created.value });
+      await tx.record({ kind: "note.created", personId, resourceId: noteId, resource: created.value });
       return created;
     });
   }
@@ -107,7 +107,7 @@ export class NotesService {
       if (row === "not-found") throw noteNotFound(noteId);
       if (row === "changed-since") throw changedMeanwhile(noteId);
       const updated = tagged(row);
-      if (row.changed) await tx.record({ kind: "note.updated", personId, noteId, resource: updated.value });
+      if (row.changed) await tx.record({ kind: "note.updated", personId, resourceId: noteId, resource: updated.value });
       return updated;
     });
   }
@@ -117,7 +117,7 @@ export class NotesService {
       const expected = ifMatch === undefined ? undefined : await versionMatching(tx, personId, noteId, ifMatch);
       if (await deleteNote(tx, personId, noteId, expected)) {
         const ids = { person_id: personId, note_id: noteId };
-        await tx.record({ kind: "note.deleted", personId, noteId, resource: ids });
+        await tx.record({ kind: "note.deleted", personId, resourceId: noteId, resource: ids });
         return;
       }
       if (expected !== undefined && (await findNote(tx, personId, noteId))) throw changedMeanwhile(noteId);

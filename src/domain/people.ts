@@ -165,7 +165,7 @@ export class PeopleService {
     await this.#writes.transaction(async (tx) => {
       const expected = ifMatch === undefined ? undefined : await this.#versionMatching(tx, personId, ifMatch);
       if (await deletePerson(tx, personId, expected)) {
-        await tx.record({ kind: "person.deleted", personId, resource: { person_id: personId } });
+        await tx.record({ kind: "person.deleted", personId, resourceId: personId, resource: { person_id: personId } });
         return;
       }
       if (expected !== undefined && (await findPerson(tx, personId))) throw changedMeanwhile(personId);
@@ -192,7 +192,12 @@ export class PeopleService {
   /** A person's change carries the person without their notes: those have changes of their own. */
   #record(tx: WriteTransaction, kind: "person.created" | "person.updated", row: PersonRow): Promise<void> {
     const { person_id, fname, lname, timestamp } = row;
-    return tx.record({ kind, personId: person_id, resource: { person_id, fname, lname, timestamp } });
+    return tx.record({
+      kind,
+      personId: person_id,
+      resourceId: person_id,
+      resource: { person_id, fname, lname, timestamp },
+    });
   }
 
   /**

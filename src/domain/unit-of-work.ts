@@ -44,7 +44,7 @@ export class UnitOfWork {
           await recordChange(tx, {
             kind: change.kind,
             person_id: change.personId,
-            note_id: change.noteId ?? null,
+            resource_id: change.resourceId,
             data: JSON.stringify(change.resource),
             recorded_at: this.now(),
           });

@@ -44,8 +44,8 @@ for (const engine of engines()) {
         const noteId = await unit.transaction(async (tx) => {
           const id = await insertNote(tx, 1, "recorded", AT);
           assert.equal(typeof id, "number");
-          await tx.record({ kind: "note.created", personId: 1, noteId: id as number, resource: { id } });
-          await tx.record({ kind: "note.updated", personId: 1, noteId: id as number, resource: { id } });
+          await tx.record({ kind: "note.created", personId: 1, resourceId: id as number, resource: { id } });
+          await tx.record({ kind: "note.updated", personId: 1, resourceId: id as number, resource: { id } });
           assert.deepEqual(happened, [], "nothing is announced before the commit");
           return id as number;
         });
@@ -53,7 +53,7 @@ for (const engine of engines()) {
         const { rows } = await changesAfter(store, 0, 1000);
         assert.equal(rows.length, before + 2);
         assert.deepEqual(
-          rows.slice(-2).map((row) => [row.kind, row.person_id, row.note_id]),
+          rows.slice(-2).map((row) => [row.kind, row.person_id, row.resource_id]),
           [
             ["note.created", 1, noteId],
             ["note.updated", 1, noteId],
@@ -68,7 +68,7 @@ for (const engine of engines()) {
         await assert.rejects(
           unit.transaction(async (tx) => {
             noteId = (await insertNote(tx, 1, "rolled back", AT)) as number;
-            await tx.record({ kind: "note.created", personId: 1, noteId: noteId, resource: {} });
+            await tx.record({ kind: "note.created", personId: 1, resourceId: noteId, resource: {} });
             throw new Error("changed my mind");
           }),
           /changed my mind/,
@@ -91,7 +91,7 @@ for (const engine of engines()) {
       withUnitOfWork(engine, async (unit, happened) => {
         const leaked = await unit.transaction(async (tx) => tx);
         await assert.rejects(
-          leaked.record({ kind: "note.deleted", personId: 1, noteId: 1, resource: {} }),
+          leaked.record({ kind: "note.deleted", personId: 1, resourceId: 1, resource: {} }),
           /transaction has ended/,
         );
         assert.deepEqual(happened, ["committed"]);
