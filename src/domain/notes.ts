@@ -16,6 +16,7 @@ import { noteNotFound, personNotFound } from "./errors.js";
 import { matchesIfMatch, noteTag, PreconditionFailed, type Tagged } from "./etags.js";
 import { cleanText } from "./names.js";
 import { decodeCursor, type Page, toPage } from "./paging.js";
+import { type Caller, mayChangeNote, mayWriteNoteFor, permit } from "./policy.js";
 import type { Note } from "./types.js";
 import { type ChangeAnnouncer, NOBODY_LISTENING, UnitOfWork } from "./unit-of-work.js";
 
@@ -52,7 +53,10 @@ async function versionMatching(tx: Executor, personId: number, noteId: number, i
   return row.version;
 }
 
-/** Notes are always reached through their person: a note of someone else is not found. */
+/**
+ * Notes are always reached through their person: a note of someone else is not found. Writes take
+ * the caller and ask the policy (`src/domain/policy.ts`) before anything is read or written.
+ */
 export class NotesService {
   readonly #writes: UnitOfWork;
 
@@ -87,7 +91,8 @@ export class NotesService {
     return tagged(row);
   }
 
-  async create(personId: number, content: string): Promise<Tagged<Note>> {
+  async create(caller: Caller, personId: number, content: string): Promise<Tagged<Note>> {
+    permit(caller, mayWriteNoteFor(caller, personId));
     return this.#writes.transaction(async (tx) => {
       const noteId = await insertNote(tx, personId, cleanText(content), this.now());
       if (noteId === "not-found") throw personNotFound(personId);
@@ -100,7 +105,15 @@ export class NotesService {
   }
 
   /** With `ifMatch` (an If-Match header), only if the note is still as the client read it. */
-  async update(personId: number, noteId: number, content: string, ifMatch?: string): Promise<Tagged<Note>> {
+  async update(
+    caller: Caller,
+    personId: number,
+    noteId: number,
+    content: string,
+    ifMatch?: string,
+  ): Promise<Tagged<Note>> {
+    // Every note this write can touch is one of this person's: the note's rule is asked of that person.
+    permit(caller, mayChangeNote(caller, { person_id: personId }));
     return this.#writes.transaction(async (tx) => {
       const expected = ifMatch === undefined ? undefined : await versionMatching(tx, personId, noteId, ifMatch);
       const row = await updateNote(tx, personId, noteId, cleanText(content), this.now(), expected);
@@ -112,7 +125,8 @@ export class NotesService {
     });
   }
 
-  async delete(personId: number, noteId: number, ifMatch?: string): Promise<void> {
+  async delete(caller: Caller, personId: number, noteId: number, ifMatch?: string): Promise<void> {
+    permit(caller, mayChangeNote(caller, { person_id: personId }));
     await this.#writes.transaction(async (tx) => {
       const expected = ifMatch === undefined ? undefined : await versionMatching(tx, personId, noteId, ifMatch);
       if (await deleteNote(tx, personId, noteId, expected)) {

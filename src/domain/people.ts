@@ -17,6 +17,7 @@ import { personExists, personNotFound } from "./errors.js";
 import { matchesIfMatch, PreconditionFailed, personTag, type Tagged } from "./etags.js";
 import { cleanText } from "./names.js";
 import { decodeCursor, EMBEDDED_NOTES, type Page, toPage } from "./paging.js";
+import { type Caller, mayChangePerson, mayCreatePerson, mayDeletePerson, permit } from "./policy.js";
 import { batchedReads, type ReadBatching } from "./read-batches.js";
 import type { Person, PersonNote } from "./types.js";
 import { type ChangeAnnouncer, NOBODY_LISTENING, UnitOfWork, type WriteTransaction } from "./unit-of-work.js";
@@ -133,7 +134,8 @@ export class PeopleService {
     return person;
   }
 
-  async create(input: PersonInput): Promise<Tagged<Person>> {
+  async create(caller: Caller, input: PersonInput): Promise<Tagged<Person>> {
+    permit(caller, mayCreatePerson(caller), "admin");
     const values = names(input);
     return this.#namingTheHolder(() =>
       this.#writes.transaction(async (tx) => {
@@ -146,7 +148,8 @@ export class PeopleService {
   }
 
   /** With `ifMatch` (an If-Match header), only if the person is still as the client read them. */
-  async update(personId: number, input: PersonInput, ifMatch?: string): Promise<Tagged<Person>> {
+  async update(caller: Caller, personId: number, input: PersonInput, ifMatch?: string): Promise<Tagged<Person>> {
+    permit(caller, mayChangePerson(caller, personId));
     const values = names(input);
     return this.#namingTheHolder(() =>
       this.#writes.transaction(async (tx) => {
@@ -161,7 +164,8 @@ export class PeopleService {
     );
   }
 
-  async delete(personId: number, ifMatch?: string): Promise<void> {
+  async delete(caller: Caller, personId: number, ifMatch?: string): Promise<void> {
+    permit(caller, mayDeletePerson(caller, personId), "admin");
     await this.#writes.transaction(async (tx) => {
       const expected = ifMatch === undefined ? undefined : await this.#versionMatching(tx, personId, ifMatch);
       if (await deletePerson(tx, personId, expected)) {
