@@ -19,6 +19,8 @@ export interface Mutant {
 const ACCESS = "test/api/access.test.ts";
 const CONDITIONAL = "test/api/conditional.test.ts";
 const EVENTS = "test/api/events.test.ts";
+const POLICY = "test/domain/policy.test.ts";
+const UNIT_OF_WORK = "test/domain/unit-of-work.test.ts";
 
 export const mutants: Mutant[] = [
   // Access
@@ -38,17 +40,24 @@ export const mutants: Mutant[] = [
   },
   {
     name: "a person token may change any person",
-    file: "src/domain/tokens.ts",
-    original: `return scopes.includes("owner") && personId !== undefined && principal.personId === personId;`,
-    mutated: `return scopes.includes("owner") && personId !== undefined;`,
-    tests: [ACCESS],
+    file: "src/domain/policy.ts",
+    original: `const actsFor = (caller: Caller, personId: number) => caller.kind !== "person" || caller.personId === personId;`,
+    mutated: `const actsFor = (caller: Caller, _personId: number) => caller.kind !== "person" || true;`,
+    tests: [ACCESS, POLICY],
   },
   {
-    name: "a person token may do what only an admin may (delete its person)",
-    file: "src/domain/tokens.ts",
-    original: `return scopes.includes("owner") && personId !== undefined && principal.personId === personId;`,
-    mutated: `return personId !== undefined && principal.personId === personId;`,
-    tests: [ACCESS],
+    name: "the guard lets a person token into an operation only an admin may call (the export)",
+    file: "src/http/access.ts",
+    original: `if (principal.kind !== "admin" && !roles.includes("owner")) {`,
+    mutated: `if (principal.kind !== "admin" && roles.includes("nobody")) {`,
+    tests: ["test/api/export.test.ts"],
+  },
+  {
+    name: "the services' policy lets a person do what only an admin may",
+    file: "src/domain/policy.ts",
+    original: `const isOpen = (caller: Caller) => caller.kind !== "person";`,
+    mutated: `const isOpen = (_caller: Caller) => true;`,
+    tests: [POLICY],
   },
   {
     name: "an expired token still signs in",
@@ -178,6 +187,20 @@ export const mutants: Mutant[] = [
   },
 
   // Change feed
+  {
+    name: "a committed change is never announced (streams wait for the next poll)",
+    file: "src/domain/unit-of-work.ts",
+    original: "    if (recorded > 0) this.announcer.committed();\n",
+    mutated: "",
+    tests: [UNIT_OF_WORK],
+  },
+  {
+    name: "every transaction is announced, whether it recorded a change or not",
+    file: "src/domain/unit-of-work.ts",
+    original: "    if (recorded > 0) this.announcer.committed();\n",
+    mutated: "    this.announcer.committed();\n",
+    tests: [UNIT_OF_WORK],
+  },
   {
     name: "the change feed's retention bound is off by one (one change fewer kept)",
     file: "src/db/changes-repository.ts",

@@ -1,5 +1,6 @@
 import type { NotesService } from "../domain/notes.js";
 import type { SearchService } from "../domain/search.js";
+import { callerOf } from "./caller.js";
 import { ifMatchOf, type Preconditions, sendTagged } from "./conditional.js";
 import { sendPage } from "./paging.js";
 import type { ModuleHandlers } from "./types.js";
@@ -23,7 +24,7 @@ export function notesHandlers(
 
     async create(request, reply) {
       const { person_id } = request.params;
-      const note = await notes.create(person_id, request.body.content);
+      const note = await notes.create(callerOf(request), person_id, request.body.content);
       reply.code(201).header("location", `/api/people/${person_id}/notes/${note.value.note_id}`);
       return sendTagged(request, reply, note);
     },
@@ -35,12 +36,13 @@ export function notesHandlers(
     async update(request, reply) {
       const { person_id, note_id } = request.params;
       const ifMatch = ifMatchOf(request, preconditions);
-      return sendTagged(request, reply, await notes.update(person_id, note_id, request.body.content, ifMatch));
+      const note = await notes.update(callerOf(request), person_id, note_id, request.body.content, ifMatch);
+      return sendTagged(request, reply, note);
     },
 
     async delete(request, reply) {
       const ifMatch = ifMatchOf(request, preconditions);
-      await notes.delete(request.params.person_id, request.params.note_id, ifMatch);
+      await notes.delete(callerOf(request), request.params.person_id, request.params.note_id, ifMatch);
       reply.code(204);
       return undefined;
     },

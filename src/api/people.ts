@@ -1,5 +1,6 @@
 import type { PeopleService } from "../domain/people.js";
 import type { SearchService } from "../domain/search.js";
+import { callerOf } from "./caller.js";
 import { ifMatchOf, type Preconditions, sendTagged } from "./conditional.js";
 import { sendPage } from "./paging.js";
 import type { ModuleHandlers } from "./types.js";
@@ -17,7 +18,7 @@ export function peopleHandlers(
     },
 
     async create(request, reply) {
-      const person = await people.create(request.body);
+      const person = await people.create(callerOf(request), request.body);
       reply.code(201).header("location", `/api/people/${person.value.person_id}`);
       return sendTagged(request, reply, person);
     },
@@ -28,11 +29,12 @@ export function peopleHandlers(
 
     async update(request, reply) {
       const ifMatch = ifMatchOf(request, preconditions);
-      return sendTagged(request, reply, await people.update(request.params.person_id, request.body, ifMatch));
+      const person = await people.update(callerOf(request), request.params.person_id, request.body, ifMatch);
+      return sendTagged(request, reply, person);
     },
 
     async delete(request, reply) {
-      await people.delete(request.params.person_id, ifMatchOf(request, preconditions));
+      await people.delete(callerOf(request), request.params.person_id, ifMatchOf(request, preconditions));
       reply.code(204);
       return undefined;
     },

@@ -7,7 +7,7 @@ export type { ChangeKind };
 export interface NewChange {
   kind: ChangeKind;
   person_id: number;
-  note_id: number | null;
+  resource_id: number;
   data: string;
   recorded_at: string;
 }
@@ -16,7 +16,7 @@ export interface ChangeRow {
   revision: number;
   kind: ChangeKind;
   person_id: number;
-  note_id: number | null;
+  resource_id: number;
   data: string;
 }
 
@@ -31,14 +31,14 @@ export interface ChangesRead {
 }
 
 const insert = prepareQuery(
-  (db, kind: ChangeKind, personId: number, noteId: number | null, data: string, recordedAt: string) =>
+  (db, kind: ChangeKind, personId: number, resourceId: number, data: string, recordedAt: string) =>
     db
       .insertInto("change")
-      .values({ kind, person_id: personId, note_id: noteId, data, recorded_at: recordedAt })
+      .values({ kind, person_id: personId, resource_id: resourceId, data, recorded_at: recordedAt })
       .returning("revision"),
 );
 
-const changeColumns = ["revision", "kind", "person_id", "note_id", "data"] as const;
+const changeColumns = ["revision", "kind", "person_id", "resource_id", "data"] as const;
 
 const after = prepareQuery({
   sqlite: (db, revision: number, limit: number) =>
@@ -65,7 +65,7 @@ const after = prepareQuery({
             .as("c"),
         (join) => join.onTrue(),
       )
-      .select(["c.revision", "c.kind", "c.person_id", "c.note_id", "c.data", "s.xmin"])
+      .select(["c.revision", "c.kind", "c.person_id", "c.resource_id", "c.data", "s.xmin"])
       .orderBy("c.revision"),
 });
 
@@ -123,7 +123,14 @@ const raiseHorizon = prepareQuery((db, cut: number) =>
 
 /** Records a change; run it in the transaction that makes the change, after the change itself. */
 export async function recordChange(tx: Executor, change: NewChange): Promise<number> {
-  const row = await insert.first(tx, change.kind, change.person_id, change.note_id, change.data, change.recorded_at);
+  const row = await insert.first(
+    tx,
+    change.kind,
+    change.person_id,
+    change.resource_id,
+    change.data,
+    change.recorded_at,
+  );
   if (row === undefined) throw new Error("the insert returned no row");
   return row.revision;
 }

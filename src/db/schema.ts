@@ -56,20 +56,20 @@ export interface TokenTable {
   revoked_at: string | null;
 }
 
-export type ChangeKind =
-  | "person.created"
-  | "person.updated"
-  | "person.deleted"
-  | "note.created"
-  | "note.updated"
-  | "note.deleted";
+/**
+ * What happened to which type of resource: `note.created`, `person.deleted`, …; the type is the
+ * part before the dot. Open, so a new type of resource needs no change to the table.
+ */
+export type ChangeKind = `${string}.${string}`;
 
-/** One change to a person or a note, in the order of its revision. */
+/** One change to a resource, in the order of its revision. */
 export interface ChangeTable {
   revision: Generated<number>;
   kind: ChangeKind;
+  /** The person the resource belongs to (a person's own changes: that person). */
   person_id: number;
-  note_id: number | null;
+  /** The changed resource's id, among the resources of its type. */
+  resource_id: number;
   /** The changed resource as JSON, or its ids for a deletion. */
   data: string;
   recorded_at: string;

@@ -8,11 +8,10 @@ import {
   newestTransactionId,
   pruneChanges,
   prunedThrough,
-  recordChange,
   waitForChangeWriters,
 } from "../db/changes-repository.js";
 import { DatabaseUnavailableError } from "../db/errors.js";
-import type { Executor, UnitOfWork } from "../db/executor.js";
+import type { UnitOfWork } from "../db/executor.js";
 import type { StoreLog } from "../db/log.js";
 
 export type { ChangeKind };
@@ -22,15 +21,19 @@ export interface FeedEvent {
   revision: number;
   kind: ChangeKind;
   personId: number;
+  resourceId: number;
   /** The changed resource as JSON (its ids for a deletion). */
   data: string;
 }
 
-/** What a change records: the resource after it (or its ids), serialised once. */
+/** What a write records in its transaction (`WriteTransaction.record`): the resource after it (or its ids). */
 export interface Change {
+  /** What happened to which type of resource (`note.created`): the type is the part before the dot. */
   kind: ChangeKind;
+  /** The person the resource belongs to; for a change to a person, that person. */
   personId: number;
-  noteId?: number;
+  /** The resource's id among those of its type (a note's id, a person's id, …). */
+  resourceId: number;
   resource: object;
 }
 
@@ -54,29 +57,6 @@ export const DEFAULT_FEED_SETTINGS: FeedSettings = {
   retention: { changes: 100_000, hours: 24 },
   pruneEveryMs: 60_000,
 };
-
-/** Writers record their changes with this, inside their transaction, and say when it committed. */
-export interface ChangeRecorder {
-  record(tx: Executor, change: Change): Promise<void>;
-  /** After the transaction that recorded changes committed. */
-  committed(): void;
-}
-
-/** For stores with nobody listening (the CLI): changes are recorded, and nobody is woken. */
-export const recordOnly = (now: () => string = () => new Date().toISOString()): ChangeRecorder => ({
-  record: (tx, change) => recordOne(tx, change, now()),
-  committed: () => {},
-});
-
-async function recordOne(tx: Executor, change: Change, recordedAt: string): Promise<void> {
-  await recordChange(tx, {
-    kind: change.kind,
-    person_id: change.personId,
-    note_id: change.noteId ?? null,
-    data: JSON.stringify(change.resource),
-    recorded_at: recordedAt,
-  });
-}
 
 export type Listener = (events: readonly FeedEvent[]) => void;
 
@@ -132,7 +112,7 @@ interface Gap {
   writersDoneAfterRead?: number;
 }
 
-export class ChangeFeed implements ChangeRecorder {
+export class ChangeFeed {
   #position = 0;
   #gap: Gap | undefined;
   #gapChecks = 0;
@@ -184,10 +164,7 @@ export class ChangeFeed implements ChangeRecorder {
     await this.#listening?.close();
   }
 
-  async record(tx: Executor, change: Change): Promise<void> {
-    await recordOne(tx, change, this.now());
-  }
-
+  /** Told by a unit of work (`src/domain/unit-of-work.ts`) after a transaction that recorded changes committed. */
   committed(): void {
     this.store.changeSignals.announce();
     // Across processes the announcement comes back as a signal; without signals, read at once.
@@ -398,5 +375,6 @@ const toEvent = (row: ChangeRow): FeedEvent => ({
   revision: row.revision,
   kind: row.kind,
   personId: row.person_id,
+  resourceId: row.resource_id,
   data: row.data,
 });

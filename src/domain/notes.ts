@@ -1,4 +1,4 @@
-import type { Executor, UnitOfWork } from "../db/executor.js";
+import type { Executor, UnitOfWork as Transactional } from "../db/executor.js";
 import {
   countNotes,
   countNotesOfPerson,
@@ -12,12 +12,13 @@ import {
   updateNote,
 } from "../db/notes-repository.js";
 import { findPerson } from "../db/people-repository.js";
-import { type ChangeRecorder, recordOnly } from "./changes.js";
 import { noteNotFound, personNotFound } from "./errors.js";
 import { matchesIfMatch, noteTag, PreconditionFailed, type Tagged } from "./etags.js";
 import { cleanText } from "./names.js";
 import { decodeCursor, type Page, toPage } from "./paging.js";
+import { type Caller, mayChangeNote, mayWriteNoteFor, permit } from "./policy.js";
 import type { Note } from "./types.js";
+import { type ChangeAnnouncer, NOBODY_LISTENING, UnitOfWork } from "./unit-of-work.js";
 
 const NOTE_CURSOR = ["timestamp", "id"] as const;
 
@@ -52,13 +53,20 @@ async function versionMatching(tx: Executor, personId: number, noteId: number, i
   return row.version;
 }
 
-/** Notes are always reached through their person: a note of someone else is not found. */
+/**
+ * Notes are always reached through their person: a note of someone else is not found. Writes take
+ * the caller and ask the policy (`src/domain/policy.ts`) before anything is read or written.
+ */
 export class NotesService {
+  readonly #writes: UnitOfWork;
+
   constructor(
-    private readonly store: UnitOfWork,
-    private readonly changes: ChangeRecorder = recordOnly(),
+    private readonly store: Transactional,
+    changes: ChangeAnnouncer = NOBODY_LISTENING,
     private readonly now: () => string = () => new Date().toISOString(),
-  ) {}
+  ) {
+    this.#writes = new UnitOfWork(store, changes, now);
+  }
 
   async list(limit: number, cursor?: string): Promise<Page<Note>> {
     const after = decodeCursor<NoteKey>(cursor, NOTE_CURSOR);
@@ -83,48 +91,51 @@ export class NotesService {
     return tagged(row);
   }
 
-  async create(personId: number, content: string): Promise<Tagged<Note>> {
-    const note = await this.store.transaction(async (tx) => {
+  async create(caller: Caller, personId: number, content: string): Promise<Tagged<Note>> {
+    permit(caller, mayWriteNoteFor(caller, personId));
+    return this.#writes.transaction(async (tx) => {
       const noteId = await insertNote(tx, personId, cleanText(content), this.now());
       if (noteId === "not-found") throw personNotFound(personId);
       const row = await findNote(tx, personId, noteId);
       if (!row) throw noteNotFound(noteId);
       const created = tagged(row);
-      await this.changes.record(tx, { kind: "note.created", personId, noteId, resource: created.value });
+      await tx.record({ kind: "note.created", personId, resourceId: noteId, resource: created.value });
       return created;
     });
-    this.changes.committed();
-    return note;
   }
 
   /** With `ifMatch` (an If-Match header), only if the note is still as the client read it. */
-  async update(personId: number, noteId: number, content: string, ifMatch?: string): Promise<Tagged<Note>> {
-    let changed = false;
-    const note = await this.store.transaction(async (tx) => {
+  async update(
+    caller: Caller,
+    personId: number,
+    noteId: number,
+    content: string,
+    ifMatch?: string,
+  ): Promise<Tagged<Note>> {
+    // Every note this write can touch is one of this person's: the note's rule is asked of that person.
+    permit(caller, mayChangeNote(caller, { person_id: personId }));
+    return this.#writes.transaction(async (tx) => {
       const expected = ifMatch === undefined ? undefined : await versionMatching(tx, personId, noteId, ifMatch);
       const row = await updateNote(tx, personId, noteId, cleanText(content), this.now(), expected);
       if (row === "not-found") throw noteNotFound(noteId);
       if (row === "changed-since") throw changedMeanwhile(noteId);
       const updated = tagged(row);
-      changed = row.changed;
-      if (changed) await this.changes.record(tx, { kind: "note.updated", personId, noteId, resource: updated.value });
+      if (row.changed) await tx.record({ kind: "note.updated", personId, resourceId: noteId, resource: updated.value });
       return updated;
     });
-    if (changed) this.changes.committed();
-    return note;
   }
 
-  async delete(personId: number, noteId: number, ifMatch?: string): Promise<void> {
-    await this.store.transaction(async (tx) => {
+  async delete(caller: Caller, personId: number, noteId: number, ifMatch?: string): Promise<void> {
+    permit(caller, mayChangeNote(caller, { person_id: personId }));
+    await this.#writes.transaction(async (tx) => {
       const expected = ifMatch === undefined ? undefined : await versionMatching(tx, personId, noteId, ifMatch);
       if (await deleteNote(tx, personId, noteId, expected)) {
         const ids = { person_id: personId, note_id: noteId };
-        await this.changes.record(tx, { kind: "note.deleted", personId, noteId, resource: ids });
+        await tx.record({ kind: "note.deleted", personId, resourceId: noteId, resource: ids });
         return;
       }
       if (expected !== undefined && (await findNote(tx, personId, noteId))) throw changedMeanwhile(noteId);
       throw noteNotFound(noteId);
     });
-    this.changes.committed();
   }
 }

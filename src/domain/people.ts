@@ -1,4 +1,4 @@
-import type { Executor, UnitOfWork } from "../db/executor.js";
+import type { Executor, UnitOfWork as Transactional } from "../db/executor.js";
 import {
   countPeople,
   deletePerson,
@@ -13,13 +13,14 @@ import {
   type PersonRow,
   updatePerson,
 } from "../db/people-repository.js";
-import { type ChangeRecorder, recordOnly } from "./changes.js";
 import { personExists, personNotFound } from "./errors.js";
 import { matchesIfMatch, PreconditionFailed, personTag, type Tagged } from "./etags.js";
 import { cleanText } from "./names.js";
 import { decodeCursor, EMBEDDED_NOTES, type Page, toPage } from "./paging.js";
+import { type Caller, mayChangePerson, mayCreatePerson, mayDeletePerson, permit } from "./policy.js";
 import { batchedReads, type ReadBatching } from "./read-batches.js";
 import type { Person, PersonNote } from "./types.js";
+import { type ChangeAnnouncer, NOBODY_LISTENING, UnitOfWork, type WriteTransaction } from "./unit-of-work.js";
 
 export interface PersonInput {
   fname: string;
@@ -96,12 +97,15 @@ export async function pageOfPeople(
 }
 
 export class PeopleService {
+  readonly #writes: UnitOfWork;
+
   constructor(
-    private readonly store: UnitOfWork,
-    private readonly changes: ChangeRecorder = recordOnly(),
+    private readonly store: Transactional,
+    changes: ChangeAnnouncer = NOBODY_LISTENING,
     private readonly now: () => string = () => new Date().toISOString(),
     batching: ReadBatching = { inFlight: 4, maxBatch: 100 },
   ) {
+    this.#writes = new UnitOfWork(store, changes, now);
     this.#readOne = batchedReads((personIds) => this.#readMany(personIds), batching);
   }
 
@@ -130,51 +134,47 @@ export class PeopleService {
     return person;
   }
 
-  async create(input: PersonInput): Promise<Tagged<Person>> {
+  async create(caller: Caller, input: PersonInput): Promise<Tagged<Person>> {
+    permit(caller, mayCreatePerson(caller), "admin");
     const values = names(input);
-    const person = await this.#namingTheHolder(() =>
-      this.store.transaction(async (tx) => {
+    return this.#namingTheHolder(() =>
+      this.#writes.transaction(async (tx) => {
         const row = await insertPerson(tx, values, this.now());
         if (row === "duplicate-name") throw new NamesTaken(values);
         await this.#record(tx, "person.created", row);
         return tagged(row, []);
       }),
     );
-    this.changes.committed();
-    return person;
   }
 
   /** With `ifMatch` (an If-Match header), only if the person is still as the client read them. */
-  async update(personId: number, input: PersonInput, ifMatch?: string): Promise<Tagged<Person>> {
+  async update(caller: Caller, personId: number, input: PersonInput, ifMatch?: string): Promise<Tagged<Person>> {
+    permit(caller, mayChangePerson(caller, personId));
     const values = names(input);
-    let changed = false;
-    const person = await this.#namingTheHolder(() =>
-      this.store.transaction(async (tx) => {
+    return this.#namingTheHolder(() =>
+      this.#writes.transaction(async (tx) => {
         const expected = ifMatch === undefined ? undefined : await this.#versionMatching(tx, personId, ifMatch);
         const row = await updatePerson(tx, personId, values, this.now(), expected);
         if (row === "duplicate-name") throw new NamesTaken(values);
         if (row === "not-found") throw personNotFound(personId);
         if (row === "changed-since") throw changedMeanwhile(personId);
-        changed = row.changed;
-        if (changed) await this.#record(tx, "person.updated", row);
+        if (row.changed) await this.#record(tx, "person.updated", row);
         return tagged(row, await newestNotes(tx, [personId], EMBEDDED_NOTES));
       }),
     );
-    if (changed) this.changes.committed();
-    return person;
   }
 
-  async delete(personId: number, ifMatch?: string): Promise<void> {
-    await this.store.transaction(async (tx) => {
+  async delete(caller: Caller, personId: number, ifMatch?: string): Promise<void> {
+    permit(caller, mayDeletePerson(caller, personId), "admin");
+    await this.#writes.transaction(async (tx) => {
       const expected = ifMatch === undefined ? undefined : await this.#versionMatching(tx, personId, ifMatch);
       if (await deletePerson(tx, personId, expected)) {
-        await this.changes.record(tx, { kind: "person.deleted", personId, resource: { person_id: personId } });
+        await tx.record({ kind: "person.deleted", personId, resourceId: personId, resource: { person_id: personId } });
         return;
       }
       if (expected !== undefined && (await findPerson(tx, personId))) throw changedMeanwhile(personId);
       throw personNotFound(personId);
     });
-    this.changes.committed();
   }
 
   /**
@@ -194,9 +194,14 @@ export class PeopleService {
   }
 
   /** A person's change carries the person without their notes: those have changes of their own. */
-  #record(tx: Executor, kind: "person.created" | "person.updated", row: PersonRow): Promise<void> {
+  #record(tx: WriteTransaction, kind: "person.created" | "person.updated", row: PersonRow): Promise<void> {
     const { person_id, fname, lname, timestamp } = row;
-    return this.changes.record(tx, { kind, personId: person_id, resource: { person_id, fname, lname, timestamp } });
+    return tx.record({
+      kind,
+      personId: person_id,
+      resourceId: person_id,
+      resource: { person_id, fname, lname, timestamp },
+    });
   }
 
   /**

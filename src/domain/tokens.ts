@@ -60,15 +60,6 @@ export const toPrincipal = (row: TokenRow): Principal => ({
   personId: row.person_id,
 });
 
-/**
- * What a token may change: an admin token everything; a person token only its own person and
- * that person's notes (`owner` operations whose path names that person).
- */
-export function mayChange(principal: Principal, scopes: readonly string[], personId: number | undefined): boolean {
-  if (principal.kind === "admin") return true;
-  return scopes.includes("owner") && personId !== undefined && principal.personId === personId;
-}
-
 export class TokenService {
   constructor(
     private readonly store: UnitOfWork,

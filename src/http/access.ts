@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from "fastify";
-import { mayChange, type Principal, type TokenService, tokenPrefix } from "../domain/tokens.js";
+import { ANONYMOUS, type Caller, callerFor, refusal } from "../domain/policy.js";
+import { type Principal, type TokenService, tokenPrefix } from "../domain/tokens.js";
 import { problem, sendProblem } from "./problems.js";
 import type { RateLimits } from "./rate-limits.js";
 import type { SecurityRequirement } from "./spec.js";
@@ -8,6 +9,8 @@ declare module "fastify" {
   interface FastifyRequest {
     /** Who made the request, when it carried a valid token. */
     principal?: Principal;
+    /** Who the services are told made the request: set by the guard of an operation with `security`. */
+    caller?: Caller;
     /** The public prefix of the token the request carried, valid or not: for the log line. */
     presentedTokenPrefix?: string;
   }
@@ -53,15 +56,18 @@ export class AccessControl {
         if (await this.isOn()) {
           return this.refuse(request, reply, "This change needs a token: send `Authorization: Bearer <token>`", false);
         }
+        request.caller = ANONYMOUS;
         return this.limitWrites(request, reply);
       }
       request.presentedTokenPrefix = tokenPrefix(presented);
       const principal = await this.tokens.authenticate(presented);
       if (!principal) return this.refuse(request, reply, "The token is unknown, revoked or expired", true);
       request.principal = principal;
+      request.caller = callerFor(principal);
       if (optional) return undefined;
-      if (!mayChange(principal, roles, pathPersonId(request))) {
-        return sendProblem(reply.code(403), problem(403, forbiddenDetail(principal, roles)));
+      // The scopes only: which rows the caller may touch is for the services to ask the policy.
+      if (principal.kind !== "admin" && !roles.includes("owner")) {
+        return sendProblem(reply.code(403), problem(403, refusal(request.caller, "admin")));
       }
       return this.limitWrites(request, reply);
     };
@@ -89,15 +95,4 @@ function bearerToken(request: FastifyRequest): string | "malformed" | undefined 
   const header = request.headers.authorization;
   if (header === undefined || header === "") return undefined;
   return BEARER.exec(header)?.[1] ?? "malformed";
-}
-
-function pathPersonId(request: FastifyRequest): number | undefined {
-  const raw = (request.params as { person_id?: unknown } | undefined)?.person_id;
-  return typeof raw === "string" && /^[1-9][0-9]{0,15}$/.test(raw) ? Number(raw) : undefined;
-}
-
-function forbiddenDetail(principal: Principal, roles: readonly string[]): string {
-  if (roles.includes("owner"))
-    return `Token ${principal.prefix} may change only person ${principal.personId} and their notes`;
-  return `Token ${principal.prefix} is a person token: only an admin token may do this`;
 }

@@ -75,7 +75,7 @@ async function recordThenRollBack(database: TestDatabase, personId: number, cont
       await recordChange(tx, {
         kind: "note.created",
         person_id: personId,
-        note_id: 999_999,
+        resource_id: 999_999,
         data: JSON.stringify({ content }),
         recorded_at: new Date().toISOString(),
       });
@@ -142,7 +142,7 @@ async function recordBacklog(database: TestDatabase, personId: number, count: nu
         await recordChange(tx, {
           kind: "note.created",
           person_id: personId,
-          note_id: 1_000_000 + i,
+          resource_id: 1_000_000 + i,
           data: JSON.stringify({ person_id: personId, content }),
           recorded_at: recordedAt,
         }),
@@ -506,7 +506,7 @@ describe("the change feed on PostgreSQL, with transactions committing out of ord
     // As in the service, the transaction has its id before it takes a revision.
     await client.query("select pg_current_xact_id()");
     const { rows } = await client.query<{ revision: string }>(
-      `insert into change (kind, person_id, note_id, data, recorded_at)
+      `insert into change (kind, person_id, resource_id, data, recorded_at)
        values ('note.created', $1, 1, '{"content":"slow"}', now()) returning revision`,
       [personId],
     );

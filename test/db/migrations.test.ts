@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { sql } from "kysely";
+import { changesAfter, recordChange } from "../../src/db/changes-repository.js";
 import { dropAll, migrateToLatest, migrator } from "../../src/db/database.js";
 import { countNotes, countNotesOfPerson } from "../../src/db/notes-repository.js";
 import { countPeople } from "../../src/db/people-repository.js";
@@ -17,6 +18,7 @@ const EVERY_MIGRATION = [
   "006_token_lookup",
   "007_note_search",
   "008_change_feed",
+  "010_change_resource",
 ];
 
 async function count(database: TestDatabase, table: "person" | "note"): Promise<number> {
@@ -104,6 +106,49 @@ for (const engine of engines()) {
           .where("person_id", "=", 1)
           .executeTakeFirst();
         assert.equal(person?.version, 1);
+      });
+    });
+
+    test("changes recorded before the change row named its resource keep their revisions and get their resource", async () => {
+      await withDatabase(engine, async (database) => {
+        const { store } = database;
+        const { error } = await (await migrator(store)).migrateTo("008_change_feed");
+        assert.equal(error, undefined);
+        await seedTutorialData(store);
+        const at = "2024-01-01T00:00:00.000Z";
+        for (const [kind, personId, noteId] of [
+          ["person.updated", 2, null],
+          ["note.created", 1, 3],
+          ["note.deleted", 1, 5],
+        ] as const) {
+          await sql`insert into change (kind, person_id, note_id, data, recorded_at)
+                    values (${kind}, ${personId}, ${noteId}, '{}', ${at})`.execute(store.db);
+        }
+        // The newest is pruned: its revision must not be handed out again.
+        await sql`delete from change where revision = 3`.execute(store.db);
+        await sql`update feed_horizon set pruned_through = 3`.execute(store.db);
+
+        assert.deepEqual(await migrateToLatest(store), { wasEmpty: false, applied: ["010_change_resource"] });
+        const { rows } = await changesAfter(store, 0, 10);
+        assert.deepEqual(
+          rows.map((row) => [row.revision, row.kind, row.person_id, row.resource_id]),
+          [
+            [1, "person.updated", 2, 2],
+            [2, "note.created", 1, 3],
+          ],
+        );
+        const next = await store.transaction((tx) =>
+          recordChange(tx, { kind: "comment.created", person_id: 1, resource_id: 1, data: "{}", recorded_at: at }),
+        );
+        assert.equal(next, 4);
+        const table = (await store.db.introspection.getTables()).find((t) => t.name === "change");
+        const column = table?.columns.find((c) => c.name === "resource_id");
+        assert.equal(column?.isNullable, false);
+        assert.equal(
+          table?.columns.some((c) => c.name === "note_id"),
+          false,
+        );
+        assert.ok((await indexNames(database)).includes("change_recorded_at"));
       });
     });
 
