@@ -16,8 +16,8 @@ import {
   TargetNotEmptyError,
 } from "../db/copy.js";
 import { openStore, type Store } from "../db/database.js";
-import { DatabaseUnavailableError, translate } from "../db/errors.js";
 import type { Command } from "./command.js";
+import { failureLine, unreachable } from "./errors.js";
 import { number, progressDisplay } from "./progress.js";
 
 const OPTIONS = `--from URL        the database to copy from (sqlite:<path> or postgres://…[?schema=name]); only read
@@ -45,8 +45,10 @@ export const copy: Command = {
       throw new ConfigError(`there is no SQLite database at ${from.path}`);
     }
     const started = performance.now();
-    const report = await withStore({ ...from, limits }, "source", (source) =>
-      withStore({ ...to, limits }, "target", (target) => copyWithProgress(source, target, parsed)),
+    const report = await withStore({ ...from, limits }, { role: "source", setting: "--from" }, (source) =>
+      withStore({ ...to, limits }, { role: "target", setting: "--to" }, (target) =>
+        copyWithProgress(source, target, parsed),
+      ),
     );
     console.log(`people-notes: ${summaryLine(report, (performance.now() - started) / 1000)}`);
     return 0;
@@ -112,10 +114,13 @@ function sameDatabase(a: DatabaseConfig, b: DatabaseConfig): boolean {
   return false;
 }
 
-/** Opens a store, makes sure it answers, runs `work` and closes it; an unreachable database is one line. */
+/**
+ * Opens a store, makes sure it answers, runs `work` and closes it; an unreachable database is one
+ * line naming it and the setting (`--from`, DATABASE_URL…) it came from.
+ */
 export async function withStore<T>(
   config: DatabaseConfig,
-  role: string,
+  named: { role?: string; setting: string },
   work: (store: Store) => Promise<T>,
 ): Promise<T> {
   const store = openStore(config);
@@ -123,7 +128,7 @@ export async function withStore<T>(
     try {
       await store.ping();
     } catch (error) {
-      throw new ConfigError(`cannot reach the ${role ? `${role} ` : ""}database: ${failureLine(error)}`);
+      throw new ConfigError(unreachable(error, { database: config, ...named }), { cause: error });
     }
     return await work(store);
   } finally {
@@ -166,26 +171,6 @@ function summaryLine({ source, target, replaced, migrated }: CopyReport, seconds
     `verified: ${number(target.people)} people, ${number(target.notes)} notes, sha256 ${target.checksum} on source and target`,
   ].join("; ");
 }
-
-/** One line for an operator: what failed, in the engine's own words where they help. */
-export function failureLine(error: unknown): string {
-  const translated = translate(error);
-  if (translated instanceof DatabaseUnavailableError) {
-    const cause = causeText(translated.cause);
-    return oneLine(cause ? `${translated.message} (${cause})` : translated.message);
-  }
-  return oneLine(causeText(translated) || String(translated));
-}
-
-function causeText(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) {
-    return [...new Set(error.errors.map(causeText))].join("; ");
-  }
-  if (error instanceof Error) return error.message || (error as { code?: string }).code || error.name;
-  return error === undefined ? "" : String(error);
-}
-
-const oneLine = (text: string) => text.replace(/\s+/g, " ").trim();
 
 const PHASES: Record<CopyProgress["phase"], string> = {
   clearing: "clearing the target",

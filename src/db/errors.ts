@@ -90,6 +90,15 @@ export function isConnectFailure(error: unknown): boolean {
   return !NOT_THE_SERVER.test(describe(error).message) && isConnectionBroken(error);
 }
 
+/**
+ * The server answered, but would not let this connection in: an unknown user, a wrong password,
+ * a database that does not exist. Trying again will not help; the settings must change.
+ */
+export function isLoginRefused(error: unknown): boolean {
+  const { code } = describe(error);
+  return code.startsWith("28") || code === "3D000";
+}
+
 /** A statement on an open connection got no answer at all by the client's own deadline. */
 export function isUnanswered(error: unknown): boolean {
   return /Query read timeout/i.test(describe(error).message);

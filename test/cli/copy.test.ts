@@ -185,7 +185,7 @@ describe("people-notes db copy", () => {
       [["--from", "mysql://somewhere/db", "--to", target], /--from must start with sqlite: or postgres:\/\//],
       [
         ["--from", "postgres://postgres@127.0.0.1:1/test", "--to", target],
-        /cannot reach the source database: .*ECONNREFUSED/,
+        /cannot reach the source database at postgres:\/\/postgres@127\.0\.0\.1:1\/test \(.*ECONNREFUSED.*\): .*--from is right/,
       ],
       [["--from", sqliteUrl("missing"), "--to", target], /there is no SQLite database at /],
       [["--from", "postgres://postgres@127.0.0.1:5432/test?schema=Bad-Name", "--to", target], /schema must be/],
