@@ -23,6 +23,8 @@ import { number, progressDisplay } from "./progress.js";
 const OPTIONS = `--from URL        the database to copy from (sqlite:<path> or postgres://…[?schema=name]); only read
 --to URL          the database to copy into; migrated to the latest schema first
 --replace         replace the people and notes the target has (a non-empty target is refused otherwise)
+--with-tokens     copy the tokens too, in place of the target's own (with --replace if it has any);
+                  without it tokens stay behind, and a copy without tokens has access control off
 --batch-rows N    rows read per query (default ${DEFAULT_BATCH_ROWS})
 All or nothing: the copy runs in one transaction on the target, so a copy that fails or is
 interrupted (even killed) leaves the target's people and notes as they were. Ids, versions and
@@ -51,6 +53,8 @@ export const copy: Command = {
       ),
     );
     console.log(`people-notes: ${summaryLine(report, (performance.now() - started) / 1000)}`);
+    const warning = tokensLeftBehind(report);
+    if (warning) console.error(`people-notes: ${warning}`);
     return 0;
   },
 };
@@ -59,6 +63,7 @@ interface CopyArgs {
   from: string;
   to: string;
   replace: boolean;
+  withTokens: boolean;
   batchRows: number;
 }
 
@@ -72,6 +77,7 @@ function parseCopyArgs(args: string[]): CopyArgs | string {
         from: { type: "string" },
         to: { type: "string" },
         replace: { type: "boolean", default: false },
+        "with-tokens": { type: "boolean", default: false },
         "batch-rows": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -88,7 +94,7 @@ function parseCopyArgs(args: string[]): CopyArgs | string {
   if (!Number.isInteger(batchRows) || batchRows < 1 || batchRows > 100_000) {
     return "--batch-rows must be a whole number from 1 to 100000";
   }
-  return { from, to, replace: values.replace === true, batchRows };
+  return { from, to, replace: values.replace === true, withTokens: values["with-tokens"] === true, batchRows };
 }
 
 function urlOption(name: string, url: string): DatabaseConfig {
@@ -141,6 +147,7 @@ async function copyWithProgress(source: Store, target: Store, args: CopyArgs): P
   try {
     return await copyDatabase(source, target, {
       replace: args.replace,
+      withTokens: args.withTokens,
       batchRows: args.batchRows,
       onProgress: (progress) => display.update(progress),
     });
@@ -156,7 +163,22 @@ async function copyWithProgress(source: Store, target: Store, args: CopyArgs): P
   }
 }
 
-function summaryLine({ source, target, replaced, migrated }: CopyReport, seconds: number): string {
+/**
+ * Tokens stay behind unless asked for. When the source had access control on (a usable token) and
+ * the target ends with none, a server on the target would let anyone write on loopback: say so.
+ */
+function tokensLeftBehind({ tokens }: CopyReport): string | undefined {
+  if (tokens.copied > 0 || tokens.usableOnSource === 0 || tokens.usableOnTarget > 0) return undefined;
+  const which =
+    tokens.usableOnSource === 1 ? "1 usable token was" : `${number(tokens.usableOnSource)} usable tokens were`;
+  return (
+    `the source's ${which} not copied and the target has none: a server on it answers access_control: false, ` +
+    "letting anyone write on loopback (and beyond loopback refuses to start without an admin token); " +
+    "copy them with --with-tokens, or make new ones with people-notes token create"
+  );
+}
+
+function summaryLine({ source, target, replaced, migrated, tokens }: CopyReport, seconds: number): string {
   const rows = source.people + source.notes;
   const time = ` in ${seconds.toFixed(1)} s (${number(Math.round(rows / Math.max(seconds, 0.001)))} rows/s)`;
   const before = [
@@ -168,6 +190,7 @@ function summaryLine({ source, target, replaced, migrated }: CopyReport, seconds
   return [
     `copied ${number(source.people)} people and ${number(source.notes)} notes${time}`,
     ...before,
+    ...(tokens.copied > 0 ? [`copied ${number(tokens.copied)} token${tokens.copied === 1 ? "" : "s"}`] : []),
     `verified: ${number(target.people)} people, ${number(target.notes)} notes, sha256 ${target.checksum} on source and target`,
   ].join("; ");
 }
