@@ -3,11 +3,13 @@ import { backup } from "./cli/backup.js";
 import type { Command } from "./cli/command.js";
 import { copy } from "./cli/copy.js";
 import * as db from "./cli/db.js";
+import { printFailure } from "./cli/errors.js";
 import { exportCommand } from "./cli/export.js";
 import { importCommand } from "./cli/import.js";
 import { serve } from "./cli/serve.js";
 import * as token from "./cli/token.js";
-import { ConfigError } from "./config.js";
+import { loadConfig } from "./config.js";
+import type { DatabaseConfig } from "./db/database.js";
 
 const commands: Record<string, Command> = {
   "db build": db.build,
@@ -44,12 +46,23 @@ async function main(argv: string[]): Promise<number> {
   return command.run(argv.slice(found.split(" ").length));
 }
 
-main(process.argv.slice(2)).then(
+/** The database a command works on (DATABASE_URL), to name it in a failure; `db copy` names its own. */
+function configuredDatabase(argv: string[]): DatabaseConfig | undefined {
+  if (argv[0] === "db" && argv[1] === "copy") return undefined;
+  try {
+    return loadConfig().database;
+  } catch {
+    return undefined;
+  }
+}
+
+const argv = process.argv.slice(2);
+main(argv).then(
   (code) => {
     process.exitCode = code;
   },
   (error: unknown) => {
-    console.error(`people-notes: ${error instanceof ConfigError ? error.message : error}`);
+    printFailure(error, { database: configuredDatabase(argv) });
     process.exitCode = 1;
   },
 );

@@ -1,5 +1,6 @@
+import { statSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { type DatabaseConfig, type DatabaseLimits, DEFAULT_DATABASE_LIMITS } from "./db/database.js";
 import { DEFAULT_FEED_SETTINGS, type FeedSettings } from "./domain/changes.js";
 import { DEFAULT_EVENT_STREAM_SETTINGS, type EventStreamSettings } from "./http/event-stream.js";
@@ -49,12 +50,19 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"
 /** An unquoted PostgreSQL identifier; anything else could reach libpq's options string. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
-/** `sqlite:./people.db`, `sqlite:/abs/path.db`, `sqlite::memory:` or `postgres://…` (also `postgresql://…`). */
+/**
+ * `sqlite:./people.db`, `sqlite:/abs/path.db`, `sqlite::memory:` or `postgres://…` (also
+ * `postgresql://…`). A SQLite file may be new, but its folder must exist: a typo in the path
+ * should not scatter databases over new folders.
+ */
 export function parseDatabaseUrl(url: string, cwd = process.cwd()): DatabaseConfig {
   if (url.startsWith("sqlite:")) {
     const path = url.slice("sqlite:".length).replace(/^\/\/(?=\/)/, "");
     if (path === "") throw new ConfigError(`DATABASE_URL has no file path: ${url}`);
-    return { engine: "sqlite", path: path === ":memory:" ? path : resolve(cwd, path) };
+    if (path === ":memory:") return { engine: "sqlite", path };
+    const file = resolve(cwd, path);
+    requireFolder(file);
+    return { engine: "sqlite", path: file };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     let parsed: URL;
@@ -73,6 +81,17 @@ export function parseDatabaseUrl(url: string, cwd = process.cwd()): DatabaseConf
     return schema ? { engine: "postgres", url: parsed.toString(), schema } : { engine: "postgres", url };
   }
   throw new ConfigError(`DATABASE_URL must start with sqlite: or postgres:// (got ${JSON.stringify(url)})`);
+}
+
+function requireFolder(file: string): void {
+  const folder = dirname(file);
+  const found = statSync(folder, { throwIfNoEntry: false });
+  if (found?.isDirectory()) return;
+  throw new ConfigError(
+    found
+      ? `DATABASE_URL names ${file}, but ${folder} is not a folder: correct the path`
+      : `DATABASE_URL names ${file}, but the folder ${folder} does not exist: correct the path, or create the folder first (mkdir -p ${folder})`,
+  );
 }
 
 function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {

@@ -6,6 +6,7 @@ import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import pino, { type Logger } from "pino";
 import { type AccessOptions, buildApp } from "./app.js";
+import { ListenError, printFailure } from "./cli/errors.js";
 import { isClusterWorker, onShutdownRequest, superviseWorkers } from "./cluster.js";
 import { type Config, ConfigError, loadConfig, type ShutdownConfig } from "./config.js";
 import { connectionCapacity, poolShortfall } from "./db/capacity.js";
@@ -152,7 +153,9 @@ async function serveOneProcess(config: Config, store: Store, destination: TurnBa
     });
   }
 
-  await app.listen({ port: config.port, host: config.host });
+  await app.listen({ port: config.port, host: config.host }).catch((error: unknown) => {
+    throw new ListenError(config.host, config.port, { cause: error });
+  });
   folding = foldCountsPeriodically(store, app.log);
 }
 
@@ -191,16 +194,17 @@ async function shutDown(
   app.log.info("stopped cleanly");
 }
 
-/** Runs `serve` with the configuration `read` returns; a failure to start prints one line and exits 1. */
+/**
+ * Runs `serve` with the configuration `read` returns; a failure to start prints one line (what,
+ * where, what to do; the stack too at LOG_LEVEL=debug) and exits 1.
+ */
 export async function serveOrExit(read: () => Config = loadConfig): Promise<void> {
+  let config: Config | undefined;
   try {
-    await serve(read());
+    config = read();
+    await serve(config);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`people-notes: ${error.message}`);
-    } else {
-      console.error("people-notes: could not start:", error);
-    }
+    printFailure(error, { ...(config ? { database: config.database } : {}), failed: "could not start" });
     process.exit(1);
   }
 }

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config.js";
 import { BackupCheckError, BackupRefusedError, backupSqlite } from "../db/backup.js";
 import type { Command } from "./command.js";
-import { failureLine } from "./copy.js";
+import { failureLine } from "./errors.js";
 
 const OPTIONS = `FILE              where the backup goes (refused if it exists)
 --force           replace FILE if it exists

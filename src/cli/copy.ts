@@ -15,13 +15,15 @@ import {
   openStore,
   type Store,
 } from "../db/database.js";
-import { DatabaseUnavailableError, translate } from "../db/errors.js";
 import type { Command } from "./command.js";
+import { failureLine, unreachable } from "./errors.js";
 import { number, progressDisplay } from "./progress.js";
 
 const OPTIONS = `--from URL        the database to copy from (sqlite:<path> or postgres://…[?schema=name]); only read
 --to URL          the database to copy into; migrated to the latest schema first
 --replace         replace the people and notes the target has (a non-empty target is refused otherwise)
+--with-tokens     copy the tokens too, in place of the target's own (with --replace if it has any);
+                  without it tokens stay behind, and a copy without tokens has access control off
 --batch-rows N    rows read per query (default ${DEFAULT_BATCH_ROWS})
 All or nothing: the copy runs in one transaction on the target, so a copy that fails or is
 interrupted (even killed) leaves the target's people and notes as they were. Ids, versions and
@@ -44,10 +46,14 @@ export const copy: Command = {
       throw new ConfigError(`there is no SQLite database at ${from.path}`);
     }
     const started = performance.now();
-    const report = await withStore({ ...from, limits }, "source", (source) =>
-      withStore({ ...to, limits }, "target", (target) => copyWithProgress(source, target, parsed)),
+    const report = await withStore({ ...from, limits }, { role: "source", setting: "--from" }, (source) =>
+      withStore({ ...to, limits }, { role: "target", setting: "--to" }, (target) =>
+        copyWithProgress(source, target, parsed),
+      ),
     );
     console.log(`people-notes: ${summaryLine(report, (performance.now() - started) / 1000)}`);
+    const warning = tokensLeftBehind(report);
+    if (warning) console.error(`people-notes: ${warning}`);
     return 0;
   },
 };
@@ -56,6 +62,7 @@ interface CopyArgs {
   from: string;
   to: string;
   replace: boolean;
+  withTokens: boolean;
   batchRows: number;
 }
 
@@ -69,6 +76,7 @@ function parseCopyArgs(args: string[]): CopyArgs | string {
         from: { type: "string" },
         to: { type: "string" },
         replace: { type: "boolean", default: false },
+        "with-tokens": { type: "boolean", default: false },
         "batch-rows": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -85,7 +93,7 @@ function parseCopyArgs(args: string[]): CopyArgs | string {
   if (!Number.isInteger(batchRows) || batchRows < 1 || batchRows > 100_000) {
     return "--batch-rows must be a whole number from 1 to 100000";
   }
-  return { from, to, replace: values.replace === true, batchRows };
+  return { from, to, replace: values.replace === true, withTokens: values["with-tokens"] === true, batchRows };
 }
 
 function urlOption(name: string, url: string): DatabaseConfig {
@@ -111,10 +119,13 @@ function sameDatabase(a: DatabaseConfig, b: DatabaseConfig): boolean {
   return false;
 }
 
-/** Opens a store, makes sure it answers, runs `work` and closes it; an unreachable database is one line. */
+/**
+ * Opens a store, makes sure it answers, runs `work` and closes it; an unreachable database is one
+ * line naming it and the setting (`--from`, DATABASE_URL…) it came from.
+ */
 export async function withStore<T>(
   config: DatabaseConfig,
-  role: string,
+  named: { role?: string; setting: string },
   work: (store: Store) => Promise<T>,
 ): Promise<T> {
   const store = openStore(config);
@@ -122,7 +133,7 @@ export async function withStore<T>(
     try {
       await store.ping();
     } catch (error) {
-      throw new ConfigError(`cannot reach the ${role ? `${role} ` : ""}database: ${failureLine(error)}`);
+      throw new ConfigError(unreachable(error, { database: config, ...named }), { cause: error });
     }
     return await work(store);
   } finally {
@@ -135,6 +146,7 @@ async function copyWithProgress(source: Store, target: Store, args: CopyArgs): P
   try {
     return await copyDatabase(source, target, {
       replace: args.replace,
+      withTokens: args.withTokens,
       batchRows: args.batchRows,
       onProgress: (progress) => display.update(progress),
     });
@@ -150,7 +162,22 @@ async function copyWithProgress(source: Store, target: Store, args: CopyArgs): P
   }
 }
 
-function summaryLine({ source, target, replaced, migrated }: CopyReport, seconds: number): string {
+/**
+ * Tokens stay behind unless asked for. When the source had access control on (a usable token) and
+ * the target ends with none, a server on the target would let anyone write on loopback: say so.
+ */
+function tokensLeftBehind({ tokens }: CopyReport): string | undefined {
+  if (tokens.copied > 0 || tokens.usableOnSource === 0 || tokens.usableOnTarget > 0) return undefined;
+  const which =
+    tokens.usableOnSource === 1 ? "1 usable token was" : `${number(tokens.usableOnSource)} usable tokens were`;
+  return (
+    `the source's ${which} not copied and the target has none: a server on it answers access_control: false, ` +
+    "letting anyone write on loopback (and beyond loopback refuses to start without an admin token); " +
+    "copy them with --with-tokens, or make new ones with people-notes token create"
+  );
+}
+
+function summaryLine({ source, target, replaced, migrated, tokens }: CopyReport, seconds: number): string {
   const rows = source.people + source.notes;
   const time = ` in ${seconds.toFixed(1)} s (${number(Math.round(rows / Math.max(seconds, 0.001)))} rows/s)`;
   const before = [
@@ -162,29 +189,10 @@ function summaryLine({ source, target, replaced, migrated }: CopyReport, seconds
   return [
     `copied ${number(source.people)} people and ${number(source.notes)} notes${time}`,
     ...before,
+    ...(tokens.copied > 0 ? [`copied ${number(tokens.copied)} token${tokens.copied === 1 ? "" : "s"}`] : []),
     `verified: ${number(target.people)} people, ${number(target.notes)} notes, sha256 ${target.checksum} on source and target`,
   ].join("; ");
 }
-
-/** One line for an operator: what failed, in the engine's own words where they help. */
-export function failureLine(error: unknown): string {
-  const translated = translate(error);
-  if (translated instanceof DatabaseUnavailableError) {
-    const cause = causeText(translated.cause);
-    return oneLine(cause ? `${translated.message} (${cause})` : translated.message);
-  }
-  return oneLine(causeText(translated) || String(translated));
-}
-
-function causeText(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) {
-    return [...new Set(error.errors.map(causeText))].join("; ");
-  }
-  if (error instanceof Error) return error.message || (error as { code?: string }).code || error.name;
-  return error === undefined ? "" : String(error);
-}
-
-const oneLine = (text: string) => text.replace(/\s+/g, " ").trim();
 
 const PHASES: Record<CopyProgress["phase"], string> = {
   clearing: "clearing the target",

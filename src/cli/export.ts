@@ -5,7 +5,8 @@ import { DEFAULT_BATCH_ROWS, RefusedError, requireLatestSchema } from "../db/bul
 import { type ExportBatch, exportBatches, exportTotals } from "../db/export.js";
 import { EXPORT_FORMATS, type ExportFormat, jsonChunks, ndjsonChunks } from "../domain/export.js";
 import type { Command } from "./command.js";
-import { failureLine, withStore } from "./copy.js";
+import { withStore } from "./copy.js";
+import { failureLine } from "./errors.js";
 import { number, progressDisplay } from "./progress.js";
 
 const OPTIONS = `--format F        ndjson (the default: a record a line, the last one the counts) or json (one document)
@@ -62,7 +63,7 @@ export const exportCommand: Command = {
       throw new ConfigError(`there is no SQLite database at ${database.path}`);
     }
     const started = performance.now();
-    const counts = await withStore(database, "", async (store) => {
+    const counts = await withStore(database, { setting: "DATABASE_URL" }, async (store) => {
       const display = progressDisplay(process.stderr, PHASES);
       try {
         await requireLatestSchema(store, "the database");

@@ -28,7 +28,8 @@ import {
   syntaxProblem,
 } from "../domain/export.js";
 import type { Command } from "./command.js";
-import { failureLine, withStore } from "./copy.js";
+import { withStore } from "./copy.js";
+import { failureLine } from "./errors.js";
 import { number, type ProgressDisplay, progressDisplay } from "./progress.js";
 
 const OPTIONS = `FILE              an export (people-notes export, or GET /api/export); its format is told by its name
@@ -130,7 +131,7 @@ export const importCommand: Command = {
       refuseNpmBanner(file);
       const format = parsed.format ?? detectFormat(file);
       const source = format === "json" ? jsonSource(file, parsed.mode) : await ndjsonSource(file, parsed.mode, display);
-      report = await withStore(database, "", (store) =>
+      report = await withStore(database, { setting: "DATABASE_URL" }, (store) =>
         importRows(store, source, {
           mode: parsed.mode,
           batchRows: parsed.batchRows,
@@ -293,7 +294,8 @@ async function* readLines(
 }
 
 /**
- * The first pass checks every line (showing progress in bytes); the second, run by the load in
+ * The first pass checks every line (showing progress in bytes: each MiB read, and the end once the
+ * whole file passed, so a file that fails shows its error alone); the second, run by the load in
  * its transaction, reads the file again and must find the same bytes.
  */
 async function ndjsonSource(file: string, mode: ImportMode, display: ProgressDisplay): Promise<ImportSource> {
@@ -301,9 +303,9 @@ async function ndjsonSource(file: string, mode: ImportMode, display: ProgressDis
   const checker = new ExportChecker({ allowOutsidePeople: mode === "merge" });
   let shown = 0;
   const progress = (bytes: number) => {
-    if (bytes - shown < 1 << 20 && bytes < size) return;
+    if (bytes - shown < 1 << 20 || bytes >= size) return;
     shown = bytes;
-    display.update({ phase: "checking", done: bytes, total: Math.max(size, bytes), unit: "bytes" });
+    display.update({ phase: "checking", done: bytes, total: size, unit: "bytes" });
   };
   const reader = readLines(file, progress);
   let checkedHash: string;
@@ -317,6 +319,7 @@ async function ndjsonSource(file: string, mode: ImportMode, display: ProgressDis
     checker.add(parseLine(text, line), line);
   }
   const checked = checker.finish({ needsEnd: true });
+  if (shown > 0) display.update({ phase: "checking", done: size, total: size, unit: "bytes" });
   return {
     ...sourceFacts(checked),
     async *batches(batchRows) {

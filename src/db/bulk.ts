@@ -268,26 +268,33 @@ const PERSON_IDS = {
     db.deleteFrom("person").where("person_id", ">=", first).where("person_id", "<=", last),
 };
 
-const IDENTITIES = [
-  {
-    table: "person",
+const IDENTITIES = {
+  person: {
     column: "person_id",
     top: (db: Kysely<Database>) => db.selectFrom("person").select((eb) => eb.fn.max("person_id").as("top")),
   },
-  {
-    table: "note",
+  note: {
     column: "note_id",
     top: (db: Kysely<Database>) => db.selectFrom("note").select((eb) => eb.fn.max("note_id").as("top")),
   },
-] as const;
+  token: {
+    column: "token_id",
+    top: (db: Kysely<Database>) => db.selectFrom("token").select((eb) => eb.fn.max("token_id").as("top")),
+  },
+} as const;
 
 /**
  * The next generated id must come after every copied one. The count triggers already move
- * PostgreSQL's identity sequences past explicit ids, and AUTOINCREMENT does it on SQLite; this
- * checks that it happened and sets the sequence itself when it did not.
+ * PostgreSQL's identity sequences past explicit people and note ids, and AUTOINCREMENT does it on
+ * SQLite; this checks that it happened and sets the sequence itself when it did not.
  */
-export async function keepIdentitiesAhead(write: Runner, engine: Engine): Promise<void> {
-  for (const { table, column, top: highest } of IDENTITIES) {
+export async function keepIdentitiesAhead(
+  write: Runner,
+  engine: Engine,
+  tables: readonly (keyof typeof IDENTITIES)[] = ["person", "note"],
+): Promise<void> {
+  for (const table of tables) {
+    const { column, top: highest } = IDENTITIES[table];
     const [row] = await write(highest);
     const top = row?.top === null || row?.top === undefined ? undefined : Number(row.top);
     if (top === undefined) continue;

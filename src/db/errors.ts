@@ -55,7 +55,16 @@ const SQLITE_UNIQUE_NAMES: Record<string, string> = {
 
 const PG_UNAVAILABLE = /^(08|53|57)|^(40001|40P01|55P03|57014)$/;
 const PG_FULL = "53100";
-const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND"]);
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
 const PG_CLIENT_MESSAGES =
   /timeout exceeded when trying to connect|Connection terminated|Query read timeout|not queryable|Cannot use a pool after calling end|connection error|Client was closed/i;
 
@@ -68,6 +77,31 @@ function describe(error: unknown): { code: string; message: string } {
 export function isConnectionBroken(error: unknown): boolean {
   const { code, message } = describe(error);
   return NETWORK_CODES.has(code) || /^(08|57P)/.test(code) || PG_CLIENT_MESSAGES.test(message);
+}
+
+/** Waiting for a free pooled connection, or a pool closed already: nothing about the server. */
+const NOT_THE_SERVER = /timeout exceeded when trying to connect|Cannot use a pool after calling end/i;
+
+/**
+ * A new connection could not be made: refused, reset, unresolvable, or not made within the connect
+ * timeout; or the server said it cannot take connections now.
+ */
+export function isConnectFailure(error: unknown): boolean {
+  return !NOT_THE_SERVER.test(describe(error).message) && isConnectionBroken(error);
+}
+
+/**
+ * The server answered, but would not let this connection in: an unknown user, a wrong password,
+ * a database that does not exist. Trying again will not help; the settings must change.
+ */
+export function isLoginRefused(error: unknown): boolean {
+  const { code } = describe(error);
+  return code.startsWith("28") || code === "3D000";
+}
+
+/** A statement on an open connection got no answer at all by the client's own deadline. */
+export function isUnanswered(error: unknown): boolean {
+  return /Query read timeout/i.test(describe(error).message);
 }
 
 /** Turns an engine's error into one of the errors above; anything else is returned as it is. */

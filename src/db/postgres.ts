@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { type CompiledQuery, PostgresDialect, type QueryResult } from "kysely";
 import pg from "pg";
+import { CircuitBreaker } from "./breaker.js";
 import { postgresSignals } from "./change-signals.js";
-import { isConnectionBroken, outcomeUnknown, translate } from "./errors.js";
+import { isConnectFailure, isConnectionBroken, isUnanswered, outcomeUnknown, translate } from "./errors.js";
 import type { EngineConnection, Executor } from "./executor.js";
 import type { StoreLog } from "./log.js";
 import { ownSchemaIntrospection } from "./postgres-introspector.js";
@@ -33,7 +34,9 @@ export interface PostgresOptions {
 /**
  * A pool in which nothing waits forever: connecting (and waiting for a free connection) has a
  * deadline, the server cancels a statement or a lock wait that runs too long, and the client gives
- * up on a server that does not answer at all and throws that connection away.
+ * up on a server that does not answer at all and throws that connection away. Once a connection
+ * cannot be made, or a statement gets no answer, nothing more waits for that server: a circuit
+ * breaker fails every request at once until a probe finds the server answering again.
  */
 export function openPostgres(options: PostgresOptions): EngineConnection {
   const pool = new pg.Pool({
@@ -50,12 +53,25 @@ export function openPostgres(options: PostgresOptions): EngineConnection {
   const queryTimeout = options.statementTimeoutMs + QUERY_DEADLINE_MARGIN_MS;
   const statementNames = new StatementNames(MAX_NAMED_STATEMENTS);
 
+  const breaker = new CircuitBreaker({ probe: (signal) => probe(options, signal), log: options.log });
+
+  /** A pooled connection, unless the server is known to be unreachable; a failure to connect shows it is. */
+  async function checkOut(): Promise<pg.PoolClient> {
+    breaker.check();
+    try {
+      return await pool.connect();
+    } catch (error) {
+      if (isConnectFailure(error)) breaker.trip(error);
+      throw error;
+    }
+  }
+
   let acquired = 0;
   let waitSeconds = 0;
   async function connect(): Promise<pg.PoolClient> {
     const started = performance.now();
     try {
-      const client = await pool.connect();
+      const client = await checkOut();
       acquired++;
       return client;
     } catch (error) {
@@ -79,6 +95,7 @@ export function openPostgres(options: PostgresOptions): EngineConnection {
         const result = await client.query(config);
         return toQueryResult<R>(result);
       } catch (error) {
+        if (isUnanswered(error)) breaker.trip(error);
         broken(error);
         throw translate(error);
       }
@@ -139,7 +156,8 @@ export function openPostgres(options: PostgresOptions): EngineConnection {
           throw error;
         }
       }),
-    dialect: ownSchemaIntrospection(new PostgresDialect({ pool })),
+    // Kysely (migrations, the CLI, snapshots) checks out through the breaker too.
+    dialect: ownSchemaIntrospection(new PostgresDialect({ pool: { connect: checkOut, end: () => pool.end() } })),
     changeSignals: postgresSignals({
       url: options.url,
       ...(options.schema ? { schema: options.schema } : {}),
@@ -158,10 +176,29 @@ export function openPostgres(options: PostgresOptions): EngineConnection {
       waitSeconds,
     }),
     close: async () => {
+      await breaker.stop();
       // Unreferenced: when the pool ends first, the timer must not keep a finished command alive.
       await Promise.race([pool.end(), sleep(CLOSE_TIMEOUT_MS, undefined, { ref: false })]);
     },
   };
+}
+
+/**
+ * One connection of its own, outside the pool (whose connections may all be stuck on the silent
+ * server): connect and `select 1`, each within the connect timeout.
+ */
+async function probe(options: PostgresOptions, signal: AbortSignal): Promise<void> {
+  const client = new pg.Client({ connectionString: options.url, connectionTimeoutMillis: options.connectTimeoutMs });
+  client.on("error", () => {});
+  const abandon = () => void client.end().catch(() => {});
+  signal.addEventListener("abort", abandon, { once: true });
+  try {
+    await client.connect();
+    await client.query({ text: "select 1", query_timeout: options.connectTimeoutMs } as pg.QueryConfig);
+  } finally {
+    signal.removeEventListener("abort", abandon);
+    await Promise.race([client.end().catch(() => {}), sleep(CLOSE_TIMEOUT_MS, undefined, { ref: false })]);
+  }
 }
 
 /**

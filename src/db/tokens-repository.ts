@@ -62,13 +62,16 @@ const usable = prepareQuery((db, secretHash: string, now: string) =>
     .where("revoked_at", "is", null)
     .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", now)])),
 );
-const unexpired = (db: Kysely<Database>, now: string) =>
+/** Tokens neither revoked nor expired at `now`. */
+const usableAt = (db: Kysely<Database>, now: string) =>
   db
     .selectFrom("token")
-    .select("token_id")
     .where("revoked_at", "is", null)
-    .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", now)]))
-    .limit(1);
+    .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", now)]));
+const unexpired = (db: Kysely<Database>, now: string) => usableAt(db, now).select("token_id").limit(1);
+const usableCount = prepareQuery((db, now: string) =>
+  usableAt(db, now).select((eb) => eb.fn.countAll<number | string>().as("count")),
+);
 const anyUsable = prepareQuery((db, now: string) => unexpired(db, now));
 const anyUsableAdmin = prepareQuery((db, now: string) => unexpired(db, now).where("kind", "=", "admin"));
 const all = prepareQuery((db) => db.selectFrom("token").select(columns).orderBy("token_id"));
@@ -113,6 +116,11 @@ export function findUsableToken(ex: Executor, secretHash: string, now: string): 
 export async function anyUsableToken(ex: Executor, now: string, kind?: "admin"): Promise<boolean> {
   const query = kind === "admin" ? anyUsableAdmin : anyUsable;
   return (await query.first(ex, now)) !== undefined;
+}
+
+/** How many tokens could be used at `now`. */
+export async function countUsableTokens(ex: Executor, now: string): Promise<number> {
+  return Number((await usableCount.first(ex, now))?.count ?? 0);
 }
 
 export async function listTokens(ex: Executor): Promise<TokenRow[]> {

@@ -58,6 +58,28 @@ for (const engine of engines()) {
         assert.ok(!notes.some((n) => n.content === "Refused"), "nothing was written");
       }));
 
+    test("on loopback, revoking the only token opens writes again; a token that has expired does too", () =>
+      withApp(engine, {}, async (app) => {
+        const tokens = new TokenService(app.store);
+        const only = await tokens.create({ kind: "admin", name: "only" });
+        assertProblem(await app.inject({ method: "POST", url: "/api/people/1/notes", ...note("Refused") }), 401);
+        assert.equal(await tokens.revoke(only.row.token_id), true);
+        const open = await app.inject({ method: "POST", url: "/api/people/1/notes", ...note("Open again") });
+        assert.equal(open.statusCode, 201, "a revoked token no longer counts as a token");
+        assert.equal((await app.inject({ url: "/api/session" })).json().access_control, false);
+
+        await tokens.create({ kind: "admin", name: "expired", expiresAt: "2020-01-01T00:00:00.000Z" });
+        await tokens.create({
+          kind: "person",
+          personId: 1,
+          name: "expired too",
+          expiresAt: "2021-06-01T00:00:00.000Z",
+        });
+        const expired = await app.inject({ method: "POST", url: "/api/people/1/notes", ...note("Open once more") });
+        assert.equal(expired.statusCode, 201, "an expired token no longer counts as a token");
+        assert.equal(await tokens.anyUsable("admin"), false, "nor does a revoked or expired admin token");
+      }));
+
     test("a token is checked before the body: an unauthenticated bad request is 401, not 400", () =>
       withApp(engine, { mode: "always" }, async (app) => {
         const response = await app.inject({ method: "POST", url: "/api/people", ...json({ nonsense: true }) });
@@ -215,6 +237,23 @@ for (const engine of engines()) {
         const notes = (await app.inject({ url: "/api/people/1/notes?limit=100" })).json() as { content: string }[];
         assert.equal(notes.filter((n) => n.content.startsWith("burst")).length, 3);
       }));
+
+    test("each token has its own write budget, even from one address", () =>
+      withApp(
+        engine,
+        { mode: "always", rateLimits: { writesPerMinute: 2, failedSignInsPerMinute: 0 } },
+        async (app) => {
+          const tokens = new TokenService(app.store);
+          const first = await tokens.create({ kind: "admin", name: "first" });
+          const second = await tokens.create({ kind: "admin", name: "second" });
+          const write = (token: string, i: number) =>
+            send(app, "POST", "/api/people/1/notes", { content: `budget ${i}` }, token);
+          const statuses = [];
+          for (let i = 0; i < 3; i++) statuses.push((await write(first.token, i)).statusCode);
+          for (let i = 3; i < 6; i++) statuses.push((await write(second.token, i)).statusCode);
+          assert.deepEqual(statuses, [201, 201, 429, 201, 201, 429], "the second token's budget is its own");
+        },
+      ));
 
     test("a burst of bad tokens from one address meets 429s", () =>
       withApp(

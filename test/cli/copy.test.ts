@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { buildApp } from "../../src/app.js";
 import { parseDatabaseUrl } from "../../src/config.js";
 import { NOTE_COLUMNS, PERSON_COLUMNS } from "../../src/db/bulk.js";
 import { migrateToLatest, openStore, type Store } from "../../src/db/database.js";
@@ -11,6 +12,7 @@ import { nameKey } from "../../src/db/names.js";
 import { countNotes } from "../../src/db/notes-repository.js";
 import { countPeople } from "../../src/db/people-repository.js";
 import { seedTutorialData } from "../../src/db/seed.js";
+import { TokenService } from "../../src/domain/tokens.js";
 import { POSTGRES_URL, withAdmin } from "../support/app.js";
 import { lines, runCli } from "../support/cli.js";
 
@@ -100,6 +102,18 @@ function contents(url: string) {
   }));
 }
 
+/** What `GET /api/session` says about access control for a server on loopback on this database. */
+async function sessionAccessControl(url: string): Promise<boolean> {
+  return withStore(url, async (store) => {
+    const app = await buildApp({ store });
+    try {
+      return (await app.inject({ url: "/api/session" })).json().access_control;
+    } finally {
+      await app.close();
+    }
+  });
+}
+
 const checksumOf = (stdout: string) => /sha256 ([0-9a-f]{64})/.exec(stdout)?.[1];
 
 describe("people-notes db copy", () => {
@@ -179,13 +193,85 @@ describe("people-notes db copy", () => {
     assert.deepEqual(copied, original);
   });
 
+  test("tokens stay behind unless --with-tokens, and the copy says what that means for access control", async () => {
+    const [source, target] = [sqliteUrl("tokens-source"), await postgresUrl()];
+    await seedTutorial(source);
+    const made = await withStore(source, async (store) => {
+      const tokens = new TokenService(store);
+      return { admin: await tokens.create({ kind: "admin", name: "ops" }) };
+    });
+
+    const plain = await cli(["db", "copy", "--from", source, "--to", target]);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(lines(plain.stdout).length, 1);
+    const said = lines(plain.stderr).filter((line) => !/^people-notes: (copying|verifying|clearing)\b/.test(line));
+    assert.equal(said.length, 1, plain.stderr);
+    assert.match(
+      said[0] ?? "",
+      /^people-notes: the source's 1 usable token was not copied and the target has none: .*access_control: false.*--with-tokens/,
+    );
+    await withStore(target, async (store) => {
+      assert.equal(await new TokenService(store).anyUsable(), false, "a server on the copy would let anyone write");
+    });
+    assert.equal(await sessionAccessControl(target), false);
+
+    const withTokens = await cli(["db", "copy", "--from", source, "--to", target, "--replace", "--with-tokens"]);
+    assert.equal(withTokens.code, 0, withTokens.stderr);
+    assert.match(withTokens.stdout, /; copied 1 token\b/);
+    assert.doesNotMatch(withTokens.stderr, /not copied/);
+    assert.equal(await sessionAccessControl(target), true);
+    await withStore(target, async (store) => {
+      const tokens = new TokenService(store);
+      assert.equal((await tokens.authenticate(made.admin.token))?.kind, "admin", "the copied token works on the copy");
+      const next = await tokens.create({ kind: "person", personId: 1, name: "made on the copy" });
+      assert.ok(next.row.token_id > made.admin.row.token_id, "new tokens get ids after the copied ones");
+    });
+  });
+
+  test("--with-tokens keeps each token's kind, person, expiry and revocation, both ways", async () => {
+    const [first, middle, last] = [sqliteUrl("tokens-first"), await postgresUrl(), sqliteUrl("tokens-last")];
+    await seedTutorial(first);
+    const made = await withStore(first, async (store) => {
+      const tokens = new TokenService(store);
+      const admin = await tokens.create({ kind: "admin", name: "ops" });
+      const person = await tokens.create({
+        kind: "person",
+        personId: 2,
+        name: "Kent's phone",
+        expiresAt: "2999-01-01T00:00:00.000Z",
+      });
+      const revoked = await tokens.create({ kind: "admin", name: "old" });
+      await tokens.revoke(revoked.row.token_id);
+      return { admin, person, revoked, listed: await tokens.list() };
+    });
+    await seedTutorial(last);
+    const theirs = await withStore(last, (store) => new TokenService(store).create({ kind: "admin", name: "theirs" }));
+
+    const there = await cli(["db", "copy", "--from", first, "--to", middle, "--with-tokens"]);
+    assert.equal(there.code, 0, there.stderr);
+    const refused = await cli(["db", "copy", "--from", middle, "--to", last, "--with-tokens"]);
+    assert.equal(refused.code, 1, "a target with people, notes and tokens of its own needs --replace");
+    const back = await cli(["db", "copy", "--from", middle, "--to", last, "--with-tokens", "--replace"]);
+    assert.equal(back.code, 0, back.stderr);
+    assert.match(back.stdout, /; copied 3 tokens\b/);
+
+    await withStore(last, async (store) => {
+      const tokens = new TokenService(store);
+      assert.deepEqual(await tokens.list(), made.listed, "every token as it was, ids and times included");
+      assert.equal(await tokens.authenticate(theirs.token), undefined, "the target's own tokens were replaced");
+      assert.equal(await tokens.authenticate(made.revoked.token), undefined, "a revoked token stays revoked");
+      const person = await tokens.authenticate(made.person.token);
+      assert.deepEqual({ kind: person?.kind, personId: person?.personId }, { kind: "person", personId: 2 });
+    });
+  });
+
   test("a bad URL, an unreachable database or a missing file is one line and a failing exit code", async () => {
     const target = sqliteUrl("never");
     const cases: [string[], RegExp][] = [
       [["--from", "mysql://somewhere/db", "--to", target], /--from must start with sqlite: or postgres:\/\//],
       [
         ["--from", "postgres://postgres@127.0.0.1:1/test", "--to", target],
-        /cannot reach the source database: .*ECONNREFUSED/,
+        /cannot reach the source database at postgres:\/\/postgres@127\.0\.0\.1:1\/test \(.*ECONNREFUSED.*\): .*--from is right/,
       ],
       [["--from", sqliteUrl("missing"), "--to", target], /there is no SQLite database at /],
       [["--from", "postgres://postgres@127.0.0.1:5432/test?schema=Bad-Name", "--to", target], /schema must be/],

@@ -355,7 +355,7 @@ describe("cluster supervision", () => {
       "the exit",
     );
     assert.equal(code, 1);
-    assert.match(output, /people-notes: could not start/);
+    assert.match(output, /people-notes: cannot reach the database at postgres:\/\/postgres@127\.0\.0\.1:1\/none/);
     assert.doesNotMatch(output, /worker started/);
   });
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { READY_TIMEOUT_MS } from "../../src/app.js";
 import { createSchema, POSTGRES_URL, withAdmin } from "../support/app.js";
 import { type RunningServer, startServer, within } from "../support/server-process.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
@@ -93,8 +94,8 @@ function assertUnavailable(answer: Answer, what: string): void {
   assert.equal(JSON.parse(answer.body).status, 503, what);
 }
 
-async function assertNotReady(server: RunningServer): Promise<void> {
-  const ready = await answerWithin(server, "/readyz", 2_000);
+async function assertNotReady(server: RunningServer, withinMs = 2_000): Promise<void> {
+  const ready = await answerWithin(server, "/readyz", withinMs);
   assert.equal(ready.status, 503, `/readyz: ${ready.status} ${ready.body}`);
   assert.match(ready.headers.get("content-type") ?? "", /^application\/problem\+json/);
 }
@@ -131,6 +132,53 @@ describe("PostgreSQL that stops answering, behind a proxy", () => {
 
       proxy.setMode("forward");
       await assertRecovers(server);
+    },
+  );
+
+  test(
+    "a frozen database: once it is known to be away, 503 at once (and /readyz), back within moments of its return",
+    TEST_TIMEOUT,
+    async (t) => {
+      // Deadlines long enough that answering within a fraction of them cannot be waiting them out.
+      const connectTimeoutMs = 3_000;
+      const statementTimeoutMs = 3_000;
+      const { server, proxy } = await serverBehindProxy(t, {
+        DB_CONNECT_TIMEOUT_MS: String(connectTimeoutMs),
+        DB_STATEMENT_TIMEOUT_MS: String(statementTimeoutMs),
+        DB_LOCK_TIMEOUT_MS: String(statementTimeoutMs),
+      });
+      proxy.setMode("blackhole");
+
+      // Finding out takes a deadline: the first request waits for one.
+      const first = await answerWithin(server, "/api/people/1", connectTimeoutMs + statementTimeoutMs + SLACK_MS);
+      assertUnavailable(first, "the request that finds the database away");
+
+      // From then on nothing waits for the database: each answer comes in a fraction of the deadlines.
+      const fast = connectTimeoutMs / 2;
+      const contents = Array.from({ length: 4 }, (_, i) => `written while frozen ${i}`);
+      const answers = await Promise.all([
+        ...Array.from({ length: 4 }, () => answerWithin(server, "/api/people/1", fast)),
+        answerWithin(server, "/api/notes?limit=5", fast),
+        ...contents.map((content) => postNote(server, fast, content)),
+      ]);
+      for (const [i, answer] of answers.entries()) {
+        assertUnavailable(answer, `request ${i} while the database is away`);
+        assert.match(JSON.parse(answer.body).detail, NOTHING_CHANGED);
+      }
+      const started = performance.now();
+      for (let i = 0; i < 5; i++) await assertNotReady(server, READY_TIMEOUT_MS);
+      const took = performance.now() - started;
+      assert.ok(
+        took < READY_TIMEOUT_MS,
+        `five /readyz took ${Math.round(took)} ms: each must answer at once, not at its ${READY_TIMEOUT_MS} ms deadline`,
+      );
+      assert.equal((await answerWithin(server, "/healthz", 1_000)).status, 200);
+
+      proxy.setMode("forward");
+      await assertRecovers(server, connectTimeoutMs / 2);
+      const kept = await contentsOfPersonOne(server);
+      for (const content of contents) assert.equal(kept.has(content), false, `${content} got a 503, so it is absent`);
+      assert.equal((await postNote(server, 2_000, "after the thaw")).status, 201);
     },
   );
 

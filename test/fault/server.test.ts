@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -22,7 +22,12 @@ const dir = mkdtempSync(join(tmpdir(), "people-notes-fault-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 let counter = 0;
-const freshDatabase = () => join(dir, `run-${++counter}`, "nested", "people.db");
+/** A database file that does not exist yet, in a folder of its own that does. */
+function freshDatabase(): string {
+  const folder = join(dir, `run-${++counter}`);
+  mkdirSync(folder);
+  return join(folder, "people.db");
+}
 
 async function json(url: string, init?: RequestInit) {
   const response = await fetch(url, init);

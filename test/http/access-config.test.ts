@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
-import { ConfigError, loadConfig } from "../../src/config.js";
+import { ConfigError, loadConfig, parseDatabaseUrl } from "../../src/config.js";
 import { DEFAULT_FEED_SETTINGS } from "../../src/domain/changes.js";
 import { DEFAULT_EVENT_STREAM_SETTINGS } from "../../src/http/event-stream.js";
 import { isLoopback } from "../../src/http/loopback.js";
@@ -154,4 +157,43 @@ describe("change feed and event stream settings", () => {
       );
     });
   }
+});
+
+describe("DATABASE_URL", () => {
+  test("a SQLite file beside the working directory, as in a fresh clone, is fine and nothing is made", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "people-notes-config-"));
+    try {
+      assert.deepEqual(parseDatabaseUrl("sqlite:./people.db", cwd), { engine: "sqlite", path: join(cwd, "people.db") });
+      assert.deepEqual(parseDatabaseUrl(`sqlite:${cwd}/people.db`), { engine: "sqlite", path: join(cwd, "people.db") });
+      assert.deepEqual(parseDatabaseUrl("sqlite::memory:"), { engine: "sqlite", path: ":memory:" });
+      assert.deepEqual(readdirSync(cwd), [], "parsing creates nothing");
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  test("a SQLite file in a folder that does not exist, or under a file, is refused in one line", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "people-notes-config-"));
+    try {
+      writeFileSync(join(cwd, "plain-file"), "");
+      for (const [url, message] of [
+        [
+          "sqlite:/no/such/dir/x.db",
+          /^DATABASE_URL names \/no\/such\/dir\/x\.db, but the folder \/no\/such\/dir does not exist/,
+        ],
+        ["sqlite:./typo/people.db", /the folder .*\/typo does not exist: correct the path, or create the folder first/],
+        ["sqlite:./plain-file/people.db", /plain-file is not a folder/],
+      ] as const) {
+        assert.throws(
+          () => parseDatabaseUrl(url, cwd),
+          (error) => error instanceof ConfigError && message.test(error.message) && !error.message.includes("\n"),
+          url,
+        );
+      }
+      assert.throws(() => loadConfig({ DATABASE_URL: "sqlite:/no/such/dir/x.db" }), ConfigError);
+      assert.deepEqual(readdirSync(cwd), ["plain-file"], "no folder was made");
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
 });

@@ -10,16 +10,25 @@ export interface CliRun {
   stderr: string;
 }
 
+export interface CliOptions {
+  env?: Record<string, string>;
+  watch?: (stderr: string, kill: () => void) => void;
+  /** The built entry point to run; dist/cli.js unless said (dist/server.js is the server). */
+  entry?: string;
+  /** Killed (SIGKILL) if still running after this long, so a run that should stop never hangs a test. */
+  timeoutMs?: number;
+}
+
 /**
- * Runs the built CLI (dist/cli.js) with `env` added to the test's environment. `watch` sees
- * standard error as it comes and may kill the process.
+ * Runs the built CLI (or another built entry) with `env` added to the test's environment. `watch`
+ * sees standard error as it comes and may kill the process.
  */
 export function runCli(
   args: string[],
-  { env = {}, watch }: { env?: Record<string, string>; watch?: (stderr: string, kill: () => void) => void } = {},
+  { env = {}, watch, entry = "dist/cli.js", timeoutMs }: CliOptions = {},
 ): Promise<CliRun> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ["dist/cli.js", ...args], {
+    const child = spawn(process.execPath, [entry, ...args], {
       cwd: root,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
@@ -33,8 +42,12 @@ export function runCli(
       stderr += chunk;
       watch?.(stderr, () => child.kill("SIGKILL"));
     });
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     child.on("error", fail);
-    child.on("close", (code, signal) => done({ code, signal, stdout, stderr }));
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      done({ code, signal, stdout, stderr });
+    });
   });
 }
 
