@@ -124,6 +124,29 @@ for (const engine of engines()) {
       for (const note of doug) assert.equal(note.person.lname, "Farrell");
     });
 
+    testWithApp(engine, "the last word finds the words it begins, whatever its length", async (api) => {
+      const { foundContents } = searcher(api);
+      // The tutorial's two notes saying "useful", from the first letter typed to the last.
+      const useful = ["This could be useful", "Well, sort of useful"];
+      for (const typed of ["u", "us", "use", "usef", "usefu", "useful", "USEF"]) {
+        assert.deepEqual(await foundContents(typed), useful, typed);
+      }
+      // Past the stem: "running" is indexed as "run", and "runni" still finds it.
+      const writer = await api.createSomeone();
+      await api.createNote(writer.person_id, "Running late, generously");
+      for (const typed of ["ru", "run", "runn", "runni", "running", "late runni", "genero", "generous"]) {
+        assert.deepEqual(await foundContents(typed), ["Running late, generously"], typed);
+      }
+      assert.deepEqual(await foundContents("runnx"), []);
+      assert.deepEqual(await foundContents("late runs"), ["Running late, generously"]);
+      // Accents aside: "mul" begins "Müller", stemmed "muller".
+      const muller = await api.createPerson("Jürgen", "Müller");
+      await api.createNote(muller.person_id, "Grüße aus Köln");
+      for (const typed of ["mu", "mü", "MUL", "mulle", "müller", "jurg", "kol"]) {
+        assert.deepEqual(await foundContents(typed), ["Grüße aus Köln"], typed);
+      }
+    });
+
     testWithApp(engine, "an earlier word is whole, the last one begins words", async (api) => {
       const { foundIds } = searcher(api);
       const { idsOf } = await margesNotes(api);
@@ -131,8 +154,14 @@ for (const engine of engines()) {
       assert.deepEqual(await foundIds("offi"), idsOf("mouse"));
       assert.deepEqual(await foundIds("water ru"), idsOf("houses"));
       assert.deepEqual(await foundIds("bouv"), idsOf("houses", "house", "mouse", "marge"));
-      // A single letter is a word of its own: only "A" matches "a".
-      assert.deepEqual(await foundIds("house a"), idsOf("house"));
+      assert.deepEqual(await foundIds("caf"), idsOf("house"));
+      assert.deepEqual(await foundIds("CRÈ"), idsOf("house"));
+      // With or without the accents: "crè" and "cre" both begin "crème".
+      assert.deepEqual(await foundIds("cre"), idsOf("house"));
+      assert.deepEqual(await foundIds("cremé"), idsOf("house"));
+      // A single letter begins words too: "a", "A", "about" (and nothing else of Marge's).
+      assert.deepEqual(await foundIds("marge a"), idsOf("house", "marge"));
+      assert.deepEqual(await foundIds("house c"), idsOf("house"));
       // An earlier word is never a prefix.
       assert.deepEqual(await foundIds("wat house"), []);
     });
@@ -158,6 +187,8 @@ for (const engine of engines()) {
       const [mouse] = (await found("marge offi")).filter((note) => note.note_id === ids.mouse);
       assert.ok(mouse);
       assert.deepEqual(marked(mouse), ["content:office", "fname:Marge"]);
+      const useful = await found("usef");
+      assert.deepEqual(useful.map(marked), [["content:useful"], ["content:useful"]]);
       // The plain list has no highlights.
       const list = await api.get("/api/notes?limit=2");
       for (const note of list.json<ListedNote[]>()) assert.equal(note.highlights, undefined);

@@ -17,6 +17,7 @@ const EVERY_MIGRATION = [
   "006_token_lookup",
   "007_note_search",
   "008_change_feed",
+  "009_note_search_words",
 ];
 
 async function count(database: TestDatabase, table: "person" | "note"): Promise<number> {

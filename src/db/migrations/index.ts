@@ -8,6 +8,7 @@ import * as tokens from "./005_tokens.js";
 import * as tokenLookup from "./006_token_lookup.js";
 import * as noteSearch from "./007_note_search.js";
 import * as changeFeed from "./008_change_feed.js";
+import * as noteSearchWords from "./009_note_search_words.js";
 
 /** Numbered migrations, in order. Each one is written once and branches on the engine only where SQL differs. */
 export function migrations(engine: Engine): Record<string, Migration> {
@@ -20,6 +21,7 @@ export function migrations(engine: Engine): Record<string, Migration> {
     "006_token_lookup": tokenLookup.up(engine),
     "007_note_search": noteSearch.up(engine),
     "008_change_feed": changeFeed.up(engine),
+    "009_note_search_words": noteSearchWords.up(engine),
   };
   return Object.fromEntries(
     Object.entries(steps).map(([name, up]) => [name, { up: engine === "postgres" ? withoutStatementTimeout(up) : up }]),
