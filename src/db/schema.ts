@@ -83,14 +83,16 @@ export interface FeedHorizonTable {
 
 /**
  * SQLite: the full-text index of the notes (FTS5 with external content, reading the view
- * `note_search_source`: each note's content and its author's names as `author`), kept by
- * triggers (migration 007) and queried in src/db/search-repository.ts. On PostgreSQL the index is
- * `note.search`, a tsvector column kept by triggers that no query selects.
+ * `note_search_source`: each note's content, its author's names as `author`, and both again as
+ * `words`, unstemmed), kept by triggers (migrations 007 and 009) and queried in
+ * src/db/search-repository.ts. On PostgreSQL the index is `note.search`, a tsvector column kept by
+ * triggers that no query selects.
  */
 export interface NoteSearchTable {
   rowid: number;
   content: string;
   author: string;
+  words: string;
 }
 
 export interface Database {

@@ -5,15 +5,28 @@ import type { PersonKey, PersonRow } from "./people-repository.js";
 import type { Database, Engine } from "./schema.js";
 
 /**
- * Full-text search of notes (migration 007): FTS5 on SQLite, a tsvector with a GIN index on
- * PostgreSQL. The match argument is always a bound parameter: `match` is an FTS5 expression of
- * quoted words on SQLite and the text for to_tsquery on PostgreSQL (see src/domain/search-text.ts),
- * and nothing else the user sent reaches the SQL.
+ * Full-text search of notes (migrations 007 and 009): FTS5 on SQLite, a tsvector with a GIN index
+ * on PostgreSQL. What is matched is always bound as parameters (see `NoteMatch`, built in
+ * src/domain/search-text.ts), and nothing else the user sent reaches the SQL.
  *
  * Ranking every match of a word found in a tenth of a million notes costs more than the page is
  * allowed to take, so matches are ranked in windows: the newest `window` matches, ranked, then the
  * next, and so on. A window is a range of note ids, [floor, ceiling].
  */
+
+/**
+ * What the index is asked. SQLite: an FTS5 expression. PostgreSQL: three texts for `to_tsquery`,
+ * combined as `earlier && (last || prefix)`: the earlier words and the last one whole, stemmed by
+ * `note_search` (`'water':D & 'hous':D`; `earlier` may be empty), and the last one's beginning,
+ * unstemmed by `simple` (`'hous':*A`).
+ */
+export type NoteMatch = { fts5: string } | { earlier: string; last: string; prefix: string };
+
+function matchParameters(engine: Engine, match: NoteMatch): string[] {
+  if (engine === "sqlite" && "fts5" in match) return [match.fts5];
+  if (engine === "postgres" && "prefix" in match) return [match.earlier, match.last, match.prefix];
+  throw new Error(`a search built for the other engine than ${engine}`);
+}
 
 /** A note found, with its relevance (higher is better) within its window. */
 export interface RankedNoteRow extends NoteRow {
@@ -33,6 +46,14 @@ export interface RankedPosition {
 
 const NOTE_COLUMNS = `note.note_id, note.person_id, note.content, note.timestamp, note.version,
   person.fname, person.lname, person.timestamp as person_timestamp, person.version as person_version`;
+
+/**
+ * PostgreSQL: the tsquery of a `NoteMatch` ($1 to $3). An empty `earlier` is left out rather than
+ * given to to_tsquery, which would warn that it holds no lexemes.
+ */
+const LAST_OR_PREFIX = `(to_tsquery('note_search', note_search_fold($2)) || to_tsquery('simple', note_search_fold($3)))`;
+const PG_QUERY = `case when $1 = '' then ${LAST_OR_PREFIX}
+                  else to_tsquery('note_search', note_search_fold($1)) && ${LAST_OR_PREFIX} end`;
 
 /** One SQL text per engine and shape; only the parameters change from call to call. */
 const SQL: Record<Engine, { floor: string; first: string; after: string; count: string }> = {
@@ -63,29 +84,29 @@ const SQL: Record<Engine, { floor: string; first: string; after: string; count: 
   // every row the plan reads, and `note_id + 0` leaves the GIN index as the way in: walking the
   // primary key through the id range took seconds for a common word.
   postgres: {
-    floor: `with q as materialized (select to_tsquery('note_search', note_search_fold($1)) as query)
+    floor: `with q as materialized (select ${PG_QUERY} as query)
             select note_id from note, q
-            where search @@ q.query and note_id <= $2
-            order by note_id desc offset $3 limit 1`,
-    first: `with q as materialized (select to_tsquery('note_search', note_search_fold($1)) as query),
+            where search @@ q.query and note_id <= $4
+            order by note_id desc offset $5 limit 1`,
+    first: `with q as materialized (select ${PG_QUERY} as query),
             ranked as (
               select note_id, ts_rank(search, q.query)::float8 as score from note, q
-              where search @@ q.query and note_id + 0 between $2 and $3
-              order by score desc, note_id desc limit $4)
-            select ranked.score, ${NOTE_COLUMNS} from ranked
-            join note on note.note_id = ranked.note_id join person on person.person_id = note.person_id
-            order by ranked.score desc, ranked.note_id desc`,
-    after: `with q as materialized (select to_tsquery('note_search', note_search_fold($1)) as query),
-            scored as (
-              select note_id, ts_rank(search, q.query)::float8 as score from note, q
-              where search @@ q.query and note_id + 0 between $2 and $3),
-            ranked as (
-              select note_id, score from scored where (score, note_id) < ($4::float8, $5::bigint)
+              where search @@ q.query and note_id + 0 between $4 and $5
               order by score desc, note_id desc limit $6)
             select ranked.score, ${NOTE_COLUMNS} from ranked
             join note on note.note_id = ranked.note_id join person on person.person_id = note.person_id
             order by ranked.score desc, ranked.note_id desc`,
-    count: `with q as materialized (select to_tsquery('note_search', note_search_fold($1)) as query)
+    after: `with q as materialized (select ${PG_QUERY} as query),
+            scored as (
+              select note_id, ts_rank(search, q.query)::float8 as score from note, q
+              where search @@ q.query and note_id + 0 between $4 and $5),
+            ranked as (
+              select note_id, score from scored where (score, note_id) < ($6::float8, $7::bigint)
+              order by score desc, note_id desc limit $8)
+            select ranked.score, ${NOTE_COLUMNS} from ranked
+            join note on note.note_id = ranked.note_id join person on person.person_id = note.person_id
+            order by ranked.score desc, ranked.note_id desc`,
+    count: `with q as materialized (select ${PG_QUERY} as query)
             select count(*) as total from note, q where search @@ q.query`,
   },
 };
@@ -94,9 +115,9 @@ const SQL: Record<Engine, { floor: string; first: string; after: string; count: 
  * The lowest id of the window that ends at `ceiling`: the id of the `size`-th newest match at or
  * below it, or 1 when fewer matches are left (the last window).
  */
-export async function windowFloor(ex: Executor, match: string, ceiling: number, size: number): Promise<number> {
+export async function windowFloor(ex: Executor, match: NoteMatch, ceiling: number, size: number): Promise<number> {
   const row = await ex.executeQueryFirst<{ note_id: number }>(
-    CompiledQuery.raw(SQL[ex.engine].floor, [match, ceiling, size - 1]),
+    CompiledQuery.raw(SQL[ex.engine].floor, [...matchParameters(ex.engine, match), ceiling, size - 1]),
   );
   return row?.note_id ?? 1;
 }
@@ -104,31 +125,40 @@ export async function windowFloor(ex: Executor, match: string, ceiling: number, 
 /** Up to `limit` matches of the window, best first (ties: newest first), after `position` if given. */
 export async function rankedNotes(
   ex: Executor,
-  match: string,
+  match: NoteMatch,
   window: SearchWindow,
   limit: number,
   position?: RankedPosition,
 ): Promise<RankedNoteRow[]> {
   const sql = SQL[ex.engine];
   const { floor, ceiling } = window;
+  const matching = matchParameters(ex.engine, match);
   const query = position
     ? ex.engine === "sqlite"
-      ? CompiledQuery.raw(sql.after, [match, floor, ceiling, position.score, position.score, position.noteId, limit])
-      : CompiledQuery.raw(sql.after, [match, floor, ceiling, position.score, position.noteId, limit])
-    : CompiledQuery.raw(sql.first, [match, floor, ceiling, limit]);
+      ? CompiledQuery.raw(sql.after, [
+          ...matching,
+          floor,
+          ceiling,
+          position.score,
+          position.score,
+          position.noteId,
+          limit,
+        ])
+      : CompiledQuery.raw(sql.after, [...matching, floor, ceiling, position.score, position.noteId, limit])
+    : CompiledQuery.raw(sql.first, [...matching, floor, ceiling, limit]);
   return (await ex.executeQuery<RankedNoteRow>(query)).rows;
 }
 
 /**
- * SQLite: up to `max` indexed terms that begin with `stem`, in order. A prefix query makes FTS5
+ * SQLite: up to `max` indexed terms that begin with `start`, in order. A prefix query makes FTS5
  * merge the lists of every such term into one before it can answer, on each of a search's three
- * queries; when the only such term is the word itself, the word alone answers the same.
+ * queries; the service asks this first to leave out a beginning that adds nothing.
  */
-export async function termsStartingWith(ex: Executor, stem: string, max: number): Promise<string[]> {
+export async function termsStartingWith(ex: Executor, start: string, max: number): Promise<string[]> {
   const { rows } = await ex.executeQuery<{ term: string }>(
     CompiledQuery.raw("select term from note_search_vocab where term >= ? and term < ? limit ?", [
-      stem,
-      `${stem}\u{10FFFF}`,
+      start,
+      `${start}\u{10FFFF}`,
       max,
     ]),
   );
@@ -136,8 +166,10 @@ export async function termsStartingWith(ex: Executor, stem: string, max: number)
 }
 
 /** How many notes match, in all windows. */
-export async function countMatches(ex: Executor, match: string): Promise<number> {
-  const row = await ex.executeQueryFirst<{ total: number }>(CompiledQuery.raw(SQL[ex.engine].count, [match]));
+export async function countMatches(ex: Executor, match: NoteMatch): Promise<number> {
+  const row = await ex.executeQueryFirst<{ total: number }>(
+    CompiledQuery.raw(SQL[ex.engine].count, matchParameters(ex.engine, match)),
+  );
   return Number(row?.total ?? 0);
 }
 

@@ -1,7 +1,12 @@
+import { wordsColumnText } from "../db/search-letters.js";
+import type { NoteMatch } from "../db/search-repository.js";
+
 /**
  * What a search query means, independently of the engine: the user's text becomes plain words
- * (nothing of it is ever read as FTS5 or tsquery syntax), the last word is a prefix while it is
- * being typed, and matches in a note are found again here as ranges of its text.
+ * (nothing of it is ever read as FTS5 or tsquery syntax), and matches in a note are found again
+ * here as ranges of its text. Every word matches the words with its stem (English stemming); the
+ * last one, being typed, also every word it begins, from its first letter on, compared unstemmed:
+ * "usef" finds "useful" although "useful" is stemmed to "us" (Porter) or "use" (Snowball).
  */
 
 /** Letters, digits and the marks on them: everything else (quotes, operators, `*`, `^`, `:`) only separates words. */
@@ -10,43 +15,62 @@ const WORD = /[\p{L}\p{N}\p{M}\p{Co}]+/gu;
 /** What a word needs besides marks. */
 const BEARER = /[\p{L}\p{N}\p{Co}]/u;
 
-/** The last word matches as a prefix from this many characters on; a single letter matches only itself. */
-export const MIN_PREFIX_LENGTH = 2;
-
 export interface SearchQuery {
-  /** The words as the user typed them, in order; at least one. */
+  /** The words as the user typed them, in order; at least one. The last one is also a beginning. */
   words: string[];
-  /** Whether the last word matches every word it begins. */
-  prefix: boolean;
 }
+
+/**
+ * How the last word is searched: whole (by its stem, as the other words), as the beginning of the
+ * words as written, or both. SQLite leaves out a form that cannot add a note to the other.
+ */
+export interface LastWord {
+  whole: boolean;
+  beginning: boolean;
+}
+
+export const WHOLE_AND_BEGINNING: LastWord = { whole: true, beginning: true };
 
 /** The words of a query, or undefined when it has none (only punctuation or spaces). */
 export function parseQuery(text: string): SearchQuery | undefined {
   // Marks with nothing to sit on are folded away by both engines, leaving no word at all.
   const words = (text.match(WORD) ?? []).filter((word) => BEARER.test(word));
-  const last = words[words.length - 1];
-  if (last === undefined) return undefined;
-  return { words, prefix: [...last].length >= MIN_PREFIX_LENGTH };
+  return words.length === 0 ? undefined : { words };
 }
 
+/** A word as an FTS5 string (quotes doubled, although words hold none). */
+const quoted = (word: string) => `"${word.replaceAll('"', '""')}"`;
+
 /**
- * The FTS5 expression: every word as a quoted string (quotes doubled, although words hold none),
- * all of them required, the last one a prefix.
+ * The FTS5 expression: every word whole, all of them required, and the last one also as the
+ * beginning of a word in the `words` column, where letters are not stemmed: `"water" AND ("hous"
+ * OR "…"*)`, the beginning's letters moved as in that column. No column filter is needed: a word
+ * with an ASCII letter is stemmed to ASCII letters in `content` and `author`, and moved letters
+ * only ever match `words`; a word without ASCII letters is the same in all three columns, so
+ * either way the same notes match, and FTS5 need not read the columns of every match.
  */
-export function fts5Expression(query: SearchQuery): string {
-  const quoted = query.words.map((word) => `"${word.replaceAll('"', '""')}"`);
-  if (query.prefix) quoted[quoted.length - 1] += "*";
-  return quoted.join(" ");
+export function fts5Expression(query: SearchQuery, last: LastWord = WHOLE_AND_BEGINNING): NoteMatch {
+  const words = query.words.map(quoted);
+  const typed = query.words[query.words.length - 1] as string;
+  const forms = [
+    ...(last.whole ? [words[words.length - 1] as string] : []),
+    ...(last.beginning ? [`${quoted(wordsColumnText(typed))}*`] : []),
+  ];
+  words[words.length - 1] = forms.length === 1 ? (forms[0] as string) : `(${forms.join(" OR ")})`;
+  return { fts5: words.join(" AND ") };
 }
 
 /**
- * The text given to PostgreSQL's to_tsquery, as a bound parameter: each word quoted (words hold
+ * The texts given to PostgreSQL's to_tsquery, as bound parameters: each word quoted (words hold
  * only letters, digits and marks, so never a quote), so that to_tsquery never reads a word as
  * syntax, even one of characters it does not know as letters; the only operators are these.
+ * Whole words match the stems (weight D), the beginning of the last one the words as written
+ * (weight A).
  */
-export function tsqueryText(query: SearchQuery): string {
-  const last = query.words.length - 1;
-  return query.words.map((word, i) => (query.prefix && i === last ? `'${word}':*` : `'${word}'`)).join(" & ");
+export function tsqueryTexts(query: SearchQuery): NoteMatch {
+  const stems = query.words.map((word) => `'${word}':D`);
+  const last = query.words[query.words.length - 1] as string;
+  return { earlier: stems.slice(0, -1).join(" & "), last: stems[stems.length - 1] as string, prefix: `'${last}':*A` };
 }
 
 /** As SQLite's unicode61 tokenizer folds a token (remove_diacritics 2): lower case, without diacritics. */
@@ -275,16 +299,18 @@ export interface Highlight {
   end: number;
 }
 
-/** Finds the words of a text that match a query, compared by their folded, stemmed forms. */
+/**
+ * Finds the words of a text that match a query: those with the stem of a query word, and those
+ * the last query word begins, compared folded.
+ */
 export function highlighter(query: SearchQuery): (field: Highlight["field"], text: string) => Highlight[] {
-  const stems = query.words.map((word) => stem(foldToken(word)));
-  const prefix = query.prefix ? stems.pop() : undefined;
-  const exact = new Set(stems);
+  const stems = new Set(query.words.map((word) => stem(foldToken(word))));
+  const beginning = foldToken(query.words[query.words.length - 1] as string);
   return (field, text) => {
     const found: Highlight[] = [];
     for (const match of text.matchAll(WORD)) {
-      const form = stem(foldToken(match[0]));
-      if (exact.has(form) || (prefix !== undefined && form.startsWith(prefix))) {
+      const folded = foldToken(match[0]);
+      if (folded.startsWith(beginning) || stems.has(stem(folded))) {
         found.push({ field, start: match.index, end: match.index + match[0].length });
       }
     }

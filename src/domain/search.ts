@@ -1,10 +1,12 @@
 import type { UnitOfWork } from "../db/executor.js";
 import { nameKey } from "../db/names.js";
 import type { PersonKey } from "../db/people-repository.js";
+import { lettersInPlace, wordsColumnText } from "../db/search-letters.js";
 import {
   countMatches,
   countPeopleNamed,
   listPeopleNamed,
+  type NoteMatch,
   type RankedNoteRow,
   type RankedPosition,
   rankedNotes,
@@ -15,14 +17,15 @@ import {
 import { decodeCursor, invalidCursor, type Page, toPage } from "./paging.js";
 import { PERSON_CURSOR, pageOfPeople } from "./people.js";
 import {
-  foldToken,
   fts5Expression,
   type Highlight,
   highlighter,
+  type LastWord,
   parseQuery,
   type SearchQuery,
   stem,
-  tsqueryText,
+  tsqueryTexts,
+  WHOLE_AND_BEGINNING,
 } from "./search-text.js";
 import type { Note, Person } from "./types.js";
 
@@ -32,8 +35,17 @@ export type FoundNote = Note & { highlights: Highlight[] };
 /** How many of the newest matches are ranked together before the next, older window begins (SQLite). */
 export const RANKING_WINDOW = 5_000;
 
-/** From this length on, a last word is looked up among the indexed terms (SQLite). */
+/**
+ * From this length on, the words a last word begins are looked up among the indexed terms
+ * (SQLite): shorter beginnings have prefix indexes of their own.
+ */
 const FAST_PREFIX_LENGTH = 4;
+/** A word as the `words` column holds it, when it is made of Latin letters and digits only. */
+const MOVED_LETTERS_AND_DIGITS = /^[\uE000-\uE0190-9]+$/;
+/** A two-letter stem that does not begin all its words: "ays", "ayed" and "aying" are stemmed "ai". */
+const VOWEL_AND_I = /^[aeiou]i$/;
+/** How many of the words it begins are looked at: each one costs a read of its list of notes. */
+const BEGUN_WORDS_LOOKED_AT = 3;
 
 /** The highest note id there can be: the first window has no upper end. */
 const NO_CEILING = Number.MAX_SAFE_INTEGER;
@@ -80,8 +92,8 @@ export class SearchService {
   }
 
   /**
-   * Notes matching every word of `text` (the last one also as the start of a word), best first
-   * within windows of the newest matches. Text with no words finds nothing.
+   * Notes matching every word of `text` (the last one also as the beginning of a word, at any
+   * length), best first within windows of the newest matches. Text with no words finds nothing.
    */
   async notes(text: string, limit: number, cursor?: string): Promise<Page<FoundNote>> {
     const start = decodeCursor<SearchCursor>(cursor, SEARCH_CURSOR);
@@ -91,9 +103,8 @@ export class SearchService {
     }
     const query = parseQuery(text);
     if (query === undefined) return { items: [], total: 0 };
-    const searched = await this.asSearched(query);
-    if (searched === undefined) return { items: [], total: 0 };
-    const match = this.store.engine === "sqlite" ? fts5Expression(searched) : tsqueryText(searched);
+    const match =
+      this.store.engine === "sqlite" ? fts5Expression(query, await this.lastWord(query)) : tsqueryTexts(query);
 
     // Counted first: when every match fits in one window, finding where the window ends is not needed.
     const total = await countMatches(this.store, match);
@@ -108,21 +119,31 @@ export class SearchService {
   }
 
   /**
-   * SQLite: a last word of four characters or more that begins no indexed word but itself is
-   * searched as that word (the same matches, without FTS5's prefix merge), and one that begins
-   * none finds nothing. Shorter prefixes have their own prefix indexes.
+   * SQLite: how the last word is searched, leaving out a form that cannot add a note to the other.
+   * Only a word of Latin letters and digits is looked at, as its folded form is then known exactly.
+   * - One or two characters that are their own stem: only as a beginning. Every word stemmed to
+   *   them begins with them (stems keep the start of their word), except a vowel and y, stemmed to
+   *   the vowel and i ("ays" is "ai"), which is searched both ways.
+   * - Four or more: only whole, when every word it begins has its stem, which the whole word finds
+   *   already ("water", "waters"), or when it begins no word at all. This spares FTS5 merging the
+   *   lists of every word a prefix begins; shorter beginnings have prefix indexes of their own.
    */
-  private async asSearched(query: SearchQuery): Promise<SearchQuery | undefined> {
-    const last = query.words[query.words.length - 1] ?? "";
-    if (this.store.engine !== "sqlite" || !query.prefix || [...last].length < FAST_PREFIX_LENGTH) return query;
-    const stemmed = stem(foldToken(last));
-    const terms = await termsStartingWith(this.store, stemmed, 2);
-    if (terms.length === 0) return undefined;
-    return terms.length === 1 && terms[0] === stemmed ? { ...query, prefix: false } : query;
+  private async lastWord(query: SearchQuery): Promise<LastWord> {
+    const indexed = wordsColumnText(query.words[query.words.length - 1] as string);
+    if (!MOVED_LETTERS_AND_DIGITS.test(indexed)) return WHOLE_AND_BEGINNING;
+    const folded = lettersInPlace(indexed);
+    const own = stem(folded);
+    if (folded.length <= 2 && own === folded && !VOWEL_AND_I.test(folded)) return { whole: false, beginning: true };
+    if (folded.length < FAST_PREFIX_LENGTH) return WHOLE_AND_BEGINNING;
+    const begun = await termsStartingWith(this.store, indexed, BEGUN_WORDS_LOOKED_AT);
+    if (begun.length === BEGUN_WORDS_LOOKED_AT) return WHOLE_AND_BEGINNING;
+    return begun.every((term) => stem(lettersInPlace(term)) === own)
+      ? { whole: true, beginning: false }
+      : WHOLE_AND_BEGINNING;
   }
 
   /** `wanted` matches from the cursor's place on, moving to older windows as each runs out. */
-  private async rank(match: string, wanted: number, total: number, start?: SearchCursor): Promise<Found[]> {
+  private async rank(match: NoteMatch, wanted: number, total: number, start?: SearchCursor): Promise<Found[]> {
     let window: SearchWindow;
     let position: RankedPosition | undefined;
     if (start) {

@@ -4,14 +4,13 @@ import fc from "fast-check";
 import type { InjectOptions } from "fastify";
 import { engines, startApp, type TestApp } from "../support/app.js";
 import { operations, spec } from "../support/contract.js";
+import { propertyParameters } from "../support/property.js";
 
 /**
  * Random sequences of valid and invalid requests for every operation of the contract. Whatever
  * arrives, no answer is a 5xx, every answer matches the contract (startApp's inject checks it), and
  * afterwards the database's invariants hold.
  */
-const RUNS = Number(process.env.FUZZ_RUNS ?? 40);
-const SEED = Number(process.env.FUZZ_SEED ?? 20261202);
 
 type Json = Record<string, unknown>;
 
@@ -151,7 +150,7 @@ async function assertInvariants(app: TestApp): Promise<void> {
 
 for (const engine of engines()) {
   describe(`requests generated from the contract (${engine})`, () => {
-    test("no sequence of requests gets a 5xx, breaks the contract, or breaks an invariant", async () => {
+    test("no sequence of requests gets a 5xx, breaks the contract, or breaks an invariant", async (t) => {
       await fc.assert(
         fc.asyncProperty(fc.array(requestFor, { minLength: 1, maxLength: 15 }), async (requests) => {
           const app = await startApp({ engine });
@@ -162,7 +161,7 @@ for (const engine of engines()) {
             await app.close();
           }
         }),
-        { numRuns: RUNS, seed: SEED, endOnFailure: true },
+        { ...propertyParameters(t, 40), endOnFailure: true },
       );
     });
   });

@@ -18,6 +18,7 @@ const EVERY_MIGRATION = [
   "006_token_lookup",
   "007_note_search",
   "008_change_feed",
+  "009_note_search_words",
   "010_change_resource",
 ];
 

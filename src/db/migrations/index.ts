@@ -8,6 +8,7 @@ import * as tokens from "./005_tokens.js";
 import * as tokenLookup from "./006_token_lookup.js";
 import * as noteSearch from "./007_note_search.js";
 import * as changeFeed from "./008_change_feed.js";
+import * as noteSearchWords from "./009_note_search_words.js";
 import * as changeResource from "./010_change_resource.js";
 
 /** Numbered migrations, in order. Each one is written once and branches on the engine only where SQL differs. */
@@ -21,6 +22,7 @@ export function migrations(engine: Engine): Record<string, Migration> {
     "006_token_lookup": tokenLookup.up(engine),
     "007_note_search": noteSearch.up(engine),
     "008_change_feed": changeFeed.up(engine),
+    "009_note_search_words": noteSearchWords.up(engine),
     "010_change_resource": changeResource.up(engine),
   };
   return Object.fromEntries(
