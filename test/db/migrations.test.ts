@@ -113,7 +113,8 @@ for (const engine of engines()) {
     test("changes recorded before the change row named its resource keep their revisions and get their resource", async () => {
       await withDatabase(engine, async (database) => {
         const { store } = database;
-        const { error } = await (await migrator(store)).migrateTo("008_change_feed");
+        // The last migration before the change row named its resource.
+        const { error } = await (await migrator(store)).migrateTo("009_note_search_words");
         assert.equal(error, undefined);
         await seedTutorialData(store);
         const at = "2024-01-01T00:00:00.000Z";
