@@ -91,6 +91,15 @@ export function isConnectFailure(error: unknown): boolean {
 }
 
 /**
+ * A connection cut while it was being opened: the server was reached, so this shows one lost
+ * connection, not an unreachable server (a refusal or a time-out does).
+ */
+export function isCutWhileConnecting(error: unknown): boolean {
+  const { code, message } = describe(error);
+  return code === "ECONNRESET" || code === "EPIPE" || /terminated unexpectedly|ECONNRESET|EPIPE/i.test(message);
+}
+
+/**
  * The server answered, but would not let this connection in: an unknown user, a wrong password,
  * a database that does not exist. Trying again will not help; the settings must change.
  */

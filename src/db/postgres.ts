@@ -3,7 +3,14 @@ import { type CompiledQuery, PostgresDialect, type QueryResult } from "kysely";
 import pg from "pg";
 import { CircuitBreaker } from "./breaker.js";
 import { postgresSignals } from "./change-signals.js";
-import { isConnectFailure, isConnectionBroken, isUnanswered, outcomeUnknown, translate } from "./errors.js";
+import {
+  isConnectFailure,
+  isConnectionBroken,
+  isCutWhileConnecting,
+  isUnanswered,
+  outcomeUnknown,
+  translate,
+} from "./errors.js";
 import type { EngineConnection, Executor } from "./executor.js";
 import type { StoreLog } from "./log.js";
 import { ownSchemaIntrospection } from "./postgres-introspector.js";
@@ -61,7 +68,7 @@ export function openPostgres(options: PostgresOptions): EngineConnection {
     try {
       return await pool.connect();
     } catch (error) {
-      if (isConnectFailure(error)) breaker.trip(error);
+      if (isConnectFailure(error) && !isCutWhileConnecting(error)) breaker.trip(error);
       throw error;
     }
   }
