@@ -44,10 +44,10 @@ const quoted = (word: string) => `"${word.replaceAll('"', '""')}"`;
 /**
  * The FTS5 expression: every word whole, all of them required, and the last one also as the
  * beginning of a word in the `words` column, where letters are not stemmed: `"water" AND ("hous"
- * OR "…"*)`, the beginning's letters moved as in that column. No column filter is needed: a word
- * with an ASCII letter is stemmed to ASCII letters in `content` and `author`, and moved letters
- * only ever match `words`; a word without ASCII letters is the same in all three columns, so
- * either way the same notes match, and FTS5 need not read the columns of every match.
+ * OR "…"*)`, the beginning's letters moved as in that column. No column filter is needed: no
+ * ASCII letter is left in `words`, so a stem with one never matches there, nor a moved letter
+ * elsewhere; a word without Latin letters is the same in all three columns. Either way the same
+ * notes match, and FTS5 need not read the columns of every match.
  */
 export function fts5Expression(query: SearchQuery, last: LastWord = WHOLE_AND_BEGINNING): NoteMatch {
   const words = query.words.map(quoted);
