@@ -36,7 +36,7 @@ export function failureMessage(error: unknown, context: FailureContext = {}): st
   return `${context.failed ?? "failed"}: ${failureLine(error)} (LOG_LEVEL=debug prints the stack)`;
 }
 
-/** "cannot reach the database at <where> (<why>): <what to do>". */
+/** "cannot reach the database at <where> (<why>): <what to do>" (a SQLite file: "cannot open"). */
 export function unreachable(error: unknown, { database, setting = "DATABASE_URL", role }: FailureContext): string {
   const which = role ? `${role} database` : "database";
   const where = database ? ` at ${describeDatabase(database)}` : "";
@@ -44,7 +44,8 @@ export function unreachable(error: unknown, { database, setting = "DATABASE_URL"
     database?.engine === "sqlite"
       ? `check that ${setting} names a file this user may read and write`
       : `check that PostgreSQL is running there and that ${setting} is right`;
-  return `cannot reach the ${which}${where} (${causeLine(error)}): ${todo}`;
+  const verb = database?.engine === "sqlite" ? "open" : "reach";
+  return `cannot ${verb} the ${which}${where} (${causeLine(error)}): ${todo}`;
 }
 
 /** A database as an operator would name it, never with its password. */

@@ -37,7 +37,7 @@ export class CircuitBreaker {
   check(): void {
     if (!this.#open) return;
     const seconds = Math.round((Date.now() - this.#openedAt) / 1000);
-    throw new DatabaseUnavailableError(`the database has not answered for ${seconds} s; nothing was sent to it`, {
+    throw new DatabaseUnavailableError(`the database has been unreachable for ${seconds} s; nothing was sent to it`, {
       cause: this.#cause,
     });
   }
