@@ -105,12 +105,11 @@ function refreshCopy() {
   });
 }
 
-/** Installs the copy's dependencies with Node 24 when package.json or the lockfile changed. */
+/** Installs the copy's dependencies with Node 24 when the lockfile changed (npm ci keeps package.json to it). */
 function installCopy() {
   const stamp = join(copy, "node_modules", ".people-notes-install");
   const wanted = createHash("sha256")
     .update(NODE24_VERSION)
-    .update(readFileSync(join(copy, "package.json")))
     .update(readFileSync(join(copy, "package-lock.json")))
     .digest("hex");
   if (existsSync(stamp) && readFileSync(stamp, "utf8") === wanted) return;
