@@ -69,6 +69,9 @@ async function addNotes(store: Store, notes: number): Promise<void> {
         timestamp: new Date(Date.UTC(2021, 0, 1) + (start + k) * 1_000).toISOString(),
       }));
       await tx.insertInto("note").values(rows).execute();
+      // SQLite inserts synchronously: let the event loop turn between batches, or the app sees a loop
+      // blocked for seconds and sheds the test's next request (503), as Node 24 reliably reports it.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   });
 }
