@@ -1,7 +1,9 @@
 /**
  * Writes openapi/limits.ts: the limits of the contract's named schemas and parameters (lengths,
- * numbers, item counts), which openapi-typescript does not carry into types. `npm run gen` runs it
- * after openapi-typescript, so the web app checks a form against the limits the server applies.
+ * numbers, item counts), which openapi-typescript does not carry into types, and the values of its
+ * named string enums, which types cannot list at run time. `npm run gen` runs it after
+ * openapi-typescript, so the web app checks a form against the limits the server applies and
+ * offers the choices the server accepts.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -29,17 +31,28 @@ function collect(entries: [string, unknown][]): Json {
   );
 }
 
+/** The named schemas that are an enum of strings, with their values in the contract's order. */
+function enumsOf(schemas: Json): Json {
+  return Object.fromEntries(
+    Object.entries(schemas).flatMap(([name, schema]) => {
+      const values = (schema as Json | undefined)?.enum;
+      return Array.isArray(values) && values.every((value) => typeof value === "string") ? [[name, values]] : [];
+    }),
+  );
+}
+
 /** The module's text for a parsed contract. */
 export function renderContractLimits(spec: Json): string {
   const components = (spec.components ?? {}) as { schemas?: Json; parameters?: Record<string, Json> };
   const limits = {
     schemas: collect(Object.entries(components.schemas ?? {})),
     parameters: collect(Object.entries(components.parameters ?? {}).map(([name, p]) => [name, p.schema])),
+    enums: enumsOf(components.schemas ?? {}),
   };
   return [
     "// Generated from openapi/openapi.yaml by scripts/contract-limits.ts (npm run gen). Do not edit.",
     "",
-    "/** The limits of the contract's named schemas and parameters. */",
+    "/** The limits of the contract's named schemas and parameters, and the values of its named enums. */",
     `export const limits = ${JSON.stringify(limits, null, 2)} as const;`,
     "",
   ].join("\n");

@@ -3,8 +3,11 @@
 // and runs the API and database tests on it, from a copy of this tree with its own node_modules (so
 // better-sqlite3 is built against Node 24's own headers there, and the Node 20 build here is untouched).
 //
-//   node scripts/node24.mjs install        put Node 24 in the cache folder (once)
-//   node scripts/node24.mjs test [FILE…]   test/api and test/db (or the files given) on Node 24
+//   node scripts/node24.mjs install        put Node 24 in the cache folder (once), and install the
+//                                          dependencies of this tree's lockfile with it
+//   node scripts/node24.mjs test [--concurrency=N] [FILE…]
+//                                          test/api and test/db (or the files given) on Node 24,
+//                                          N test files at a time (node --test's default: cores - 1)
 //
 // Without Node 24 installed, `test` fails under CI=true and otherwise says plainly that nothing ran.
 // This file uses Node's own modules only: .ci/run calls `install` before `npm ci`.
@@ -19,6 +22,9 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { homedir } from "node:os";
@@ -34,11 +40,36 @@ const nodeHome = join(cache, `node-v${NODE24_VERSION}-linux-x64`);
 const node24 = join(nodeHome, "bin", "node");
 /** The copy this tree is tested from; one per tree, so two work trees on one machine do not share it. */
 const copy = join(cache, "node24-trees", createHash("sha256").update(root).digest("hex").slice(0, 16));
-/** Left in the copy when it is refreshed: its own install, built for Node 24. */
-const keptInCopy = new Set(["node_modules"]);
+/**
+ * Node 24's install of the dependencies, one per lockfile: shared by every copy whose lockfile is the
+ * same, so that a new clone (CI's) finds it ready when `install` has made it, and a branch that
+ * changes no dependency builds nothing. The copy's node_modules is a link to it.
+ */
+const depsRoot = join(cache, "node24-deps");
+/** Installs kept for other lockfiles (other branches), newest first; older ones are removed. */
+const KEPT_INSTALLS = 3;
 /** Never copied: the Node 20 install, git's data, and what runs leave behind. */
 const notCopied = new Set(["node_modules", ".git", "coverage", "test-results", "bench/.data", "bench/results"]);
-const defaultTests = ["test/api", "test/db"];
+/**
+ * What runs on Node 24 by default: the files that reach what differs between Node versions (the
+ * native SQLite addon, the PostgreSQL driver, node:crypto's scrypt and WebCrypto, streams and
+ * timers under the event stream, AsyncLocalStorage under tracing, the HTTP stack), not every file
+ * again: the rest is the same code over the same runtime surface, and running it twice cost about
+ * as much CPU as the whole Node 20 run of test/api and test/db. `node scripts/node24.mjs test
+ * test/api test/db` runs them all. Chosen in docs/decisions.md, "A suite that people run".
+ */
+const defaultTests = [
+  "test/db/sqlite.test.ts",
+  "test/db/migrations.test.ts",
+  "test/db/units-of-work.test.ts",
+  "test/api/notes.test.ts",
+  "test/api/people.test.ts",
+  "test/api/accounts.test.ts",
+  "test/api/passkeys.test.ts",
+  "test/api/events.test.ts",
+  "test/api/export.test.ts",
+  "test/api/tracing.test.ts",
+];
 
 function run(command, args, options = {}) {
   const result = spawnSync(command, args, { stdio: "inherit", ...options });
@@ -92,10 +123,8 @@ function install() {
 
 /** Refreshes the copy from this tree (its source and build output), keeping the copy's own install. */
 function refreshCopy() {
+  rmSync(copy, { recursive: true, force: true });
   mkdirSync(copy, { recursive: true });
-  for (const name of readdirSync(copy)) {
-    if (!keptInCopy.has(name)) rmSync(join(copy, name), { recursive: true, force: true });
-  }
   cpSync(root, copy, {
     recursive: true,
     filter: (source) => {
@@ -105,17 +134,23 @@ function refreshCopy() {
   });
 }
 
-/** Installs the copy's dependencies with Node 24 when the lockfile changed (npm ci keeps package.json to it). */
-function installCopy() {
-  const stamp = join(copy, "node_modules", ".people-notes-install");
-  const wanted = createHash("sha256")
-    .update(NODE24_VERSION)
-    .update(readFileSync(join(copy, "package-lock.json")))
-    .digest("hex");
-  if (existsSync(stamp) && readFileSync(stamp, "utf8") === wanted) return;
-  console.log(`node24: installing the dependencies with Node v${NODE24_VERSION} in ${copy}`);
+/** The folder holding Node 24's install for this tree's lockfile, installed first if it is not yet. */
+function installDeps() {
+  const lockfile = readFileSync(join(root, "package-lock.json"));
+  const key = createHash("sha256").update(NODE24_VERSION).update(lockfile).digest("hex").slice(0, 16);
+  const deps = join(depsRoot, key);
+  const stamp = join(deps, "node_modules", ".people-notes-install");
+  if (existsSync(stamp)) {
+    utimesSync(deps, new Date(), new Date());
+    return deps;
+  }
+  console.log(`node24: installing the dependencies with Node v${NODE24_VERSION} in ${deps}`);
+  rmSync(deps, { recursive: true, force: true });
+  mkdirSync(deps, { recursive: true });
+  writeFileSync(join(deps, "package-lock.json"), lockfile);
+  cpSync(join(root, "package.json"), join(deps, "package.json"));
   const status = run(node24, [npmCli(), "ci", "--no-audit", "--no-fund"], {
-    cwd: copy,
+    cwd: deps,
     env: {
       ...process.env,
       // Install scripts (node-gyp for better-sqlite3) run on Node 24 and build against its headers,
@@ -126,7 +161,14 @@ function installCopy() {
     },
   });
   if (status !== 0) fail("npm ci on Node 24 failed");
-  writeFileSync(stamp, wanted);
+  writeFileSync(stamp, key);
+  const others = readdirSync(depsRoot)
+    .filter((name) => name !== key)
+    .map((name) => ({ name, used: statSync(join(depsRoot, name)).mtimeMs }))
+    .sort((a, b) => b.used - a.used);
+  for (const { name } of others.slice(KEPT_INSTALLS - 1))
+    rmSync(join(depsRoot, name), { recursive: true, force: true });
+  return deps;
 }
 
 function testFiles(args) {
@@ -151,15 +193,20 @@ function test(args) {
     return;
   }
   if (!existsSync(join(root, "dist", "server.js"))) fail("dist/ is missing: run `npm run build` first");
-  const files = testFiles(args);
+  const concurrency = args.filter((arg) => arg.startsWith("--concurrency="));
+  const files = testFiles(args.filter((arg) => !arg.startsWith("--concurrency=")));
+  const deps = installDeps();
   refreshCopy();
-  installCopy();
+  symlinkSync(join(deps, "node_modules"), join(copy, "node_modules"), "dir");
   console.log(`node24: ${files.length} test files on Node v${NODE24_VERSION}`);
-  const status = run(node24, ["--import", "tsx", "--test", ...files], { cwd: copy });
+  const testConcurrency = concurrency.map((arg) => `--test-concurrency=${arg.slice("--concurrency=".length)}`);
+  const status = run(node24, ["--import", "tsx", "--test", ...testConcurrency, ...files], { cwd: copy });
   if (status !== 0) process.exit(status);
 }
 
 const [command, ...args] = process.argv.slice(2);
-if (command === "install") install();
-else if (command === "test") test(args);
+if (command === "install") {
+  install();
+  installDeps();
+} else if (command === "test") test(args);
 else fail("usage: node scripts/node24.mjs install | test [FILE…]");

@@ -1,41 +1,70 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import cookie from "@fastify/cookie";
 import swagger from "@fastify/swagger";
 import swaggerUi, { type FastifySwaggerUiOptions } from "@fastify/swagger-ui";
+import type { Tracer } from "@opentelemetry/api";
 import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
   type FastifyServerOptions,
+  type onRequestAsyncHookHandler,
 } from "fastify";
-import openapiGlue, { type FastifyOpenapiGlueOptions } from "fastify-openapi-glue";
 import type { Redis } from "ioredis";
 import { operationResolver } from "./api/index.js";
-import { loadSpec } from "./contract/document.js";
+import { loadContract, loadSpec } from "./contract/document.js";
 import type { Store } from "./db/database.js";
-import { ChangeFeed, DEFAULT_FEED_SETTINGS, type FeedSettings } from "./domain/changes.js";
+import { AccountService } from "./domain/accounts.js";
+import { ChangeFeed } from "./domain/changes.js";
 import { ExportService } from "./domain/export.js";
 import { NotesService } from "./domain/notes.js";
+import { PasskeyService } from "./domain/passkeys.js";
+import { PasswordHasher, type ScryptCost } from "./domain/passwords.js";
 import { PeopleService } from "./domain/people.js";
 import { SearchService } from "./domain/search.js";
+import {
+  type AccountSettings,
+  DEFAULT_ACCOUNT_SETTINGS,
+  DEFAULT_FEED_SETTINGS,
+  DEFAULT_HISTORY,
+  DEFAULT_TRASH,
+  DEFAULT_WEBHOOK_SETTINGS,
+  type FeedSettings,
+  type HistorySettings,
+  type TrashSettings,
+  type WebhookSettings,
+} from "./domain/settings.js";
 import { TokenService } from "./domain/tokens.js";
+import { TrashService } from "./domain/trash.js";
+import { WebhookDelivery } from "./domain/webhook-delivery.js";
+import { WebhookService } from "./domain/webhooks.js";
 import { AccessControl, type AccessMode } from "./http/access.js";
 import { acceptJsonOnly } from "./http/bodies.js";
-import { DEFAULT_EVENT_STREAM_SETTINGS, type EventStreamSettings, EventStreams } from "./http/event-stream.js";
+import { EventStreams } from "./http/event-stream.js";
 import { registerSecurityHeaders } from "./http/headers.js";
-import { Lifecycle, registerLifecycle } from "./http/lifecycle.js";
-import { DEFAULT_METRICS, type MetricsSettings, registerMetrics } from "./http/metrics.js";
+import { LIFECYCLE_OPTIONS, Lifecycle, registerLifecycle } from "./http/lifecycle.js";
+import { registerMetrics } from "./http/metrics.js";
 import { answerClientError, problem, registerProblemHandlers, sendProblem } from "./http/problems.js";
-import { NO_RATE_LIMITS, type RateLimitSettings, RateLimits } from "./http/rate-limits.js";
+import { RateLimits } from "./http/rate-limits.js";
 import { OneLinePerRequest } from "./http/request-log.js";
+import { registerContractRoutes } from "./http/routes.js";
+import { lazySchemaCompilers } from "./http/serialization.js";
+import { registerServerLimits, serverLimitOptions } from "./http/server-limits.js";
+import { SessionCookie } from "./http/session-cookie.js";
 import {
+  DEFAULT_EVENT_STREAM_SETTINGS,
+  DEFAULT_METRICS,
   DEFAULT_SERVER_LIMITS,
-  registerServerLimits,
+  type EventStreamSettings,
+  type MetricsSettings,
+  NO_RATE_LIMITS,
+  type RateLimitSettings,
   type ServerLimits,
-  serverLimitOptions,
-} from "./http/server-limits.js";
+} from "./http/settings.js";
 import { pathMethods, responseOnlyTypes, securityByOperation } from "./http/spec.js";
+import type { RequestTracing } from "./http/tracing.js";
 import { compileValidator } from "./http/validation.js";
 import { registerWeakEtags } from "./http/weak-etags.js";
 import { registerWebApp } from "./http/web.js";
@@ -66,6 +95,20 @@ export interface AppOptions {
   serverLimits?: ServerLimits;
   /** The change feed's retention and polling, and the event streams' limits. */
   events?: { feed?: FeedSettings; streams?: EventStreamSettings };
+  /**
+   * With tracing on: a span per request and per handler, the trace id in the request's log lines,
+   * and `Server-Timing`. The store should be opened with the same tracer for the database's spans.
+   */
+  tracer?: Tracer;
+  /** How much of each note's history is kept (HISTORY_MAX_VERSIONS); defaults to all of it. */
+  history?: HistorySettings;
+  /** How long the trash keeps what was deleted (TRASH_RETENTION_DAYS); defaults to 30 days. */
+  trash?: TrashSettings;
+  /**
+   * Webhooks' settings, and whether this process delivers them (the server's processes do); off
+   * by default, so that an app built for a test or a tool sends nothing unasked.
+   */
+  webhooks?: Partial<WebhookSettings> & { deliver?: boolean };
 }
 
 export interface AccessOptions {
@@ -75,6 +118,20 @@ export interface AccessOptions {
   rateLimits?: RateLimitSettings;
   /** Counts the rate limits for every process; without it each process counts its own. */
   redis?: Redis;
+  /**
+   * TRUST_PROXY: the proxies (addresses, CIDR ranges) whose X-Forwarded-For names the client (and
+   * X-Forwarded-Proto and -Host its scheme and host), for the per-address rate limits, the sessions'
+   * address, the log and the metrics' loopback check. Unset, every request is its peer's own.
+   */
+  trustProxy?: string[];
+  /** Sessions, sign-up and the public URL; defaults to DEFAULT_ACCOUNT_SETTINGS. */
+  accounts?: Partial<AccountSettings>;
+  /**
+   * The scrypt cost of new password hashes: PASSWORD_COST (OWASP's) unless given. Not a setting of
+   * the server: tests that hash hundreds of passwords give a low one, as Django's test settings swap
+   * in a fast hasher; the stored form names its cost, so checks work either way.
+   */
+  passwordCost?: ScryptCost;
 }
 
 const UNSHED_SERVER_LIMITS: ServerLimits = { ...DEFAULT_SERVER_LIMITS, shedEventLoopDelayMs: 0 };
@@ -114,12 +171,25 @@ export async function buildApp({
   metrics = DEFAULT_METRICS,
   serverLimits = UNSHED_SERVER_LIMITS,
   events = {},
+  tracer,
+  history = DEFAULT_HISTORY,
+  trash = DEFAULT_TRASH,
+  webhooks = {},
 }: AppOptions): Promise<FastifyInstance> {
+  // Loaded only when tracing is on, with the semantic conventions it names its attributes by.
+  const tracing: RequestTracing | undefined = tracer
+    ? new (await import("./http/tracing.js")).RequestTracing(tracer)
+    : undefined;
   const app = Fastify({
     logger,
     logController: new OneLinePerRequest(),
+    ...(tracing ? { childLoggerFactory: tracing.childLoggerFactory } : {}),
     ...serverLimitOptions(serverLimits),
+    ...LIFECYCLE_OPTIONS,
+    // A list, never `true` or a hop count: a header only a named proxy's word is taken for.
+    trustProxy: access.trustProxy && access.trustProxy.length > 0 ? access.trustProxy : false,
     clientErrorHandler: answerClientError,
+    schemaController: lazySchemaCompilers,
     bodyLimit: BODY_LIMIT,
     // Fastify's default (100) makes a longer id miss its route and fall through to 404/405 handling;
     // every id must reach validation and get its 400. Node refuses URLs over 16 KiB before this.
@@ -140,6 +210,8 @@ export async function buildApp({
   registerLifecycle(app, lifecycle);
   registerServerLimits(app, serverLimits);
   registerWeakEtags(app, API_PREFIX);
+  // After the other onSend hooks, so that Server-Timing's total includes them.
+  tracing?.register(app);
 
   const apiNotFound = registerProblemHandlers(app, pathMethods(spec.document, API_PREFIX));
 
@@ -150,33 +222,85 @@ export async function buildApp({
   app.addHook("preClose", async () => streams.endAll());
   app.addHook("onClose", async () => feed.stop());
   const people = new PeopleService(store, feed);
+  const webhookSettings: WebhookSettings = { ...DEFAULT_WEBHOOK_SETTINGS, ...webhooks };
+  const delivery = webhooks.deliver ? new WebhookDelivery(store, feed, app.log, webhookSettings) : undefined;
+  if (delivery) {
+    app.addHook("onReady", async () => delivery.start());
+    // Draining hands the endpoints to the other processes at once; closing waits for the attempts in flight to end.
+    lifecycle.onDraining(() => void delivery.stop());
+    app.addHook("preClose", async () => delivery.stop());
+  }
   const appMetrics = registerMetrics(app, store, spec.document, API_PREFIX, metrics, {
     ...metrics,
     eventStreams: streams,
   });
   const rateLimits = await RateLimits.register(app, access.rateLimits ?? NO_RATE_LIMITS, access.redis, appMetrics);
-  const accessControl = new AccessControl(new TokenService(store), access.mode ?? "once-a-token-exists", rateLimits);
+  await app.register(cookie);
+  const accountSettings = { ...DEFAULT_ACCOUNT_SETTINGS, ...access.accounts };
+  const publicUrl = accountSettings.publicUrl ? new URL(accountSettings.publicUrl) : undefined;
+  const sessionCookie = new SessionCookie({
+    secure: publicUrl?.protocol === "https:",
+    ...(publicUrl ? { publicOrigin: publicUrl.origin } : {}),
+  });
+  const hasher = access.passwordCost ? new PasswordHasher(access.passwordCost) : undefined;
+  const accounts = new AccountService(store, people, accountSettings, undefined, hasher);
+  const tokens = new TokenService(store);
+  const accessControl = new AccessControl(
+    tokens,
+    access.mode ?? "once-a-token-exists",
+    rateLimits,
+    accounts,
+    sessionCookie,
+  );
   const services = {
     people,
-    notes: new NotesService(store, feed),
+    notes: new NotesService(store, feed, history),
     session: { people, accessControl: () => accessControl.isOn() },
     preconditions: { ifMatchRequired: requireIfMatch },
     events: { feed, streams },
     export: new ExportService(store),
     search: new SearchService(store),
+    account: {
+      accounts,
+      people,
+      cookie: sessionCookie,
+      accessControl: () => accessControl.isOn(),
+      passkeys: new PasskeyService(store, accounts),
+      // W3C WebAuthn: the relying party is PUBLIC_URL's host (else the host asked for), the origin exact.
+      relyingParty: (request: FastifyRequest) =>
+        publicUrl
+          ? { id: publicUrl.hostname, origin: publicUrl.origin }
+          : { id: request.hostname, origin: `${request.protocol}://${request.host}` },
+    },
+    tokens,
+    trash: new TrashService(store, feed, trash),
+    webhooks: new WebhookService(store, webhookSettings, () => delivery?.kick()),
   };
   const security = securityByOperation(spec.document);
-  const guardFor = (operationId: string) => accessControl.guardFor(security.get(operationId));
+  const guardFor = (operationId: string) => {
+    if (operationId === "account.sign_in") return accessControl.signInGuards(true);
+    if (operationId === "invites.accept") return accessControl.signInGuards(false);
+    if (operationId === "account.passkey_options" || operationId === "account.passkey_verify") {
+      // A sign-in's checks first, then who the optional session or token is (adding a passkey).
+      const signIn = accessControl.signInGuards(false).onRequest as onRequestAsyncHookHandler;
+      const guard = accessControl.guardFor(security.get(operationId));
+      return { onRequest: guard ? [signIn, guard] : [signIn] };
+    }
+    const guard = accessControl.guardFor(security.get(operationId));
+    if (operationId === "account.change_password") {
+      return { ...(guard ? { onRequest: guard } : {}), preHandler: accessControl.passwordChangeGuard() };
+    }
+    return guard ? { onRequest: guard } : {};
+  };
 
   await app.register(swagger, { mode: "static", specification: { document: structuredClone(spec.document) as never } });
   await app.register(swaggerUi, swaggerUiOptions());
-  await app.register(openapiGlue, {
-    specification: structuredClone(spec.document),
-    // The glue spreads what the resolver returns into the route; its types ask for a whole route.
-    operationResolver: operationResolver(
-      services,
-      guardFor,
-    ) as unknown as FastifyOpenapiGlueOptions["operationResolver"],
+  // The contract's routes as fastify-openapi-glue makes them, made by `npm run gen` (src/contract/document.ts).
+  const { routes, contentTypes } = await loadContract();
+  await registerContractRoutes(app, {
+    routes,
+    contentTypes,
+    operationResolver: operationResolver(services, guardFor, tracing),
     prefix: API_PREFIX,
   });
 

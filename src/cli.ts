@@ -1,33 +1,35 @@
 #!/usr/bin/env node
-import { backup } from "./cli/backup.js";
 import type { Command } from "./cli/command.js";
-import { copy } from "./cli/copy.js";
-import * as db from "./cli/db.js";
 import { printFailure } from "./cli/errors.js";
-import { exportCommand } from "./cli/export.js";
-import { importCommand } from "./cli/import.js";
-import { serve } from "./cli/serve.js";
-import * as token from "./cli/token.js";
 import { loadConfig } from "./config.js";
-import type { DatabaseConfig } from "./db/database.js";
+import type { DatabaseConfig } from "./db/settings.js";
 
-const commands: Record<string, Command> = {
-  "db build": db.build,
-  "db migrate": db.migrate,
-  "db seed": db.seed,
-  "db copy": copy,
-  "db backup": backup,
-  export: exportCommand,
-  import: importCommand,
-  "token create": token.create,
-  "token list": token.list,
-  "token revoke": token.revoke,
-  serve: serve,
+/**
+ * The commands, each loaded when it runs: a command imports only what it uses (the server's HTTP
+ * stack, the import's validators, …), so a short command such as `token list` starts in a fraction
+ * of the time (docs/benchmarks.md, "Start-up").
+ */
+const commands: Record<string, () => Promise<Command>> = {
+  "db build": async () => (await import("./cli/db.js")).build,
+  "db migrate": async () => (await import("./cli/db.js")).migrate,
+  "db seed": async () => (await import("./cli/db.js")).seed,
+  "db copy": async () => (await import("./cli/copy.js")).copy,
+  "db backup": async () => (await import("./cli/backup.js")).backup,
+  export: async () => (await import("./cli/export.js")).exportCommand,
+  import: async () => (await import("./cli/import.js")).importCommand,
+  "token create": async () => (await import("./cli/token.js")).create,
+  "token list": async () => (await import("./cli/token.js")).list,
+  "token revoke": async () => (await import("./cli/token.js")).revoke,
+  "invite create": async () => (await import("./cli/accounts.js")).inviteCreate,
+  "admin create": async () => (await import("./cli/accounts.js")).adminCreate,
+  serve: async () => (await import("./cli/serve.js")).serve,
 };
 
-function usage(): string {
-  const width = Math.max(...Object.keys(commands).map((name) => name.length));
-  const lines = Object.entries(commands).map(([name, command]) => {
+/** The usage text: every command with its summary and options (this loads them all). */
+async function usage(): Promise<string> {
+  const loaded = await Promise.all(Object.entries(commands).map(async ([name, load]) => [name, await load()] as const));
+  const width = Math.max(...loaded.map(([name]) => name.length));
+  const lines = loaded.map(([name, command]) => {
     const options = command.options ? `\n${command.options.replace(/^/gm, `    ${" ".repeat(width)}`)}` : "";
     return `  ${name.padEnd(width)}  ${command.summary}${options}`;
   });
@@ -38,11 +40,12 @@ async function main(argv: string[]): Promise<number> {
   const found = Object.keys(commands)
     .filter((name) => name.split(" ").every((word, i) => argv[i] === word))
     .sort((a, b) => b.length - a.length)[0];
-  const command = found ? commands[found] : undefined;
-  if (!found || !command) {
-    console.error(usage());
+  const load = found ? commands[found] : undefined;
+  if (!found || !load) {
+    console.error(await usage());
     return argv.includes("--help") || argv.includes("-h") ? 0 : 2;
   }
+  const command = await load();
   return command.run(argv.slice(found.split(" ").length));
 }
 

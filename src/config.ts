@@ -1,12 +1,37 @@
 import { statSync } from "node:fs";
+import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
-import { type DatabaseConfig, type DatabaseLimits, DEFAULT_DATABASE_LIMITS } from "./db/database.js";
-import { DEFAULT_FEED_SETTINGS, type FeedSettings } from "./domain/changes.js";
-import { DEFAULT_EVENT_STREAM_SETTINGS, type EventStreamSettings } from "./http/event-stream.js";
-import type { MetricsSettings } from "./http/metrics.js";
-import { DEFAULT_RATE_LIMITS, type RateLimitSettings } from "./http/rate-limits.js";
-import { DEFAULT_SERVER_LIMITS, type ServerLimits } from "./http/server-limits.js";
+import { type DatabaseConfig, type DatabaseLimits, DEFAULT_DATABASE_LIMITS } from "./db/settings.js";
+import {
+  type AccountSettings,
+  DEFAULT_ACCOUNT_SETTINGS,
+  DEFAULT_FEED_SETTINGS,
+  DEFAULT_HISTORY,
+  DEFAULT_TRASH,
+  DEFAULT_WEBHOOK_SETTINGS,
+  type FeedSettings,
+  type HistorySettings,
+  type TrashSettings,
+  type WebhookSettings,
+} from "./domain/settings.js";
+import {
+  DEFAULT_EVENT_STREAM_SETTINGS,
+  DEFAULT_RATE_LIMITS,
+  DEFAULT_SERVER_LIMITS,
+  DEFAULT_SIGN_INS_PER_ACCOUNT_PER_MINUTE,
+  type EventStreamSettings,
+  type MetricsSettings,
+  type RateLimitSettings,
+  type ServerLimits,
+} from "./http/settings.js";
+import {
+  OTLP_PROTOCOLS,
+  type OtlpProtocol,
+  TRACES_SAMPLERS,
+  type TracesSampler,
+  type TracingSettings,
+} from "./telemetry.js";
 
 export interface ShutdownConfig {
   /** After SIGTERM, how long the listener keeps accepting (readiness already says 503). */
@@ -24,6 +49,7 @@ export interface Config {
   /** Server processes sharing the port; above 1 the process becomes a cluster primary. */
   workers: number;
   access: AccessConfig;
+  accounts: AccountConfig;
   /** REQUIRE_IF_MATCH: PUT and DELETE without If-Match are refused (428). */
   requireIfMatch: boolean;
   /** METRICS (on/off) and METRICS_FROM (loopback/any). */
@@ -32,6 +58,17 @@ export interface Config {
   serverLimits: ServerLimits;
   /** FEED_RETENTION_CHANGES, FEED_RETENTION_HOURS, FEED_POLL_MS, EVENTS_MAX_STREAMS, EVENTS_HEARTBEAT_MS. */
   events: { feed: FeedSettings; streams: EventStreamSettings };
+  /** OpenTelemetry tracing: on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set. */
+  tracing?: TracingSettings;
+  /** HISTORY_MAX_VERSIONS: how many replaced versions of each note are kept (0: all). */
+  history: HistorySettings;
+  /** TRASH_RETENTION_DAYS: how long deleted people and notes stay in the trash. */
+  trash: TrashSettings;
+  /**
+   * WEBHOOK_ALLOW_PRIVATE, WEBHOOK_TIMEOUT_MS, WEBHOOK_CONNECT_TIMEOUT_MS, WEBHOOK_RETRY_HOURS,
+   * WEBHOOK_RETRY_BASE_MS, WEBHOOK_RETRY_MAX_MS, WEBHOOK_POLL_MS, WEBHOOK_CONCURRENCY.
+   */
+  webhooks: WebhookSettings;
 }
 
 export interface AccessConfig {
@@ -40,6 +77,13 @@ export interface AccessConfig {
   rateLimits: RateLimitSettings;
   /** Where every process counts the rate limits; unset, each process counts its own. */
   redisUrl?: string;
+  /** TRUST_PROXY: the proxies (addresses, CIDR ranges) whose X-Forwarded-For is believed; unset, none. */
+  trustProxy?: string[];
+}
+
+/** PUBLIC_URL, SESSION_IDLE_DAYS, SESSION_MAX_DAYS, SIGN_UP, RATE_LIMIT_SIGN_INS_PER_ACCOUNT_PER_MINUTE. */
+export interface AccountConfig extends AccountSettings {
+  signInsPerAccountPerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -142,11 +186,123 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdown: { delayMs: wholeNumber(env, "SHUTDOWN_DELAY_MS", 500, 0, timeoutMs), timeoutMs },
     workers: env.WORKERS === undefined || env.WORKERS === "" ? 1 : parseWorkers(env.WORKERS),
     access: accessConfig(env),
+    accounts: accountSettings(env),
     requireIfMatch: booleanSetting(env, "REQUIRE_IF_MATCH"),
     metrics: metricsSettings(env),
     serverLimits: serverLimitSettings,
     events: eventSettings(env, serverLimitSettings.maxConnections),
+    ...tracingOption(env),
+    history: {
+      maxVersions: wholeNumber(env, "HISTORY_MAX_VERSIONS", DEFAULT_HISTORY.maxVersions, 0, 1_000_000_000),
+    },
+    trash: {
+      retentionDays: wholeNumber(env, "TRASH_RETENTION_DAYS", DEFAULT_TRASH.retentionDays, 1, 36_500),
+    },
+    webhooks: webhookSettings(env),
   };
+}
+
+function webhookSettings(env: NodeJS.ProcessEnv): WebhookSettings {
+  const d = DEFAULT_WEBHOOK_SETTINGS;
+  const timeoutMs = wholeNumber(env, "WEBHOOK_TIMEOUT_MS", d.timeoutMs, 100, 120_000);
+  const retryBaseMs = wholeNumber(env, "WEBHOOK_RETRY_BASE_MS", d.retryBaseMs, 1, HOUR_MS);
+  return {
+    allowPrivate: booleanSetting(env, "WEBHOOK_ALLOW_PRIVATE"),
+    timeoutMs,
+    connectTimeoutMs: wholeNumber(
+      env,
+      "WEBHOOK_CONNECT_TIMEOUT_MS",
+      Math.min(d.connectTimeoutMs, timeoutMs),
+      1,
+      timeoutMs,
+    ),
+    retryForMs: wholeNumber(env, "WEBHOOK_RETRY_HOURS", d.retryForMs / HOUR_MS, 1, 720) * HOUR_MS,
+    retryBaseMs,
+    retryMaxMs: wholeNumber(
+      env,
+      "WEBHOOK_RETRY_MAX_MS",
+      Math.max(d.retryMaxMs, retryBaseMs),
+      retryBaseMs,
+      24 * HOUR_MS,
+    ),
+    pollMs: wholeNumber(env, "WEBHOOK_POLL_MS", d.pollMs, 10, 60_000),
+    concurrency: wholeNumber(env, "WEBHOOK_CONCURRENCY", d.concurrency, 1, 256),
+  };
+}
+
+const setting = (env: NodeJS.ProcessEnv, name: string): string | undefined => {
+  const value = env[name]?.trim();
+  return value === "" ? undefined : value;
+};
+
+/**
+ * The standard OpenTelemetry variables the server acts on, checked here so that a typo is one line at
+ * start-up rather than a warning from inside the SDK and traces that never arrive.
+ */
+function tracingOption(env: NodeJS.ProcessEnv): { tracing?: TracingSettings } {
+  const disabled = setting(env, "OTEL_SDK_DISABLED") ?? "false";
+  if (disabled !== "true" && disabled !== "false") {
+    throw new ConfigError(`OTEL_SDK_DISABLED must be true or false (got ${JSON.stringify(disabled)})`);
+  }
+  const specific = setting(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+  const general = setting(env, "OTEL_EXPORTER_OTLP_ENDPOINT");
+  if (disabled === "true" || (specific === undefined && general === undefined)) return {};
+  // The signal's own endpoint is used as given; the general one is a base the signal's path is added to.
+  const url =
+    specific !== undefined
+      ? endpoint("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", specific)
+      : `${endpoint("OTEL_EXPORTER_OTLP_ENDPOINT", general as string).replace(/\/$/, "")}/v1/traces`;
+  const protocolName = setting(env, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+    ? "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+    : "OTEL_EXPORTER_OTLP_PROTOCOL";
+  const protocol = setting(env, protocolName) ?? "http/protobuf";
+  if (!(OTLP_PROTOCOLS as readonly string[]).includes(protocol)) {
+    throw new ConfigError(
+      `${protocolName} must be ${OTLP_PROTOCOLS.join(" or ")}: spans are sent over OTLP/HTTP (got ${JSON.stringify(protocol)})`,
+    );
+  }
+  const sampler = setting(env, "OTEL_TRACES_SAMPLER") ?? "parentbased_always_on";
+  if (!(TRACES_SAMPLERS as readonly string[]).includes(sampler)) {
+    throw new ConfigError(
+      `OTEL_TRACES_SAMPLER must be one of ${TRACES_SAMPLERS.join(", ")} (got ${JSON.stringify(sampler)})`,
+    );
+  }
+  const serviceName = setting(env, "OTEL_SERVICE_NAME");
+  return {
+    tracing: {
+      url,
+      protocol: protocol as OtlpProtocol,
+      sampler: sampler as TracesSampler,
+      samplerRatio: samplerRatio(env, sampler as TracesSampler),
+      ...(serviceName ? { serviceName } : {}),
+    },
+  };
+}
+
+function endpoint(name: string, value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== "http:" && url?.protocol !== "https:") {
+    throw new ConfigError(
+      `${name} must be an http:// or https:// URL of an OTLP collector (got ${JSON.stringify(value)})`,
+    );
+  }
+  return value;
+}
+
+/** OTEL_TRACES_SAMPLER_ARG: the share of new traces kept, for the ratio samplers; 1 unless said. */
+function samplerRatio(env: NodeJS.ProcessEnv, sampler: TracesSampler): number {
+  const value = setting(env, "OTEL_TRACES_SAMPLER_ARG");
+  if (value === undefined || !sampler.endsWith("traceidratio")) return 1;
+  const ratio = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || ratio > 1) {
+    throw new ConfigError(`OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1 (got ${JSON.stringify(value)})`);
+  }
+  return ratio;
 }
 
 function eventSettings(env: NodeJS.ProcessEnv, maxConnections: number): Config["events"] {
@@ -197,8 +353,93 @@ function booleanSetting(env: NodeJS.ProcessEnv, name: string): boolean {
   return value === "true";
 }
 
+/** The address the server listens on, as a URL: invite links' base when `PUBLIC_URL` is unset. */
+export function listeningUrl(host: string, port: number): string {
+  const shown = host.includes(":") ? `[${host}]` : host;
+  return `http://${shown === "0.0.0.0" || shown === "[::]" ? "127.0.0.1" : shown}:${port}`;
+}
+
+/** `PUBLIC_URL` (an http or https origin, perhaps with a path), if set. */
+export function publicUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const given = env.PUBLIC_URL;
+  if (given === undefined || given === "") return undefined;
+  let url: URL;
+  try {
+    url = new URL(given);
+  } catch {
+    throw new ConfigError(`PUBLIC_URL must be an http:// or https:// URL (got ${JSON.stringify(given)})`);
+  }
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.search || url.hash || url.username) {
+    throw new ConfigError(
+      `PUBLIC_URL must be an http:// or https:// URL without query, fragment or user (got ${JSON.stringify(given)})`,
+    );
+  }
+  return given.replace(/\/+$/, "");
+}
+
+function accountSettings(env: NodeJS.ProcessEnv): AccountConfig {
+  const defaults = DEFAULT_ACCOUNT_SETTINGS;
+  const maxDays = wholeNumber(env, "SESSION_MAX_DAYS", defaults.maxDays, 1, 3650);
+  const idleDays = wholeNumber(env, "SESSION_IDLE_DAYS", Math.min(defaults.idleDays, maxDays), 1, 3650);
+  if (idleDays > maxDays) {
+    throw new ConfigError(`SESSION_IDLE_DAYS (${idleDays}) must not be above SESSION_MAX_DAYS (${maxDays})`);
+  }
+  const signUp = env.SIGN_UP ?? defaults.signUp;
+  if (signUp !== "invite" && signUp !== "open") {
+    throw new ConfigError(`SIGN_UP must be invite or open (got ${JSON.stringify(signUp)})`);
+  }
+  const url = publicUrl(env);
+  const signInsPerAccountPerMinute = wholeNumber(
+    env,
+    "RATE_LIMIT_SIGN_INS_PER_ACCOUNT_PER_MINUTE",
+    DEFAULT_SIGN_INS_PER_ACCOUNT_PER_MINUTE,
+    0,
+    1_000_000,
+  );
+  return { idleDays, maxDays, signUp, signInsPerAccountPerMinute, ...(url ? { publicUrl: url } : {}) };
+}
+
+const TRUST_PROXY_FORM =
+  "TRUST_PROXY must be off or a comma-separated list of the proxies' addresses or CIDR ranges, such as 10.0.0.5,10.0.1.0/24";
+
+/**
+ * TRUST_PROXY: `off`, or the addresses and CIDR ranges (IPv4 or IPv6) of the proxies in front of
+ * the server. A request whose peer is one of them is taken to come from the address they report in
+ * X-Forwarded-For (the nearest one not itself trusted); any other peer's header is ignored. Fastify
+ * would also take `true`, or a hop count, which believe a header any client can write: here a range
+ * must be named, and /0 (every address) is refused for the same reason.
+ */
+export function parseTrustProxy(value: string | undefined): string[] {
+  const given = value?.trim() ?? "";
+  if (given === "" || given === "off") return [];
+  if (["true", "on", "all", "*"].includes(given)) {
+    throw new ConfigError(
+      `${TRUST_PROXY_FORM}: trusting every peer would let any client name its own address (got ${JSON.stringify(value)})`,
+    );
+  }
+  return given.split(",").map((entry) => {
+    const trimmed = entry.trim();
+    const [address = "", prefix, ...rest] = trimmed.split("/");
+    const version = address.includes("%") ? 0 : isIP(address);
+    const bits = version === 4 ? 32 : 128;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    if (version === 0 || !prefixOk || rest.length > 0) {
+      throw new ConfigError(
+        `${TRUST_PROXY_FORM} (got ${JSON.stringify(value)}: ${JSON.stringify(trimmed)} is not an address or CIDR range)`,
+      );
+    }
+    if (prefix !== undefined && Number(prefix) === 0) {
+      throw new ConfigError(
+        `${TRUST_PROXY_FORM}: ${trimmed} would let any client name its own address (got ${JSON.stringify(value)})`,
+      );
+    }
+    return trimmed;
+  });
+}
+
 function accessConfig(env: NodeJS.ProcessEnv): AccessConfig {
   const redisUrl = env.REDIS_URL === "" ? undefined : env.REDIS_URL;
+  const trustProxy = parseTrustProxy(env.TRUST_PROXY);
   if (redisUrl !== undefined && !/^rediss?:\/\/./.test(redisUrl)) {
     throw new ConfigError(`REDIS_URL must be a redis:// or rediss:// URL (got ${JSON.stringify(redisUrl)})`);
   }
@@ -216,6 +457,7 @@ function accessConfig(env: NodeJS.ProcessEnv): AccessConfig {
       ),
     },
     ...(redisUrl ? { redisUrl } : {}),
+    ...(trustProxy.length > 0 ? { trustProxy } : {}),
   };
 }
 

@@ -6,3 +6,5 @@ export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), ".."
 
 export const specPath = resolve(projectRoot, "openapi/openapi.yaml");
 export const webDistPath = resolve(projectRoot, "web/dist");
+/** openapi.yaml parsed, checked and mapped to routes by `npm run gen` (see src/contract/document.ts). */
+export const compiledContractPath = resolve(projectRoot, "openapi/contract.json");

@@ -10,15 +10,20 @@ import { ListenError, printFailure } from "./cli/errors.js";
 import { isClusterWorker, onShutdownRequest, superviseWorkers } from "./cluster.js";
 import { type Config, ConfigError, loadConfig, type ShutdownConfig } from "./config.js";
 import { connectionCapacity, poolShortfall } from "./db/capacity.js";
-import { type CountFolding, foldCountsPeriodically } from "./db/count-folding.js";
-import { DEFAULT_DATABASE_LIMITS, openStore, type Store } from "./db/database.js";
+import { foldCountsPeriodically } from "./db/count-folding.js";
+import { openStore, type Store } from "./db/database.js";
+import type { Periodic } from "./db/periodic.js";
+import { DEFAULT_DATABASE_LIMITS } from "./db/settings.js";
 import { prepareDatabase } from "./db/setup.js";
+import { AccountService } from "./domain/accounts.js";
 import { TokenService } from "./domain/tokens.js";
+import { purgeTrashPeriodically, TrashService } from "./domain/trash.js";
 import { Lifecycle } from "./http/lifecycle.js";
 import { stdoutDestination, type TurnBatchedDestination } from "./http/log-destination.js";
 import { isLoopback } from "./http/loopback.js";
 import { serveClusterMetrics } from "./http/metrics.js";
 import { closeRedis, openRedis } from "./http/redis.js";
+import { startTracing as startSdk, type Tracing } from "./telemetry.js";
 
 /** After the drain deadline, how long closing the database may take before the process exits anyway. */
 const EXIT_MARGIN_MS = 5000;
@@ -35,12 +40,14 @@ export async function serve(config: Config): Promise<void> {
   const destination = stdoutDestination({ shared: isClusterWorker() || config.workers > 1 });
   // The store is opened before the app, so its warnings go to a logger of its own on the same stream.
   const log = pino({ level: config.logLevel }, destination);
+  // Each serving process traces its own requests; a cluster primary serves none.
+  const tracing = isClusterWorker() || config.workers === 1 ? await startTracing(config, log) : undefined;
   if (isClusterWorker()) {
     // The primary has migrated and seeded already.
-    await serveOneProcess(config, openStore(config.database, log), destination);
+    await serveOneProcess(config, openStore(config.database, log, tracing?.tracer), destination, tracing);
     return;
   }
-  const store = openStore(config.database, log);
+  const store = openStore(config.database, log, tracing?.tracer);
   const { seeded, applied } = await prepareDatabase(store);
   log.info({ engine: store.engine, migrations: applied, seeded }, "database ready");
   await refuseOpenWritesBeyondLoopback(store, config).catch(async (error: unknown) => {
@@ -49,7 +56,7 @@ export async function serve(config: Config): Promise<void> {
   });
   await warnAboutSharing(store, config, log);
   if (config.workers === 1) {
-    await serveOneProcess(config, store, destination);
+    await serveOneProcess(config, store, destination, tracing);
     return;
   }
   await store.close();
@@ -61,13 +68,23 @@ export async function serve(config: Config): Promise<void> {
   });
 }
 
+/** Before the store opens and the server listens, so that the first request is traced. */
+async function startTracing(config: Config, log: Logger): Promise<Tracing | undefined> {
+  if (!config.tracing) return undefined;
+  const tracing = await startSdk(config.tracing, log);
+  log.info({ url: config.tracing.url, protocol: config.tracing.protocol }, "tracing on");
+  return tracing;
+}
+
 /** Beyond loopback anyone could write; that takes an admin token, or saying so explicitly. */
 async function refuseOpenWritesBeyondLoopback(store: Store, config: Config): Promise<void> {
   if (isLoopback(config.host) || config.access.allowAnonymousWrites) return;
   if (await new TokenService(store).anyUsable("admin")) return;
+  if (await new AccountService(store, undefined).anyAdmin()) return;
   throw new ConfigError(
     `HOST=${config.host} listens beyond loopback and there is no admin token, so anyone could write: ` +
-      "create one with `people-notes token create --admin --name NAME`, or set ALLOW_ANONYMOUS_WRITES=true",
+      "create one with `people-notes token create --admin --name NAME` (or an admin account with " +
+      "`people-notes admin create --name NAME`), or set ALLOW_ANONYMOUS_WRITES=true",
   );
 }
 
@@ -75,8 +92,10 @@ function accessOptions(config: Config, redis: Redis | undefined): AccessOptions 
   const open = isLoopback(config.host) || config.access.allowAnonymousWrites;
   return {
     mode: open ? "once-a-token-exists" : "always",
-    rateLimits: config.access.rateLimits,
+    rateLimits: { ...config.access.rateLimits, signInsPerAccountPerMinute: config.accounts.signInsPerAccountPerMinute },
+    accounts: config.accounts,
     ...(redis ? { redis } : {}),
+    ...(config.access.trustProxy ? { trustProxy: config.access.trustProxy } : {}),
   };
 }
 
@@ -108,7 +127,12 @@ async function warnAboutSharing(store: Store, config: Config, log: Logger): Prom
 }
 
 /** One server process: listens, and drains on SIGTERM/SIGINT (or when its cluster primary asks). */
-async function serveOneProcess(config: Config, store: Store, destination: TurnBatchedDestination): Promise<void> {
+async function serveOneProcess(
+  config: Config,
+  store: Store,
+  destination: TurnBatchedDestination,
+  tracing: Tracing | undefined,
+): Promise<void> {
   const lifecycle = new Lifecycle();
   const log = pino({ level: config.logLevel }, destination);
   const redis = config.access.redisUrl ? openRedis(config.access.redisUrl, log) : undefined;
@@ -121,11 +145,16 @@ async function serveOneProcess(config: Config, store: Store, destination: TurnBa
     metrics: { ...config.metrics, clusterWorker: isClusterWorker() },
     serverLimits: config.serverLimits,
     events: config.events,
+    ...(tracing ? { tracer: tracing.tracer } : {}),
+    history: config.history,
+    trash: config.trash,
+    webhooks: { ...config.webhooks, deliver: true },
   });
 
   let stopping = false;
   let requestedBy: string | undefined;
-  let folding: CountFolding | undefined;
+  let folding: Periodic | undefined;
+  let purging: Periodic | undefined;
   const { close } = closeWithGrace(
     {
       delay: config.shutdown.timeoutMs + EXIT_MARGIN_MS,
@@ -139,7 +168,8 @@ async function serveOneProcess(config: Config, store: Store, destination: TurnBa
       stopping = true;
       if (err) app.log.fatal({ err }, "uncaught error: shutting down");
       try {
-        await shutDown(app, store, lifecycle, config.shutdown, signal ?? requestedBy, folding);
+        purging?.stop();
+        await shutDown(app, store, lifecycle, config.shutdown, signal ?? requestedBy, folding, tracing);
       } finally {
         if (redis) await closeRedis(redis);
       }
@@ -157,6 +187,8 @@ async function serveOneProcess(config: Config, store: Store, destination: TurnBa
     throw new ListenError(config.host, config.port, { cause: error });
   });
   folding = foldCountsPeriodically(store, app.log);
+  // Every process purges; on PostgreSQL one at a time, whatever the number of workers.
+  purging = purgeTrashPeriodically(new TrashService(store, undefined, config.trash), app.log);
 }
 
 /**
@@ -171,7 +203,8 @@ async function shutDown(
   lifecycle: Lifecycle,
   { delayMs, timeoutMs }: ShutdownConfig,
   signal: string | undefined,
-  folding: CountFolding | undefined,
+  folding: Periodic | undefined,
+  tracing: Tracing | undefined,
 ): Promise<void> {
   const startedAt = Date.now();
   lifecycle.startDraining();
@@ -189,7 +222,9 @@ async function shutDown(
     clearTimeout(deadline);
   }
   folding?.stop();
-  await store.close();
+  // Every request has ended, and its spans with it: the last batch leaves (or is given up on)
+  // while the database closes.
+  await Promise.all([store.close(), tracing?.shutdown()]);
   if (cut) throw new DrainCutShort(`requests were still running ${Date.now() - startedAt} ms after the signal`);
   app.log.info("stopped cleanly");
 }

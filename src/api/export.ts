@@ -8,8 +8,9 @@ const BUFFERED_BYTES = 64 * 1024;
 export function exportHandlers(exporter: ExportService) {
   return {
     /** NDJSON, streamed with backpressure: a batch is read only when the client has taken the last. */
-    async read_all(_request: FastifyRequest, reply: FastifyReply): Promise<Readable> {
-      const { chunks, close } = await exporter.ndjson();
+    async read_all(request: FastifyRequest, reply: FastifyReply): Promise<Readable> {
+      const { history } = request.query as { history?: "true" | "false" };
+      const { chunks, close } = await exporter.ndjson(history !== "false");
       reply
         .type("application/x-ndjson; charset=utf-8")
         .header("content-disposition", 'attachment; filename="people-notes-export.ndjson"');

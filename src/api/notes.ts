@@ -40,6 +40,24 @@ export function notesHandlers(
       return sendTagged(request, reply, note);
     },
 
+    async revisions(request, reply) {
+      const { person_id, note_id } = request.params;
+      const { limit, cursor } = request.query;
+      const page = await notes.revisions(callerOf(request), person_id, note_id, limit, cursor);
+      return sendPage(request, reply, page, limit);
+    },
+
+    async revision(request) {
+      const { person_id, note_id, version } = request.params;
+      return notes.revision(callerOf(request), person_id, note_id, version);
+    },
+
+    async restore_revision(request, reply) {
+      const { person_id, note_id, version } = request.params;
+      const ifMatch = ifMatchOf(request, preconditions);
+      return sendTagged(request, reply, await notes.restore(callerOf(request), person_id, note_id, version, ifMatch));
+    },
+
     async delete(request, reply) {
       const ifMatch = ifMatchOf(request, preconditions);
       await notes.delete(callerOf(request), request.params.person_id, request.params.note_id, ifMatch);

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config.js";
-import { BackupCheckError, BackupRefusedError, backupSqlite } from "../db/backup.js";
+import { BackupCheckError, BackupRefusedError, backupSqlite } from "../db/transfer/backup.js";
+import { inWords } from "../db/transfer/tables.js";
 import type { Command } from "./command.js";
 import { failureLine } from "./errors.js";
 
@@ -33,8 +34,8 @@ export const backup: Command = {
       const megabytes = (report.bytes / 1024 / 1024).toFixed(1);
       console.log(
         `people-notes: backed up ${database.path} to ${report.file}: ${report.pages.toLocaleString("en-US")} pages ` +
-          `(${megabytes} MB, ${report.bytes.toLocaleString("en-US")} bytes), ${report.people.toLocaleString("en-US")} people ` +
-          `and ${report.notes.toLocaleString("en-US")} notes; integrity check ok`,
+          `(${megabytes} MB, ${report.bytes.toLocaleString("en-US")} bytes), ` +
+          `${inWords(report.counts, (n) => n.toLocaleString("en-US"))}; integrity check ok`,
       );
       return 0;
     } catch (error) {

@@ -1,20 +1,16 @@
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, parseDatabaseUrl } from "../config.js";
+import { openStore, type Store } from "../db/database.js";
+import { type DatabaseConfig, type DatabaseLimits, DEFAULT_DATABASE_LIMITS } from "../db/settings.js";
 import {
   type CopyProgress,
   type CopyReport,
   copyDatabase,
   DEFAULT_BATCH_ROWS,
   TargetNotEmptyError,
-} from "../db/copy.js";
-import {
-  type DatabaseConfig,
-  type DatabaseLimits,
-  DEFAULT_DATABASE_LIMITS,
-  openStore,
-  type Store,
-} from "../db/database.js";
+} from "../db/transfer/copy.js";
+import { inCommas, inWords, type Plural, TRANSFERRED, totalOf } from "../db/transfer/tables.js";
 import type { Command } from "./command.js";
 import { failureLine, unreachable } from "./errors.js";
 import { number, progressDisplay } from "./progress.js";
@@ -24,13 +20,15 @@ const OPTIONS = `--from URL        the database to copy from (sqlite:<path> or p
 --replace         replace the people and notes the target has (a non-empty target is refused otherwise)
 --with-tokens     copy the tokens too, in place of the target's own (with --replace if it has any);
                   without it tokens stay behind, and a copy without tokens has access control off
+--no-history      leave note history (the kept versions) and the trash behind; with --replace,
+                  the target's own are cleared all the same
 --batch-rows N    rows read per query (default ${DEFAULT_BATCH_ROWS})
 All or nothing: the copy runs in one transaction on the target, so a copy that fails or is
 interrupted (even killed) leaves the target's people and notes as they were. Ids, versions and
 timestamps are kept; counts and a SHA-256 checksum of every row are compared before it commits.`;
 
 export const copy: Command = {
-  summary: "copy every person and note from one database to another (SQLite ⇄ PostgreSQL)",
+  summary: "copy every person and note, with history and the trash, from one database to another (SQLite ⇄ PostgreSQL)",
   options: OPTIONS,
   async run(args) {
     const parsed = parseCopyArgs(args);
@@ -63,6 +61,7 @@ interface CopyArgs {
   to: string;
   replace: boolean;
   withTokens: boolean;
+  history: boolean;
   batchRows: number;
 }
 
@@ -77,6 +76,7 @@ function parseCopyArgs(args: string[]): CopyArgs | string {
         to: { type: "string" },
         replace: { type: "boolean", default: false },
         "with-tokens": { type: "boolean", default: false },
+        "no-history": { type: "boolean", default: false },
         "batch-rows": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -93,7 +93,14 @@ function parseCopyArgs(args: string[]): CopyArgs | string {
   if (!Number.isInteger(batchRows) || batchRows < 1 || batchRows > 100_000) {
     return "--batch-rows must be a whole number from 1 to 100000";
   }
-  return { from, to, replace: values.replace === true, withTokens: values["with-tokens"] === true, batchRows };
+  return {
+    from,
+    to,
+    replace: values.replace === true,
+    withTokens: values["with-tokens"] === true,
+    history: values["no-history"] !== true,
+    batchRows,
+  };
 }
 
 function urlOption(name: string, url: string): DatabaseConfig {
@@ -147,6 +154,7 @@ async function copyWithProgress(source: Store, target: Store, args: CopyArgs): P
     return await copyDatabase(source, target, {
       replace: args.replace,
       withTokens: args.withTokens,
+      history: args.history,
       batchRows: args.batchRows,
       onProgress: (progress) => display.update(progress),
     });
@@ -178,25 +186,24 @@ function tokensLeftBehind({ tokens }: CopyReport): string | undefined {
 }
 
 function summaryLine({ source, target, replaced, migrated, tokens }: CopyReport, seconds: number): string {
-  const rows = source.people + source.notes;
+  const rows = totalOf(source);
   const time = ` in ${seconds.toFixed(1)} s (${number(Math.round(rows / Math.max(seconds, 0.001)))} rows/s)`;
   const before = [
     migrated.length > 0 ? `migrated the target (${migrated.join(", ")})` : "",
-    replaced.people + replaced.notes > 0
-      ? `replaced its ${number(replaced.people)} people and ${number(replaced.notes)} notes`
-      : "",
+    totalOf(replaced) > 0 ? `replaced its ${inWords(replaced, number)}` : "",
   ].filter(Boolean);
   return [
-    `copied ${number(source.people)} people and ${number(source.notes)} notes${time}`,
+    `copied ${inWords(source, number)}${time}`,
     ...before,
     ...(tokens.copied > 0 ? [`copied ${number(tokens.copied)} token${tokens.copied === 1 ? "" : "s"}`] : []),
-    `verified: ${number(target.people)} people, ${number(target.notes)} notes, sha256 ${target.checksum} on source and target`,
+    `verified: ${inCommas(target, number)}, sha256 ${target.checksum} on source and target`,
   ].join("; ");
 }
 
 const PHASES: Record<CopyProgress["phase"], string> = {
   clearing: "clearing the target",
-  people: "copying people",
-  notes: "copying notes",
+  ...(Object.fromEntries(
+    TRANSFERRED.map(({ plural }) => [plural, `copying ${plural === "trash" ? "the trash" : plural}`]),
+  ) as Record<Plural, string>),
   verifying: "verifying",
 };

@@ -1,7 +1,7 @@
 import { inspect } from "node:util";
 import { ConfigError } from "../config.js";
-import type { DatabaseConfig } from "../db/database.js";
 import { DatabaseUnavailableError, isLoginRefused, translate } from "../db/errors.js";
+import type { DatabaseConfig } from "../db/settings.js";
 
 /**
  * What a command (or the server starting) prints when it cannot go on: one line saying what failed,

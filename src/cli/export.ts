@@ -1,8 +1,9 @@
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config.js";
-import { DEFAULT_BATCH_ROWS, RefusedError, requireLatestSchema } from "../db/bulk.js";
-import { type ExportBatch, exportBatches, exportTotals } from "../db/export.js";
+import { DEFAULT_BATCH_ROWS, RefusedError, requireLatestSchema } from "../db/transfer/bulk.js";
+import { type ExportBatch, exportBatches, exportTotals } from "../db/transfer/export.js";
+import { inWords, noCounts, TRANSFERRED } from "../db/transfer/tables.js";
 import { EXPORT_FORMATS, type ExportFormat, jsonChunks, ndjsonChunks } from "../domain/export.js";
 import type { Command } from "./command.js";
 import { withStore } from "./copy.js";
@@ -10,15 +11,19 @@ import { failureLine } from "./errors.js";
 import { number, progressDisplay } from "./progress.js";
 
 const OPTIONS = `--format F        ndjson (the default: a record a line, the last one the counts) or json (one document)
+--no-history      leave out note history (the kept versions) and the trash
 --batch-rows N    rows read per query (default ${DEFAULT_BATCH_ROWS})
 Writes every person and note of DATABASE_URL to standard output, with ids, versions and
-timestamps, people by id and then notes by id, from one snapshot: the same data always gives
-the same bytes. Tokens are not exported. Restore with \`people-notes import FILE\`.`;
+timestamps, people by id, then notes by id, then the notes' kept versions and the trash, from one
+snapshot: the same data always gives the same bytes. Tokens are not exported. Restore with \`people-notes import FILE\`.`;
 
-const PHASES = { people: "exporting people", notes: "exporting notes" };
+const PHASES = Object.fromEntries(
+  TRANSFERRED.map(({ plural }) => [plural, `exporting ${plural === "trash" ? "the trash" : plural}`]),
+);
 
 interface ExportArgs {
   format: ExportFormat;
+  history: boolean;
   batchRows: number;
 }
 
@@ -29,6 +34,7 @@ function parseExportArgs(args: string[]): ExportArgs | string {
       args,
       options: {
         format: { type: "string", default: "ndjson" },
+        "no-history": { type: "boolean", default: false },
         "batch-rows": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -45,11 +51,12 @@ function parseExportArgs(args: string[]): ExportArgs | string {
   if (!Number.isInteger(batchRows) || batchRows < 1 || batchRows > 100_000) {
     return "--batch-rows must be a whole number from 1 to 100000";
   }
-  return { format, batchRows };
+  return { format, history: values["no-history"] !== true, batchRows };
 }
 
 export const exportCommand: Command = {
-  summary: "write every person and note to standard output (people-notes export > backup.ndjson)",
+  summary:
+    "write every person and note, with history and the trash, to standard output (people-notes export > backup.ndjson)",
   options: OPTIONS,
   async run(args) {
     const given = parseExportArgs(args);
@@ -68,16 +75,17 @@ export const exportCommand: Command = {
       try {
         await requireLatestSchema(store, "the database");
         const totals = await exportTotals(store);
-        const done = { people: 0, notes: 0 };
+        const done = noCounts();
         async function* counted(): AsyncGenerator<ExportBatch> {
-          for await (const batch of exportBatches(store, { batchRows: parsed.batchRows })) {
+          for await (const batch of exportBatches(store, { batchRows: parsed.batchRows, history: parsed.history })) {
             yield batch;
-            const phase = batch.kind === "person" ? "people" : "notes";
+            const phase = batch.table.plural;
             done[phase] += batch.rows.length;
             display.update({ phase, done: done[phase], total: Math.max(totals[phase], done[phase]) });
           }
         }
-        const chunks = parsed.format === "json" ? jsonChunks(counted()) : ndjsonChunks(counted());
+        const chunks =
+          parsed.format === "json" ? jsonChunks(counted(), parsed.history) : ndjsonChunks(counted(), parsed.history);
         await writeAll(process.stdout, chunks);
         return done;
       } catch (error) {
@@ -89,9 +97,7 @@ export const exportCommand: Command = {
       }
     });
     const seconds = (performance.now() - started) / 1000;
-    console.error(
-      `people-notes: exported ${number(counts.people)} people and ${number(counts.notes)} notes (${parsed.format}) in ${seconds.toFixed(1)} s`,
-    );
+    console.error(`people-notes: exported ${inWords(counts, number)} (${parsed.format}) in ${seconds.toFixed(1)} s`);
     return 0;
   },
 };

@@ -3,19 +3,18 @@ import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSy
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config.js";
-import { DEFAULT_BATCH_ROWS, RefusedError } from "../db/bulk.js";
+import { DEFAULT_BATCH_ROWS, RefusedError } from "../db/transfer/bulk.js";
 import {
   DatabaseNotEmptyError,
   type ImportBatch,
   ImportConflictError,
   type ImportMode,
-  type ImportNote,
-  type ImportPerson,
   type ImportReport,
   type ImportSource,
   importRows,
   MERGE_RULE,
-} from "../db/import.js";
+} from "../db/transfer/import.js";
+import { inCommas, inWords, type Row, TRANSFERRED, type Transferred, totalOf } from "../db/transfer/tables.js";
 import {
   type CheckedFile,
   checkJsonDocument,
@@ -23,9 +22,8 @@ import {
   ExportChecker,
   ExportFileError,
   type ExportFormat,
-  noteRow,
-  personRow,
   syntaxProblem,
+  tableRowOf,
 } from "../domain/export.js";
 import type { Command } from "./command.js";
 import { withStore } from "./copy.js";
@@ -62,8 +60,9 @@ function wrap(text: string, width: number): string {
 const PHASES = {
   checking: "checking the file",
   clearing: "clearing the database",
-  people: "importing people",
-  notes: "importing notes",
+  ...Object.fromEntries(
+    TRANSFERRED.map(({ plural }) => [plural, `importing ${plural === "trash" ? "the trash" : plural}`]),
+  ),
   verifying: "verifying",
 };
 
@@ -160,18 +159,26 @@ export const importCommand: Command = {
 };
 
 function summaryLine(file: string, report: ImportReport, seconds: number): string {
-  const { people, notes, verified, replaced, migrated } = report;
+  const { tallies, verified, replaced, migrated } = report;
   const what = report.merged
-    ? `merged ${file}: people ${number(people.added)} added, ${number(people.updated)} updated, ${number(people.kept)} kept; ` +
-      `notes ${number(notes.added)} added, ${number(notes.updated)} updated, ${number(notes.kept)} kept`
-    : `imported ${number(people.added)} people and ${number(notes.added)} notes from ${file}`;
+    ? `merged ${file}: ${TRANSFERRED.filter((table) => {
+        const { added, updated, kept } = tallies[table.plural];
+        return !("history" in table) || added + updated + kept > 0;
+      })
+        .map(({ plural }) => {
+          const { added, updated, kept } = tallies[plural];
+          return `${plural} ${number(added)} added, ${number(updated)} updated, ${number(kept)} kept`;
+        })
+        .join("; ")}`
+    : `imported ${inWords(
+        Object.fromEntries(TRANSFERRED.map(({ plural }) => [plural, tallies[plural].added])) as typeof replaced,
+        number,
+      )} from ${file}`;
   return [
     `${what} in ${seconds.toFixed(1)} s`,
     migrated.length > 0 ? `migrated the database (${migrated.join(", ")})` : "",
-    replaced.people + replaced.notes > 0
-      ? `replaced its ${number(replaced.people)} people and ${number(replaced.notes)} notes`
-      : "",
-    `verified: ${number(verified.people)} people, ${number(verified.notes)} notes, sha256 ${verified.checksum}`,
+    totalOf(replaced) > 0 ? `replaced its ${inWords(replaced, number)}` : "",
+    `verified: ${inCommas(verified, number)}, sha256 ${verified.checksum}`,
   ]
     .filter(Boolean)
     .join("; ");
@@ -215,7 +222,7 @@ function readHead(file: string, bytes: number): string {
 }
 
 function jsonSource(file: string, mode: ImportMode): ImportSource {
-  const { checked, rows } = checkJsonDocument(readFileSync(file, "utf8"), { allowOutsidePeople: mode === "merge" });
+  const { checked, rows } = checkJsonDocument(readFileSync(file, "utf8"), { allowOutsideParents: mode === "merge" });
   return {
     ...sourceFacts(checked),
     async *batches(batchRows) {
@@ -226,43 +233,31 @@ function jsonSource(file: string, mode: ImportMode): ImportSource {
 
 const sourceFacts = (checked: CheckedFile) => ({
   expected: checked.expected,
-  personIds: checked.personIds,
-  outsidePeople: checked.outsidePeople,
+  ids: checked.ids,
+  outside: checked.outside,
 });
 
 interface LocatedRow {
-  row: ImportPerson | ImportNote;
+  table: Transferred;
+  row: Row;
   line: number | undefined;
 }
 
-/** Groups rows into batches of one kind each (people, then notes). */
+/** Groups rows into batches of one table each, in the order they come (each table's, then the next's). */
 async function* inBatches(
   rows: Iterable<LocatedRow> | AsyncIterable<LocatedRow>,
   batchRows: number,
 ): AsyncGenerator<ImportBatch> {
-  let people: ImportBatch & { kind: "person" } = { kind: "person", rows: [] };
-  let notes: ImportBatch & { kind: "note" } = { kind: "note", rows: [] };
-  for await (const { row, line } of rows) {
-    if ("note_id" in row) {
-      if (people.rows.length > 0) {
-        yield people;
-        people = { kind: "person", rows: [] };
-      }
-      notes.rows.push({ row, line });
-      if (notes.rows.length >= batchRows) {
-        yield notes;
-        notes = { kind: "note", rows: [] };
-      }
-    } else {
-      people.rows.push({ row, line });
-      if (people.rows.length >= batchRows) {
-        yield people;
-        people = { kind: "person", rows: [] };
-      }
+  let batch: ImportBatch | undefined;
+  for await (const { table, row, line } of rows) {
+    if (batch !== undefined && (batch.table !== table || batch.rows.length >= batchRows)) {
+      yield batch;
+      batch = undefined;
     }
+    batch ??= { table, rows: [] };
+    batch.rows.push({ row, line });
   }
-  if (people.rows.length > 0) yield people;
-  if (notes.rows.length > 0) yield notes;
+  if (batch !== undefined && batch.rows.length > 0) yield batch;
 }
 
 /** Reads an NDJSON file a line at a time, hashing its bytes as they go by. */
@@ -300,7 +295,7 @@ async function* readLines(
  */
 async function ndjsonSource(file: string, mode: ImportMode, display: ProgressDisplay): Promise<ImportSource> {
   const size = statSync(file).size;
-  const checker = new ExportChecker({ allowOutsidePeople: mode === "merge" });
+  const checker = new ExportChecker({ allowOutsideParents: mode === "merge" });
   let shown = 0;
   const progress = (bytes: number) => {
     if (bytes - shown < 1 << 20 || bytes >= size) return;
@@ -334,10 +329,8 @@ async function ndjsonSource(file: string, mode: ImportMode, display: ProgressDis
             return;
           }
           const { text, line } = next.value;
-          const record = JSON.parse(text) as { type: string };
-          if (record.type === "person" || record.type === "note") {
-            yield { row: rowOf(record as never), line };
-          }
+          const found = tableRowOf(JSON.parse(text) as Row);
+          if (found) yield { ...found, line };
         }
       }
       yield* inBatches(rows(), batchRows);
@@ -351,8 +344,4 @@ function parseLine(text: string, line: number): unknown {
   } catch (error) {
     throw new ExportFileError(line, syntaxProblem(error).detail);
   }
-}
-
-function rowOf(record: { type: "person" | "note" } & Record<string, unknown>): ImportPerson | ImportNote {
-  return record.type === "person" ? personRow(record as never) : noteRow(record as never);
 }

@@ -1,5 +1,5 @@
 import cliProgress from "cli-progress";
-import type { BulkProgress } from "../db/bulk.js";
+import type { BulkProgress } from "../db/transfer/bulk.js";
 
 export const number = (value: number) => value.toLocaleString("en-US");
 

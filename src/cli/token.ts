@@ -23,9 +23,9 @@ async function onTokens<T>(work: (tokens: TokenService) => Promise<T>): Promise<
   }
 }
 
-type Options = Record<string, { type: "string" | "boolean" }>;
+export type Options = Record<string, { type: "string" | "boolean" }>;
 
-function parse(args: string[], options: Options, usage: string) {
+export function parse(args: string[], options: Options, usage: string) {
   try {
     const { values, positionals } = parseArgs({
       args,

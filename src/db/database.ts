@@ -1,37 +1,14 @@
+import type { Tracer } from "@opentelemetry/api";
 import { Kysely, Migrator, sql } from "kysely";
-import type { ChangeSignals } from "./change-signals.js";
+import type { ChangeSignals } from "./changes/signals.js";
 import type { ConnectionUse, UnitOfWork } from "./executor.js";
 import { type StoreLog, silentLog } from "./log.js";
 import { migrations } from "./migrations/index.js";
 import { openPostgres } from "./postgres.js";
 import type { Database, Engine } from "./schema.js";
+import { type DatabaseConfig, DEFAULT_DATABASE_LIMITS } from "./settings.js";
 import { openSqlite } from "./sqlite.js";
-
-/** How long the data layer waits, and how many connections it holds; every wait has a deadline. */
-export interface DatabaseLimits {
-  /** Connecting to PostgreSQL, and waiting for a free connection in the pool. */
-  connectTimeoutMs: number;
-  /** One statement on PostgreSQL. */
-  statementTimeoutMs: number;
-  /** Waiting for a lock held by someone else: a row lock on PostgreSQL, the write lock on SQLite. */
-  lockTimeoutMs: number;
-  /** PostgreSQL connections per process. */
-  poolSize: number;
-}
-
-export const DEFAULT_DATABASE_LIMITS: DatabaseLimits = {
-  connectTimeoutMs: 2000,
-  statementTimeoutMs: 5000,
-  lockTimeoutMs: 5000,
-  poolSize: 10,
-};
-
-export type DatabaseConfig = (
-  | { engine: "sqlite"; path: string }
-  | { engine: "postgres"; url: string; schema?: string }
-) & {
-  limits?: Partial<DatabaseLimits>;
-};
+import { traceQueries } from "./tracing.js";
 
 /**
  * The database, open. As a unit of work it runs the repositories' statements (each on its own, or
@@ -47,12 +24,14 @@ export interface Store extends UnitOfWork {
   close(): Promise<void>;
 }
 
-export function openStore(config: DatabaseConfig, log: StoreLog = silentLog): Store {
+/** With a `tracer`, each statement and transaction of a request is a span (`src/db/tracing.ts`). */
+export function openStore(config: DatabaseConfig, log: StoreLog = silentLog, tracer?: Tracer): Store {
   const limits = { ...DEFAULT_DATABASE_LIMITS, ...config.limits };
-  const opened =
+  const engine =
     config.engine === "sqlite"
       ? openSqlite({ path: config.path, lockTimeoutMs: limits.lockTimeoutMs, log })
       : openPostgres({ url: config.url, ...(config.schema ? { schema: config.schema } : {}), ...limits, log });
+  const opened = tracer ? traceQueries(engine, tracer) : engine;
   const db = new Kysely<Database>({ dialect: opened.dialect });
   return {
     engine: opened.engine,
@@ -111,9 +90,18 @@ export async function dropAll(store: Store): Promise<void> {
     await db.schema.dropTable("note_search").ifExists().execute();
   }
   for (const table of [
+    "webhook_delivery",
+    "webhook",
     "change",
     "feed_horizon",
+    "passkey_challenge",
+    "passkey",
+    "invite",
+    "account_session",
+    "account",
     "token",
+    "trash_entry",
+    "note_revision",
     "note",
     "person",
     "counter",

@@ -12,7 +12,7 @@ import {
   SqliteIntrospector,
   SqliteQueryCompiler,
 } from "kysely";
-import type { ChangeSignals } from "./change-signals.js";
+import type { ChangeSignals } from "./changes/signals.js";
 import type { Database, Engine } from "./schema.js";
 
 /**
@@ -86,7 +86,7 @@ export interface PreparedQuery<Args extends unknown[], Row> {
   first(executor: Executor, ...args: Args): Promise<Row | undefined>;
 }
 
-type Build<Args extends unknown[], Row> = (db: Kysely<Database>, ...args: Args) => Compilable<Row>;
+export type Build<Args extends unknown[], Row> = (db: Kysely<Database>, ...args: Args) => Compilable<Row>;
 
 /**
  * A query shape built and compiled once per engine, the first time it runs there. Kysely otherwise

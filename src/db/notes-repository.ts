@@ -3,6 +3,7 @@ import { ConstraintViolation } from "./errors.js";
 import { affected, type Executor, prepareQuery } from "./executor.js";
 import type { ChangedSince, Missing, Updated } from "./people-repository.js";
 import type { Database } from "./schema.js";
+import { searchText } from "./search-text.js";
 
 export type NoteKey = [timestamp: string, noteId: number];
 
@@ -81,15 +82,34 @@ const fold = prepareQuery((db) => db.selectNoFrom(sql<number>`fold_note_counts()
 const byIds = prepareQuery((db, personId: number, noteId: number) =>
   withAuthor(db).where("note.note_id", "=", noteId).where("note.person_id", "=", personId),
 );
-const insert = prepareQuery((db, personId: number, content: string, timestamp: string) =>
-  db.insertInto("note").values({ person_id: personId, content, timestamp }).returning("note_id"),
+/**
+ * The note, its row locked until the transaction ends (PostgreSQL; on SQLite the write
+ * transaction holds the one write lock already): a change reads the version it replaces here,
+ * and no other writer can replace it in between.
+ */
+const byIdsForChange = prepareQuery({
+  sqlite: (db, personId: number, noteId: number) =>
+    withAuthor(db).where("note.note_id", "=", noteId).where("note.person_id", "=", personId),
+  postgres: (db, personId: number, noteId: number) =>
+    withAuthor(db).where("note.note_id", "=", noteId).where("note.person_id", "=", personId).forNoKeyUpdate("note"),
+});
+const insert = prepareQuery((db, personId: number, content: string, searched: string, timestamp: string) =>
+  db.insertInto("note").values({ person_id: personId, content, search_text: searched, timestamp }).returning("note_id"),
 );
 /** Changes the content only when it really changes, and only at the expected version (null: any). */
 const update = prepareQuery(
-  (db, personId: number, noteId: number, expectedVersion: number | null, content: string, timestamp: string) =>
+  (
+    db,
+    personId: number,
+    noteId: number,
+    expectedVersion: number | null,
+    content: string,
+    searched: string,
+    timestamp: string,
+  ) =>
     db
       .updateTable("note")
-      .set((eb) => ({ content, timestamp, version: eb("version", "+", 1) }))
+      .set((eb) => ({ content, search_text: searched, timestamp, version: eb("version", "+", 1) }))
       .where("note_id", "=", noteId)
       .where("person_id", "=", personId)
       .where((eb) => eb("version", "=", eb.fn.coalesce(eb.val(expectedVersion), eb.ref("version"))))
@@ -143,6 +163,14 @@ export function findNote(ex: Executor, personId: number, noteId: number): Promis
   return byIds.first(ex, personId, noteId);
 }
 
+/**
+ * The note as a change in this transaction finds it, kept from other writers until the
+ * transaction ends. Run it in the transaction of the change.
+ */
+export function findNoteForChange(ex: Executor, personId: number, noteId: number): Promise<NoteRow | undefined> {
+  return byIdsForChange.first(ex, personId, noteId);
+}
+
 /** The new note's id, or "not-found" when there is no such person. */
 export async function insertNote(
   ex: Executor,
@@ -151,7 +179,7 @@ export async function insertNote(
   timestamp: string,
 ): Promise<number | Missing> {
   try {
-    const row = await insert.first(ex, personId, content, timestamp);
+    const row = await insert.first(ex, personId, content, searchText(content), timestamp);
     if (row === undefined) throw new Error("the insert returned no row");
     return row.note_id;
   } catch (error) {
@@ -174,11 +202,28 @@ export async function updateNote(
   timestamp: string,
   expectedVersion?: number,
 ): Promise<Updated<NoteRow> | Missing | ChangedSince> {
-  const changed = affected(await update.run(ex, personId, noteId, expectedVersion ?? null, content, timestamp)) > 0;
+  const changed =
+    affected(await update.run(ex, personId, noteId, expectedVersion ?? null, content, searchText(content), timestamp)) >
+    0;
   const current = await findNote(ex, personId, noteId);
   if (!current) return "not-found";
   if (!changed && expectedVersion !== undefined && current.version !== expectedVersion) return "changed-since";
   return { ...current, changed };
+}
+
+/**
+ * Changes the content (and the timestamp and version) only at the expected version, and only when
+ * it really changes; nothing is read back. True when the note changed.
+ */
+export async function rewriteNote(
+  ex: Executor,
+  personId: number,
+  noteId: number,
+  expectedVersion: number,
+  content: string,
+  timestamp: string,
+): Promise<boolean> {
+  return affected(await update.run(ex, personId, noteId, expectedVersion, content, searchText(content), timestamp)) > 0;
 }
 
 /** With an expected version, the note is deleted only if nobody changed it since. */

@@ -57,6 +57,12 @@ const pageAfter = prepareQuery((db, lnameKey: string, fnameKey: string, personId
 const byId = prepareQuery((db, personId: number) =>
   db.selectFrom("person").select(personColumns).where("person_id", "=", personId),
 );
+/** The person, their row locked until the transaction ends (PostgreSQL), as a deletion reads them. */
+const byIdForChange = prepareQuery({
+  sqlite: (db, personId: number) => db.selectFrom("person").select(personColumns).where("person_id", "=", personId),
+  postgres: (db, personId: number) =>
+    db.selectFrom("person").select(personColumns).where("person_id", "=", personId).forUpdate(),
+});
 /** Several people at once; the ids arrive as one parameter, as in newestOfEach. */
 const byIds = prepareQuery({
   sqlite: (db, personIds: string | number[]) =>
@@ -173,6 +179,14 @@ export function findPerson(ex: Executor, personId: number): Promise<PersonRow | 
   return byId.first(ex, personId);
 }
 
+/**
+ * The person as a change in this transaction finds them, kept from other writers (and from new
+ * notes, whose key check waits for the lock) until the transaction ends.
+ */
+export function findPersonForChange(ex: Executor, personId: number): Promise<PersonRow | undefined> {
+  return byIdForChange.first(ex, personId);
+}
+
 /** The person whose names are these, as the service compares names (case and spacing aside). */
 export function findPersonByName(ex: Executor, names: Names): Promise<PersonRow | undefined> {
   return byNameKeys.first(ex, nameKey(names.fname), nameKey(names.lname));
@@ -241,7 +255,7 @@ export async function updatePerson(
 
 /**
  * Deletes the person (with an expected version, only if nobody changed them since); the database
- * deletes their notes with them.
+ * deletes their notes, their notes' versions, their tokens and their account with them.
  */
 export async function deletePerson(ex: Executor, personId: number, expectedVersion?: number): Promise<boolean> {
   return affected(await remove.run(ex, personId, expectedVersion ?? null)) > 0;

@@ -6,6 +6,8 @@ import {
   DEFAULT_MIGRATION_TABLE,
   type Dialect,
   type Kysely,
+  type MigrationLockOptions,
+  PostgresAdapter,
   PostgresIntrospector,
   type SchemaMetadata,
   sql,
@@ -13,7 +15,8 @@ import {
 } from "kysely";
 
 /**
- * The dialect, with an introspector that sees only the store's own schema (`current_schema()`).
+ * The dialect, with an introspector that sees only the store's own schema (`current_schema()`), and
+ * a migration lock of that schema's own (OwnSchemaMigrationLock).
  *
  * Kysely's PostgreSQL introspector lists the tables of every schema on the server and calls
  * `has_schema_privilege(name)` and `pg_get_serial_sequence(name)` on each row. Those look names up in
@@ -24,12 +27,39 @@ import {
  */
 export function ownSchemaIntrospection(dialect: Dialect): Dialect {
   return {
-    createAdapter: () => dialect.createAdapter(),
+    createAdapter: () => new OwnSchemaMigrationLock(),
     createDriver: () => dialect.createDriver(),
     createQueryCompiler: () => dialect.createQueryCompiler(),
     // biome-ignore lint/suspicious/noExplicitAny: the introspector reads the catalog, which is in no schema type.
     createIntrospector: (db: Kysely<any>) => new OwnSchemaIntrospector(db),
   };
+}
+
+/** The first half of the migration lock's key; the second is the schema's hash. */
+const MIGRATION_LOCK_SPACE = 0x706e6d; // "pnm"
+
+/**
+ * Kysely's PostgreSQL adapter, with the migration lock taken per schema.
+ *
+ * Kysely takes one advisory lock (a fixed key) for every migration on the server, so migrations of
+ * unrelated schemas wait for one another: a second copy of the service, or a test on a schema of its
+ * own, would wait out another's migrations and could fail on its statement timeout while it did.
+ * Processes migrating the same schema still take turns.
+ */
+class OwnSchemaMigrationLock extends PostgresAdapter {
+  // biome-ignore lint/suspicious/noExplicitAny: the lock is taken with a plain query, in no schema type.
+  override async acquireMigrationLock(db: Kysely<any>, _options: MigrationLockOptions): Promise<void> {
+    // As Kysely does: the wait for the lock is not cut short by the session's lock_timeout.
+    await sql`
+      with set_timeout as (select set_config('lock_timeout', '3600000', true) as config_val)
+      select pg_advisory_lock(${sql.lit(MIGRATION_LOCK_SPACE)}, hashtext(current_schema()))
+      from set_timeout`.execute(db);
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: as above.
+  override async releaseMigrationLock(db: Kysely<any>, _options: MigrationLockOptions): Promise<void> {
+    await sql`select pg_advisory_unlock(${sql.lit(MIGRATION_LOCK_SPACE)}, hashtext(current_schema()))`.execute(db);
+  }
 }
 
 interface ColumnRow {

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { type CompiledQuery, PostgresDialect, type QueryResult } from "kysely";
-import pg from "pg";
+import type pgTypes from "pg";
 import { CircuitBreaker } from "./breaker.js";
-import { postgresSignals } from "./change-signals.js";
+import { postgresSignals } from "./changes/signals.js";
 import {
   isConnectFailure,
   isConnectionBroken,
@@ -13,19 +13,14 @@ import {
 } from "./errors.js";
 import type { EngineConnection, Executor } from "./executor.js";
 import type { StoreLog } from "./log.js";
+import { pg } from "./pg.js";
 import { ownSchemaIntrospection } from "./postgres-introspector.js";
 
-const TIMESTAMPTZ_OID = 1184;
-const INT8_OID = 20;
 /** A client-side deadline a little past the server's own, for a server that stops answering at all. */
 const QUERY_DEADLINE_MARGIN_MS = 1000;
 /** How long closing waits for connections to say goodbye to a server that may not answer. */
 const CLOSE_TIMEOUT_MS = 2000;
 const MAX_NAMED_STATEMENTS = 200;
-
-// Timestamps leave the database as the same ISO strings on both engines; counters fit in a double.
-pg.types.setTypeParser(TIMESTAMPTZ_OID, (value) => new Date(value).toISOString());
-pg.types.setTypeParser(INT8_OID, (value) => Number(value));
 
 export interface PostgresOptions {
   url: string;
@@ -46,7 +41,7 @@ export interface PostgresOptions {
  * breaker fails every request at once until a probe finds the server answering again.
  */
 export function openPostgres(options: PostgresOptions): EngineConnection {
-  const pool = new pg.Pool({
+  const pool = new (pg().Pool)({
     connectionString: options.url,
     max: options.poolSize,
     connectionTimeoutMillis: options.connectTimeoutMs,
@@ -63,7 +58,7 @@ export function openPostgres(options: PostgresOptions): EngineConnection {
   const breaker = new CircuitBreaker({ probe: (signal) => probe(options, signal), log: options.log });
 
   /** A pooled connection, unless the server is known to be unreachable; a failure to connect shows it is. */
-  async function checkOut(): Promise<pg.PoolClient> {
+  async function checkOut(): Promise<pgTypes.PoolClient> {
     breaker.check();
     try {
       return await pool.connect();
@@ -75,7 +70,7 @@ export function openPostgres(options: PostgresOptions): EngineConnection {
 
   let acquired = 0;
   let waitSeconds = 0;
-  async function connect(): Promise<pg.PoolClient> {
+  async function connect(): Promise<pgTypes.PoolClient> {
     const started = performance.now();
     try {
       const client = await checkOut();
@@ -88,7 +83,7 @@ export function openPostgres(options: PostgresOptions): EngineConnection {
     }
   }
 
-  function executorOn(client: pg.PoolClient, broken: (error: unknown) => void): Executor {
+  function executorOn(client: pgTypes.PoolClient, broken: (error: unknown) => void): Executor {
     const executeQuery = async <R>({ sql, parameters, query }: CompiledQuery<R>): Promise<QueryResult<R>> => {
       try {
         // pg reads query_timeout from the query config too; its types only know the client option.
@@ -98,7 +93,7 @@ export function openPostgres(options: PostgresOptions): EngineConnection {
           text: sql,
           values: parameters as unknown[],
           query_timeout: queryTimeout,
-        } as pg.QueryConfig;
+        } as pgTypes.QueryConfig;
         const result = await client.query(config);
         return toQueryResult<R>(result);
       } catch (error) {
@@ -195,13 +190,16 @@ export function openPostgres(options: PostgresOptions): EngineConnection {
  * server): connect and `select 1`, each within the connect timeout.
  */
 async function probe(options: PostgresOptions, signal: AbortSignal): Promise<void> {
-  const client = new pg.Client({ connectionString: options.url, connectionTimeoutMillis: options.connectTimeoutMs });
+  const client = new (pg().Client)({
+    connectionString: options.url,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+  });
   client.on("error", () => {});
   const abandon = () => void client.end().catch(() => {});
   signal.addEventListener("abort", abandon, { once: true });
   try {
     await client.connect();
-    await client.query({ text: "select 1", query_timeout: options.connectTimeoutMs } as pg.QueryConfig);
+    await client.query({ text: "select 1", query_timeout: options.connectTimeoutMs } as pgTypes.QueryConfig);
   } finally {
     signal.removeEventListener("abort", abandon);
     await Promise.race([client.end().catch(() => {}), sleep(CLOSE_TIMEOUT_MS, undefined, { ref: false })]);
@@ -236,7 +234,7 @@ function isChange({ query, sql }: CompiledQuery): boolean {
 
 const raw = (sql: string) => ({ sql, parameters: [] }) as unknown as CompiledQuery<never>;
 
-function toQueryResult<R>(result: pg.QueryResult): QueryResult<R> {
+function toQueryResult<R>(result: pgTypes.QueryResult): QueryResult<R> {
   const changes = ["INSERT", "UPDATE", "DELETE", "MERGE"].includes(result.command);
   return {
     rows: (result.rows ?? []) as R[],

@@ -12,7 +12,7 @@ import {
   SqliteIntrospector,
   SqliteQueryCompiler,
 } from "kysely";
-import { NO_SIGNALS } from "./change-signals.js";
+import { NO_SIGNALS } from "./changes/signals.js";
 import { DatabaseUnavailableError, isBusy, translate } from "./errors.js";
 import type { EngineConnection, Executor } from "./executor.js";
 import type { StoreLog } from "./log.js";

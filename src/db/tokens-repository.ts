@@ -75,6 +75,12 @@ const usableCount = prepareQuery((db, now: string) =>
 const anyUsable = prepareQuery((db, now: string) => unexpired(db, now));
 const anyUsableAdmin = prepareQuery((db, now: string) => unexpired(db, now).where("kind", "=", "admin"));
 const all = prepareQuery((db) => db.selectFrom("token").select(columns).orderBy("token_id"));
+const ofPerson = prepareQuery((db, personId: number) =>
+  db.selectFrom("token").select(columns).where("person_id", "=", personId).orderBy("token_id"),
+);
+const byId = prepareQuery((db, tokenId: number) =>
+  db.selectFrom("token").select(columns).where("token_id", "=", tokenId),
+);
 const revoke = prepareQuery((db, tokenId: number, now: string) =>
   db.updateTable("token").set({ revoked_at: now }).where("token_id", "=", tokenId).where("revoked_at", "is", null),
 );
@@ -125,6 +131,14 @@ export async function countUsableTokens(ex: Executor, now: string): Promise<numb
 
 export async function listTokens(ex: Executor): Promise<TokenRow[]> {
   return (await all.run(ex)).rows;
+}
+
+export async function listTokensOfPerson(ex: Executor, personId: number): Promise<TokenRow[]> {
+  return (await ofPerson.run(ex, personId)).rows;
+}
+
+export function findToken(ex: Executor, tokenId: number): Promise<TokenRow | undefined> {
+  return byId.first(ex, tokenId);
 }
 
 /** False when there is no such token, or it was revoked already. */

@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ChangeSignals } from "../db/change-signals.js";
 import {
   type ChangeKind,
   type ChangeRow,
@@ -9,10 +8,12 @@ import {
   pruneChanges,
   prunedThrough,
   waitForChangeWriters,
-} from "../db/changes-repository.js";
+} from "../db/changes/repository.js";
+import type { ChangeSignals } from "../db/changes/signals.js";
 import { DatabaseUnavailableError } from "../db/errors.js";
 import type { UnitOfWork } from "../db/executor.js";
 import type { StoreLog } from "../db/log.js";
+import { DEFAULT_FEED_SETTINGS, type FeedSettings } from "./settings.js";
 
 export type { ChangeKind };
 
@@ -36,27 +37,6 @@ export interface Change {
   resourceId: number;
   resource: object;
 }
-
-export interface Retention {
-  /** At most this many of the newest changes are kept… */
-  changes: number;
-  /** …and none older than this. */
-  hours: number;
-}
-
-export interface FeedSettings {
-  /** How often the table is read when no signal says to (the only way on SQLite with several processes). */
-  pollMs: number;
-  retention: Retention;
-  /** How often old changes are pruned. */
-  pruneEveryMs: number;
-}
-
-export const DEFAULT_FEED_SETTINGS: FeedSettings = {
-  pollMs: 250,
-  retention: { changes: 100_000, hours: 24 },
-  pruneEveryMs: 60_000,
-};
 
 export type Listener = (events: readonly FeedEvent[]) => void;
 

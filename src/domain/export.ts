@@ -1,28 +1,38 @@
 /**
- * The export format and its rules. An export is every person and note as stored (ids, versions,
- * timestamps), people by id and then notes by id, one canonical JSON record each, so exporting what
- * an import loaded gives the same bytes. Tokens are never part of it.
+ * The export format and its rules. An export is every row of the transferred tables as stored
+ * (src/db/transfer/tables.ts: today people and notes, with ids, versions, timestamps), table by table
+ * in the order of their descriptions and each by id, one canonical JSON record each, so exporting
+ * what an import loaded gives the same bytes. Tokens are never part of it.
  *
- * NDJSON: an `export` header line, a line per person, a line per note, and an `end` line with the
- * counts (a file without it was cut short). JSON: `{"format_version":1,"people":[…],"notes":[…]}`
- * with the same records, one a line. Both are checked against the contract's schemas
- * (ExportHeader, ExportPerson, ExportNote, ExportEnd, ExportDocument) and then against the rules
- * below before anything is written.
+ * NDJSON: an `export` header line, a line per row (`type` is its table: `person`, `note`), and an
+ * `end` line with the counts (a file without it was cut short). JSON:
+ * `{"format_version":1,"people":[…],"notes":[…]}`, an array per table under its plural, with the
+ * same records, one a line. Both are checked against the contract's schemas (ExportHeader, each
+ * table's record schema, ExportEnd, ExportDocument) and then against the rules below before
+ * anything is written.
  */
 import type { ValidateFunction } from "ajv/dist/2020.js";
 import type { components } from "../../openapi/types.js";
 import { describeValidationErrors } from "../contract/errors.js";
 import { componentSchemas, contractAjv } from "../contract/schemas.js";
-import { RowDigest, type RowSummary } from "../db/bulk.js";
 import type { Store } from "../db/database.js";
-import { type ExportBatch, type ExportedNote, type ExportedPerson, exportBatches } from "../db/export.js";
-import type { ImportNote, ImportPerson } from "../db/import.js";
-import { nameKey } from "../db/names.js";
+import { RowDigest, type RowSummary } from "../db/transfer/bulk.js";
+import { type ExportBatch, exportBatches } from "../db/transfer/export.js";
+import {
+  type Counts,
+  carriedTables,
+  childrenOf,
+  inWords,
+  noCounts,
+  numbersOf,
+  type Row,
+  TRANSFERRED,
+  type Transferred,
+  transferred,
+} from "../db/transfer/tables.js";
 import { cleanText } from "./names.js";
 
 export type ExportHeader = components["schemas"]["ExportHeader"];
-export type ExportPerson = components["schemas"]["ExportPerson"];
-export type ExportNote = components["schemas"]["ExportNote"];
 export type ExportEnd = components["schemas"]["ExportEnd"];
 export type ExportFormat = "json" | "ndjson";
 
@@ -55,58 +65,54 @@ export class ExportFileError extends Error {
 
 export const headerRecord = (): ExportHeader => ({ type: "export", format_version: FORMAT_VERSION });
 
-export const personRecord = (row: ExportedPerson): ExportPerson => ({
-  type: "person",
-  person_id: row.person_id,
-  fname: row.fname,
-  lname: row.lname,
-  timestamp: row.timestamp,
-  version: row.version,
-});
-
-export const noteRecord = (row: ExportedNote): ExportNote => ({
-  type: "note",
-  note_id: row.note_id,
-  person_id: row.person_id,
-  content: row.content,
-  timestamp: row.timestamp,
-  version: row.version,
-});
-
-const lines = (batch: ExportBatch): string =>
-  batch.kind === "person"
-    ? batch.rows.map((row) => JSON.stringify(personRecord(row))).join("\n")
-    : batch.rows.map((row) => JSON.stringify(noteRecord(row))).join("\n");
-
-/** The NDJSON export, a chunk of lines per batch. */
-export async function* ndjsonChunks(batches: AsyncIterable<ExportBatch>): AsyncGenerator<string> {
-  yield `${JSON.stringify(headerRecord())}\n`;
-  const counts = { people: 0, notes: 0 };
-  for await (const batch of batches) {
-    if (batch.rows.length === 0) continue;
-    counts[batch.kind === "person" ? "people" : "notes"] += batch.rows.length;
-    yield `${lines(batch)}\n`;
-  }
-  const end: ExportEnd = { type: "end", people: counts.people, notes: counts.notes };
-  yield `${JSON.stringify(end)}\n`;
+/** A row's record: its table's name as `type`, then the exported columns in the description's order. */
+export function recordOf(table: Transferred, row: Row): Row {
+  const record: Row = { type: table.name };
+  for (const column of table.exported.columns) record[column] = row[column];
+  return record;
 }
 
-/** The JSON export: one document, each record on a line of its own. */
-export async function* jsonChunks(batches: AsyncIterable<ExportBatch>): AsyncGenerator<string> {
-  yield `{"format_version":${FORMAT_VERSION},"people":[`;
-  let section: "person" | "note" = "person";
-  let first = true;
+/** The end record: the counts of the tables the export carries. */
+const endRecord = (counts: Counts, tables: readonly Transferred[]): ExportEnd =>
+  ({ type: "end", ...Object.fromEntries(tables.map((table) => [table.plural, counts[table.plural]])) }) as ExportEnd;
+
+const lines = (batch: ExportBatch): string =>
+  batch.rows.map((row) => JSON.stringify(recordOf(batch.table, row))).join("\n");
+
+/** The NDJSON export, a chunk of lines per batch; `history` false when the batches leave history and the trash out. */
+export async function* ndjsonChunks(batches: AsyncIterable<ExportBatch>, history = true): AsyncGenerator<string> {
+  yield `${JSON.stringify(headerRecord())}\n`;
+  const counts = noCounts();
   for await (const batch of batches) {
     if (batch.rows.length === 0) continue;
-    if (batch.kind === "note" && section === "person") {
-      yield '\n],"notes":[';
-      section = "note";
-      first = true;
+    counts[batch.table.plural] += batch.rows.length;
+    yield `${lines(batch)}\n`;
+  }
+  yield `${JSON.stringify(endRecord(counts, carriedTables(history)))}\n`;
+}
+
+/** The JSON export: one document, each table's records in an array under its plural, each record on a line of its own. */
+export async function* jsonChunks(batches: AsyncIterable<ExportBatch>, history = true): AsyncGenerator<string> {
+  yield `{"format_version":${FORMAT_VERSION}`;
+  const tables = carriedTables(history);
+  let section = -1;
+  let first = true;
+  const open = (index: number) => `,"${tables[index]?.plural}":[`;
+  for await (const batch of batches) {
+    if (batch.rows.length === 0) continue;
+    const index = tables.indexOf(batch.table);
+    for (; section < index; first = true) {
+      section += 1;
+      yield `${section > 0 ? "\n]" : ""}${open(section)}`;
     }
     yield `${first ? "\n" : ",\n"}${lines(batch).replaceAll("\n", ",\n")}`;
     first = false;
   }
-  yield section === "person" ? '\n],"notes":[\n]}\n' : "\n]}\n";
+  for (; section < tables.length - 1; ) {
+    section += 1;
+    yield `${section > 0 ? "\n]" : ""}${open(section)}`;
+  }
+  yield "\n]}\n";
 }
 
 /**
@@ -117,9 +123,12 @@ export async function* jsonChunks(batches: AsyncIterable<ExportBatch>): AsyncGen
 export class ExportService {
   constructor(private readonly store: Store) {}
 
-  /** The chunks, and `close` to end the snapshot whether or not they were read to the end. */
-  async ndjson(): Promise<{ chunks: AsyncGenerator<string>; close: () => Promise<void> }> {
-    const batches = exportBatches(this.store, { yieldBetweenBatches: true });
+  /**
+   * The chunks, and `close` to end the snapshot whether or not they were read to the end; `history`
+   * false leaves note history and the trash out.
+   */
+  async ndjson(history = true): Promise<{ chunks: AsyncGenerator<string>; close: () => Promise<void> }> {
+    const batches = exportBatches(this.store, { yieldBetweenBatches: true, history });
     const first = await batches.next();
     async function* all(): AsyncGenerator<ExportBatch> {
       if (first.done) return;
@@ -127,7 +136,7 @@ export class ExportService {
       yield* batches;
     }
     return {
-      chunks: ndjsonChunks(all()),
+      chunks: ndjsonChunks(all(), history),
       close: async () => {
         await batches.return(undefined);
       },
@@ -137,53 +146,47 @@ export class ExportService {
 
 // Checking.
 
-/** A person as it is written to the database: the record's fields and the name keys. */
-export type PersonRow = ImportPerson;
-export type NoteRow = ImportNote;
+/** A record's row as it is written to the database: the record's fields and the columns derived from them. */
+export function rowOf(table: Transferred, record: Row): Row {
+  const row: Row = {};
+  for (const column of table.exported.columns) row[column] = record[column];
+  const derived: Row = "derive" in table.exported ? table.exported.derive(record) : {};
+  const complete: Row = {};
+  for (const column of table.columns) complete[column] = column in row ? row[column] : derived[column];
+  return complete;
+}
 
-export const personRow = (record: ExportPerson): PersonRow => ({
-  person_id: record.person_id,
-  fname: record.fname,
-  lname: record.lname,
-  fname_key: nameKey(record.fname),
-  lname_key: nameKey(record.lname),
-  timestamp: record.timestamp,
-  version: record.version,
-});
-
-export const noteRow = (record: ExportNote): NoteRow => ({
-  note_id: record.note_id,
-  person_id: record.person_id,
-  content: record.content,
-  timestamp: record.timestamp,
-  version: record.version,
-});
+/** A checked record's table and row; undefined for the header and end. */
+export function tableRowOf(record: Row): { table: Transferred; row: Row } | undefined {
+  const table = transferred(String(record.type));
+  return table && { table, row: rowOf(table, record) };
+}
 
 /** What a checked file holds, for loading it. */
 export interface CheckedFile {
-  people: number;
-  notes: number;
   /** Counts and SHA-256 of the rows the file makes, as db copy computes them: a load must read back the same. */
   expected: RowSummary;
-  /** Every person id of the file. */
-  personIds: Set<number>;
-  /** Persons the notes name that the file does not hold, with the first line naming each (merging only). */
-  outsidePeople: Map<number, number>;
+  /** The ids of each table that others belong to (people), as the file holds them. */
+  ids: ReadonlyMap<string, ReadonlySet<number>>;
+  /**
+   * By table (notes): the parents (people) its rows name that the file does not hold, each with
+   * the first line naming it (merging only).
+   */
+  outside: ReadonlyMap<string, ReadonlyMap<number, number>>;
 }
 
 export interface CheckOptions {
-  /** Merging: a note may belong to a person who is only in the database. */
-  allowOutsidePeople: boolean;
+  /** Merging: a row (a note) may belong to a parent (a person) that is only in the database. */
+  allowOutsideParents: boolean;
 }
 
-const TYPES = ["export", "person", "note", "end"] as const;
-type RecordType = (typeof TYPES)[number];
-const SCHEMAS: Record<RecordType, string> = {
+/** The record types, and the contract's schema of each. */
+const SCHEMAS: Record<string, string> = {
   export: "ExportHeader",
-  person: "ExportPerson",
-  note: "ExportNote",
+  ...Object.fromEntries(TRANSFERRED.map((table) => [table.name, table.exported.schema])),
   end: "ExportEnd",
 };
+const TYPES = Object.keys(SCHEMAS);
 
 function schemaProblem(validate: ValidateFunction): string {
   const described = describeValidationErrors(validate.errors ?? [], "body");
@@ -193,37 +196,44 @@ function schemaProblem(validate: ValidateFunction): string {
 }
 
 /** The record's type, once its shape is the contract's; throws what is wrong with it otherwise. */
-export function checkRecord(value: unknown, line: number | undefined): RecordType {
+export function checkRecord(value: unknown, line: number | undefined): string {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ExportFileError(line, "is not a JSON object");
   }
   const type = (value as { type?: unknown }).type;
-  if (!TYPES.includes(type as RecordType)) {
+  if (typeof type !== "string" || !TYPES.includes(type)) {
     throw new ExportFileError(line, `type must be one of ${TYPES.join(", ")} (got ${JSON.stringify(type) ?? "none"})`);
   }
-  const validate = schema(SCHEMAS[type as RecordType]);
+  const validate = schema(SCHEMAS[type] as string);
   if (!validate(value)) throw new ExportFileError(line, schemaProblem(validate));
-  return type as RecordType;
+  return type;
 }
 
 const storedForm = (text: string) => cleanText(text) === text;
 
 /**
  * The rules a file's records follow beyond each one's shape, checked a record at a time so a file
- * of any size is checked in one pass: the header first, then people in rising id order, then notes
- * in rising id order, then the end record with the right counts; names and contents without
- * surrounding whitespace (as stored); names unique regardless of case and spacing; every note's
- * person in the file (or, merging, possibly in the database). It keeps one entry per person.
+ * of any size is checked in one pass: the header first, then each table's records in the order of
+ * the descriptions (people, then notes), each in rising id order, then the end record with the
+ * right counts; text without surrounding whitespace (as stored); names unique regardless of case
+ * and spacing; every row's parent in the file (or, merging, possibly in the database). It keeps one
+ * entry per parent (person).
  */
 export class ExportChecker {
   readonly #options: CheckOptions;
   readonly #digest = new RowDigest();
-  readonly #personIds = new Set<number>();
+  /** The ids of each parent table met so far. */
+  readonly #ids = new Map<string, Set<number>>(
+    TRANSFERRED.filter((table) => childrenOf(table.name).length > 0).map((table) => [table.name, new Set<number>()]),
+  );
   readonly #names = new Map<string, { id: number; line: number | undefined }>();
-  readonly #outside = new Map<number, number>();
-  #stage: "start" | "people" | "notes" | "ended" = "start";
-  #lastPerson = 0;
-  #lastNote = 0;
+  readonly #outside = new Map<string, Map<number, number>>();
+  #stage: "start" | "records" | "ended" = "start";
+  /** The index in TRANSFERRED of the table whose records come now. */
+  #table = 0;
+  #lastId = 0;
+  /** The second key column's value of the last row, for a table keyed by two (a note's versions). */
+  #lastThen = 0;
   #lastLine: number | undefined;
 
   constructor(options: CheckOptions) {
@@ -231,84 +241,102 @@ export class ExportChecker {
   }
 
   /** Checks one parsed record; returns the row it makes, or undefined for the header and end. */
-  add(value: unknown, line: number | undefined): PersonRow | NoteRow | undefined {
+  add(value: unknown, line: number | undefined): Row | undefined {
     this.#lastLine = line;
     const type = checkRecord(value, line);
     const fail = (detail: string) => new ExportFileError(line, detail);
     if (this.#stage === "ended") throw fail("there is a record after the end record");
     if (type === "export") {
       if (this.#stage !== "start") throw fail("the export header must be the first record");
-      this.#stage = "people";
+      this.#stage = "records";
       return undefined;
     }
     if (this.#stage === "start") {
       throw fail(`the first record must be the export header ${JSON.stringify(headerRecord())}`);
     }
     if (type === "end") {
-      const end = value as ExportEnd;
-      const { people, notes } = this.#digest;
-      if (end.people !== people || end.notes !== notes) {
-        throw fail(
-          `the end record says ${end.people} people and ${end.notes} notes; the file has ${people} and ${notes}`,
-        );
+      // History and the trash may be absent (an export that leaves them out, or made before they were carried).
+      const end = { ...noCounts(), ...(value as Partial<Counts>) };
+      const counts = this.#digest.counts();
+      if (TRANSFERRED.some((table) => end[table.plural] !== counts[table.plural])) {
+        throw fail(`the end record says ${inWords(end)}; the file has ${numbersOf(counts, String, end)}`);
       }
       this.#stage = "ended";
       return undefined;
     }
-    if (type === "person") {
-      if (this.#stage === "notes") throw fail("people must come before notes");
-      return this.#person(value as ExportPerson, line, fail);
+    const table = transferred(type) as Transferred;
+    const index = TRANSFERRED.indexOf(table);
+    if (index < this.#table) {
+      throw fail(`${table.plural} must come before ${TRANSFERRED[this.#table]?.plural}`);
     }
-    this.#stage = "notes";
-    return this.#note(value as ExportNote, line, fail);
+    if (index > this.#table) {
+      this.#table = index;
+      this.#lastId = 0;
+      this.#lastThen = 0;
+    }
+    return this.#row(table, value as Row, line, fail);
   }
 
-  #person(record: ExportPerson, line: number | undefined, fail: (detail: string) => Error): PersonRow {
-    if (record.person_id <= this.#lastPerson) {
+  #row(table: Transferred, record: Row, line: number | undefined, fail: (detail: string) => Error): Row {
+    const id = Number(record[table.key]);
+    const then = "keyThen" in table ? table.keyThen : undefined;
+    if (then !== undefined) {
+      const next = Number(record[then]);
+      if (id < this.#lastId || (id === this.#lastId && next <= this.#lastThen)) {
+        throw fail(
+          id === this.#lastId && next === this.#lastThen
+            ? `${table.name} ${id} ${then} ${next} appears twice`
+            : `${table.name} ${id} ${then} ${next} comes after ${table.name} ${this.#lastId} ${then} ${this.#lastThen}: ${table.plural} must be in rising ${table.key} and ${then} order`,
+        );
+      }
+      this.#lastThen = next;
+    } else if (id <= this.#lastId) {
       throw fail(
-        record.person_id === this.#lastPerson
-          ? `person ${record.person_id} appears twice`
-          : `person ${record.person_id} comes after person ${this.#lastPerson}: people must be in rising id order`,
+        id === this.#lastId
+          ? `${table.name} ${id} appears twice`
+          : `${table.name} ${id} comes after ${table.name} ${this.#lastId}: ${table.plural} must be in rising id order`,
       );
     }
-    this.#lastPerson = record.person_id;
-    for (const field of ["fname", "lname"] as const) {
-      if (!storedForm(record[field])) throw fail(`${field} must not start or end with whitespace`);
+    this.#lastId = id;
+    for (const column of table.exported.trimmed) {
+      if (!storedForm(String(record[column]))) throw fail(`${column} must not start or end with whitespace`);
     }
-    const row = personRow(record);
+    const row = rowOf(table, record);
+    if (table.name === "person") this.#uniqueName(row, line, fail);
+    if ("idsWithin" in table) {
+      try {
+        table.idsWithin(row);
+      } catch {
+        throw fail(`${table.name} ${id}'s rows must be the JSON of the rows it keeps`);
+      }
+    }
+    if ("parent" in table) {
+      const parent = Number(record[table.parent.column]);
+      if (!this.#ids.get(table.parent.table)?.has(parent)) {
+        if (!this.#options.allowOutsideParents) {
+          throw fail(`${table.name} ${id} belongs to ${table.parent.table} ${parent}, who is not in the file`);
+        }
+        const outside = this.#outside.get(table.name) ?? new Map<number, number>();
+        this.#outside.set(table.name, outside);
+        if (!outside.has(parent)) outside.set(parent, line ?? 0);
+      }
+    }
+    this.#ids.get(table.name)?.add(id);
+    this.#digest.add(table, [row]);
+    return row;
+  }
+
+  /** Names are unique regardless of case and spacing, in the file as in the database. */
+  #uniqueName(row: Row, line: number | undefined, fail: (detail: string) => Error): void {
     const key = `${row.fname_key}\u0000${row.lname_key}`;
     const same = this.#names.get(key);
     if (same !== undefined) {
       const where = same.line === undefined ? "" : ` (line ${same.line})`;
       throw fail(
-        `person ${record.person_id} has the name of person ${same.id}${where}: names are unique regardless of case and spacing`,
+        `person ${row.person_id} has the name of person ${same.id}${where}: names are unique regardless of case and spacing`,
       );
     }
-    this.#names.set(key, { id: record.person_id, line });
-    this.#personIds.add(record.person_id);
-    this.#digest.addPeople([row]);
-    return row;
-  }
-
-  #note(record: ExportNote, line: number | undefined, fail: (detail: string) => Error): NoteRow {
-    if (record.note_id <= this.#lastNote) {
-      throw fail(
-        record.note_id === this.#lastNote
-          ? `note ${record.note_id} appears twice`
-          : `note ${record.note_id} comes after note ${this.#lastNote}: notes must be in rising id order`,
-      );
-    }
-    this.#lastNote = record.note_id;
-    if (!storedForm(record.content)) throw fail("content must not start or end with whitespace");
-    if (!this.#personIds.has(record.person_id)) {
-      if (!this.#options.allowOutsidePeople) {
-        throw fail(`note ${record.note_id} belongs to person ${record.person_id}, who is not in the file`);
-      }
-      if (!this.#outside.has(record.person_id)) this.#outside.set(record.person_id, line ?? 0);
-    }
-    const row = noteRow(record);
-    this.#digest.addNotes([row]);
-    return row;
+    this.#names.set(key, { id: Number(row.person_id), line });
   }
 
   /** After the last record: what the file holds, or what is missing from it. */
@@ -318,14 +346,7 @@ export class ExportChecker {
       const where = this.#lastLine === undefined ? "" : ` (line ${this.#lastLine} is the last)`;
       throw new ExportFileError(undefined, `the file has no end record: it was cut short${where}`);
     }
-    const expected = this.#digest.summary();
-    return {
-      people: expected.people,
-      notes: expected.notes,
-      expected,
-      personIds: this.#personIds,
-      outsidePeople: this.#outside,
-    };
+    return { expected: this.#digest.summary(), ids: this.#ids, outside: this.#outside };
   }
 }
 
@@ -348,7 +369,7 @@ export function syntaxProblem(error: unknown, text?: string): { line: number | u
 export function checkJsonDocument(
   text: string,
   options: CheckOptions,
-): { checked: CheckedFile; rows: () => Generator<{ row: PersonRow | NoteRow; line: number | undefined }> } {
+): { checked: CheckedFile; rows: () => Generator<{ table: Transferred; row: Row; line: number | undefined }> } {
   let document: unknown;
   try {
     document = JSON.parse(text);
@@ -356,34 +377,38 @@ export function checkJsonDocument(
     const { line, detail } = syntaxProblem(error, text);
     throw new ExportFileError(line, detail);
   }
-  const top = document as { format_version?: unknown; people?: unknown; notes?: unknown };
+  const top = document as Record<string, unknown>;
+  const keys = ["format_version", ...TRANSFERRED.map((table) => table.plural)];
   const shaped =
     typeof document === "object" &&
     document !== null &&
     !Array.isArray(document) &&
-    Array.isArray(top.people) &&
-    Array.isArray(top.notes) &&
-    Object.keys(document).every((key) => ["format_version", "people", "notes"].includes(key)) &&
+    TRANSFERRED.every(
+      (table) => Array.isArray(top[table.plural]) || ("history" in table && top[table.plural] === undefined),
+    ) &&
+    Object.keys(document).every((key) => keys.includes(key)) &&
     top.format_version === FORMAT_VERSION;
   if (!shaped) {
     const validate = schema("ExportDocument");
     validate(document);
     throw new ExportFileError(1, schemaProblem(validate) || "is not an export document");
   }
-  const people = top.people as unknown[];
-  const notes = top.notes as unknown[];
+  const sections = TRANSFERRED.map((table) => ({ table, records: (top[table.plural] ?? []) as Row[] }));
   const starts = elementLines(text);
   const checker = new ExportChecker(options);
   checker.add(headerRecord(), undefined);
-  for (const [i, record] of people.entries()) checker.add(record, starts.people?.[i]);
-  for (const [i, record] of notes.entries()) checker.add(record, starts.notes?.[i]);
+  for (const { table, records } of sections) {
+    for (const [i, record] of records.entries()) checker.add(record, starts[table.plural]?.[i]);
+  }
   const checked = checker.finish({ needsEnd: false });
   return {
     checked,
     *rows() {
-      for (const [i, record] of people.entries())
-        yield { row: personRow(record as ExportPerson), line: starts.people?.[i] };
-      for (const [i, record] of notes.entries()) yield { row: noteRow(record as ExportNote), line: starts.notes?.[i] };
+      for (const { table, records } of sections) {
+        for (const [i, record] of records.entries()) {
+          yield { table, row: rowOf(table, record), line: starts[table.plural]?.[i] };
+        }
+      }
     },
   };
 }

@@ -5,6 +5,7 @@ import {
   findPeople,
   findPerson,
   findPersonByName,
+  findPersonForChange,
   insertPerson,
   listPeople,
   newestNotes,
@@ -13,6 +14,7 @@ import {
   type PersonRow,
   updatePerson,
 } from "../db/people-repository.js";
+import { insertTrashEntry, rowsOfPerson } from "../db/trash-repository.js";
 import { personExists, personNotFound } from "./errors.js";
 import { matchesIfMatch, PreconditionFailed, personTag, type Tagged } from "./etags.js";
 import { cleanText } from "./names.js";
@@ -164,16 +166,32 @@ export class PeopleService {
     );
   }
 
+  /**
+   * Moves the person, with all their notes and their notes' history, to the trash as one entry.
+   * Their tokens and account are deleted: they end with the person and do not come back with a
+   * restore.
+   */
   async delete(caller: Caller, personId: number, ifMatch?: string): Promise<void> {
     permit(caller, mayDeletePerson(caller, personId), "admin");
     await this.#writes.transaction(async (tx) => {
-      const expected = ifMatch === undefined ? undefined : await this.#versionMatching(tx, personId, ifMatch);
-      if (await deletePerson(tx, personId, expected)) {
-        await tx.record({ kind: "person.deleted", personId, resourceId: personId, resource: { person_id: personId } });
-        return;
-      }
-      if (expected !== undefined && (await findPerson(tx, personId))) throw changedMeanwhile(personId);
-      throw personNotFound(personId);
+      // Locked (PostgreSQL): nobody changes the person or adds a note until this commits.
+      const row = await findPersonForChange(tx, personId);
+      if (!row) throw personNotFound(personId);
+      if (ifMatch !== undefined) await this.#versionMatching(tx, personId, ifMatch);
+      const { notes, revisions } = await rowsOfPerson(tx, personId);
+      if (!(await deletePerson(tx, personId, row.version))) throw changedMeanwhile(personId);
+      await insertTrashEntry(tx, {
+        kind: "person",
+        person_id: personId,
+        note_id: null,
+        fname: row.fname,
+        lname: row.lname,
+        content: null,
+        notes: notes.length,
+        rows: { person: row, notes, revisions },
+        deleted_at: this.now(),
+      });
+      await tx.record({ kind: "person.deleted", personId, resourceId: personId, resource: { person_id: personId } });
     });
   }
 

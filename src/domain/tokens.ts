@@ -3,14 +3,20 @@ import type { UnitOfWork } from "../db/executor.js";
 import { findPerson } from "../db/people-repository.js";
 import {
   anyUsableToken,
+  findToken,
   findUsableToken,
   insertToken,
   listTokens,
+  listTokensOfPerson,
   recordTokenUse,
   revokeToken,
   type TokenRow,
 } from "../db/tokens-repository.js";
-import { personNotFound } from "./errors.js";
+
+export type { TokenRow };
+
+import { badRequest, notFound, personNotFound } from "./errors.js";
+import { type Caller, mayCreateToken, mayManageToken, permit } from "./policy.js";
 
 /**
  * A token reads `pn_<prefix>_<secret>`: 6 random bytes of public prefix and 32 of secret, both
@@ -44,6 +50,17 @@ export interface CreatedToken {
   token: string;
   row: TokenRow;
 }
+
+/** What `tokens.create` asks for. */
+export interface TokenInput {
+  name: string;
+  kind?: TokenKind;
+  person_id?: number;
+  expires_in_days?: number;
+}
+
+const DAY_MS = 86_400_000;
+const tokenNotFound = (tokenId: number) => notFound(`Token not found for Id: ${tokenId}`);
 
 const hashOf = (token: string) => createHash("sha256").update(token).digest("hex");
 
@@ -106,6 +123,45 @@ export class TokenService {
 
   list(): Promise<TokenRow[]> {
     return listTokens(this.store);
+  }
+
+  /** The tokens the caller may see: a person's own, or every one for an admin. */
+  listFor(caller: Caller): Promise<TokenRow[]> {
+    return caller.kind === "person" ? listTokensOfPerson(this.store, caller.personId) : listTokens(this.store);
+  }
+
+  /** `tokens.create`: a person makes person tokens for themselves; an admin makes any. */
+  async createFor(caller: Caller, input: TokenInput): Promise<CreatedToken> {
+    const kind = input.kind ?? "person";
+    const personId = kind === "admin" ? null : (input.person_id ?? (caller.kind === "person" ? caller.personId : null));
+    if (kind === "admin" && input.person_id !== undefined) {
+      throw badRequest("An admin token is for no person: leave out person_id", [
+        { in: "body", pointer: "/person_id", message: "must be left out for an admin token" },
+      ]);
+    }
+    if (kind === "person" && personId === null) {
+      throw badRequest("A person token needs the person it writes for", [
+        { in: "body", pointer: "/person_id", message: "is required" },
+      ]);
+    }
+    permit(caller, mayCreateToken(caller, kind, personId), kind === "admin" ? "admin" : "own");
+    const expiresAt =
+      input.expires_in_days === undefined
+        ? undefined
+        : new Date(this.now().getTime() + input.expires_in_days * DAY_MS).toISOString();
+    return this.create({
+      kind,
+      name: input.name,
+      ...(personId !== null ? { personId } : {}),
+      ...(expiresAt ? { expiresAt } : {}),
+    });
+  }
+
+  /** `tokens.delete`: revokes a token the caller may manage; another's is as if it did not exist. */
+  async revokeFor(caller: Caller, tokenId: number): Promise<void> {
+    const row = await findToken(this.store, tokenId);
+    if (!row || !mayManageToken(caller, row)) throw tokenNotFound(tokenId);
+    await this.revoke(tokenId);
   }
 
   /** False when there is no such token or it was revoked already. */

@@ -1,4 +1,4 @@
-import { recordChange } from "../db/changes-repository.js";
+import { recordChange } from "../db/changes/repository.js";
 import type { Executor, UnitOfWork as Transactional } from "../db/executor.js";
 import type { Change } from "./changes.js";
 

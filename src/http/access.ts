@@ -1,8 +1,10 @@
-import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from "fastify";
-import { ANONYMOUS, type Caller, callerFor, refusal } from "../domain/policy.js";
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler, preHandlerAsyncHookHandler } from "fastify";
+import { type AccountService, accountNameKey } from "../domain/accounts.js";
+import { ANONYMOUS, type Caller, callerFor, callerForAccount, refusal } from "../domain/policy.js";
 import { type Principal, type TokenService, tokenPrefix } from "../domain/tokens.js";
 import { problem, sendProblem } from "./problems.js";
 import type { RateLimits } from "./rate-limits.js";
+import type { SessionCookie } from "./session-cookie.js";
 import type { SecurityRequirement } from "./spec.js";
 
 declare module "fastify" {
@@ -17,12 +19,21 @@ declare module "fastify" {
 }
 
 /**
- * `always`: every write needs a token (the server listens beyond loopback). `once-a-token-exists`:
- * writes are open until the first usable token is made, as on a laptop before any setup.
+ * `always`: every write needs a token or a session (the server listens beyond loopback).
+ * `once-a-token-exists`: writes are open until the first usable token is made or the first account
+ * gets a password, as on a laptop before any setup.
  */
 export type AccessMode = "always" | "once-a-token-exists";
 
+/** The hooks of one operation's route. */
+export interface Guards {
+  onRequest?: onRequestAsyncHookHandler | onRequestAsyncHookHandler[];
+  preHandler?: preHandlerAsyncHookHandler;
+}
+
 const SCHEME = "bearerAuth";
+const COOKIE_SCHEME = "cookieAuth";
+const READS = new Set(["GET", "HEAD"]);
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 const REALM = 'Bearer realm="people-notes"';
 
@@ -31,11 +42,57 @@ export class AccessControl {
     private readonly tokens: TokenService,
     private readonly mode: AccessMode,
     private readonly limits: RateLimits,
+    private readonly accounts: AccountService,
+    private readonly cookie: SessionCookie,
   ) {}
 
-  /** Whether writes need a token right now. */
+  /** Whether writes need a token or a signed-in session right now. */
   async isOn(): Promise<boolean> {
-    return this.mode === "always" || (await this.tokens.anyUsable());
+    return this.mode === "always" || (await this.tokens.anyUsable()) || (await this.accounts.anyCanSignIn());
+  }
+
+  /**
+   * The checks before a password is tried (`account.sign_in`, `invites.accept`): refused from
+   * another site's page (403), and past the client address's limit of attempts (429); with
+   * `byName`, past the limit for the name signed in as too, once the body is read.
+   */
+  signInGuards(byName: boolean): Guards {
+    const onRequest: onRequestAsyncHookHandler = async (request, reply) => {
+      if (this.cookie.fromOtherSite(request)) {
+        request.log.warn("sign-in from another site refused");
+        return sendProblem(reply.code(403), problem(403, "Signing in is only possible from this site's own pages"));
+      }
+      const verdict = await this.limits.failedSignIn(request);
+      if (!verdict.allowed) return this.limits.refuse(reply, verdict, "Too many sign-in attempts: wait and try again");
+      return undefined;
+    };
+    if (!byName) return { onRequest };
+    const preHandler: preHandlerAsyncHookHandler = async (request, reply) => {
+      const { name } = request.body as { name: string };
+      const verdict = await this.limits.nameSignIn(request, accountNameKey(name));
+      if (!verdict.allowed) {
+        request.log.warn("password sign-in limit for one name reached");
+        return this.limits.refuse(reply, verdict, "Too many sign-in attempts for this name: wait and try again");
+      }
+      return undefined;
+    };
+    return { onRequest, preHandler };
+  }
+
+  /**
+   * `account.change_password` tries the current password: each attempt counts against the limit
+   * of the account's name, as a password sign-in does, so a stolen session cannot guess it faster.
+   */
+  passwordChangeGuard(): preHandlerAsyncHookHandler {
+    return async (request, reply) => {
+      if (!request.signedIn) return undefined;
+      const verdict = await this.limits.nameSignIn(request, request.signedIn.account.name_key);
+      if (!verdict.allowed) {
+        request.log.warn({ account: request.signedIn.account.account_id }, "password change limit reached");
+        return this.limits.refuse(reply, verdict, "Too many password attempts: wait and try again");
+      }
+      return undefined;
+    };
   }
 
   /**
@@ -44,7 +101,9 @@ export class AccessControl {
    * Undefined for an operation that declares no security.
    */
   guardFor(security: SecurityRequirement[] | undefined): onRequestAsyncHookHandler | undefined {
-    const roles = security?.find((requirement) => SCHEME in requirement)?.[SCHEME];
+    const roles =
+      security?.find((requirement) => SCHEME in requirement)?.[SCHEME] ??
+      security?.find((requirement) => COOKIE_SCHEME in requirement)?.[COOKIE_SCHEME];
     if (!security || roles === undefined) return undefined;
     const optional = security.some((requirement) => Object.keys(requirement).length === 0);
     return async (request, reply) => {
@@ -52,9 +111,21 @@ export class AccessControl {
       if (presented === "malformed")
         return this.refuse(request, reply, "The Authorization header must be `Bearer <token>`", true);
       if (presented === undefined) {
+        const secret = this.cookie.read(request);
+        if (secret !== undefined) {
+          const live = await this.accounts.authenticate(secret);
+          if (live) return this.signedIn(request, reply, live, roles, optional);
+          // The cookie stands for no session any more (ended, or expired): the browser forgets it.
+          this.cookie.clear(reply);
+        }
         if (optional) return undefined;
         if (await this.isOn()) {
-          return this.refuse(request, reply, "This change needs a token: send `Authorization: Bearer <token>`", false);
+          return this.refuse(
+            request,
+            reply,
+            "This change needs a token (`Authorization: Bearer <token>`) or a signed-in session",
+            false,
+          );
         }
         request.caller = ANONYMOUS;
         return this.limitWrites(request, reply);
@@ -71,6 +142,35 @@ export class AccessControl {
       }
       return this.limitWrites(request, reply);
     };
+  }
+
+  /**
+   * A request with a live session's cookie: a write must come from the app's own origin (a page of
+   * another site can make the browser send the cookie, but not these headers), and the account's
+   * kind must suit the operation's scopes.
+   */
+  private async signedIn(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    live: NonNullable<FastifyRequest["signedIn"]>,
+    roles: string[],
+    optional: boolean,
+  ): Promise<FastifyReply | undefined> {
+    request.signedIn = live;
+    request.caller = callerForAccount(live.account, live.session.session_id);
+    if (optional) return undefined;
+    const write = !READS.has(request.method);
+    if (write && !this.cookie.fromOwnOrigin(request)) {
+      request.log.warn({ account: live.account.account_id }, "cross-site write with a session cookie refused");
+      return sendProblem(
+        reply.code(403),
+        problem(403, "A change made with the session cookie must come from this site's own pages"),
+      );
+    }
+    if (live.account.kind !== "admin" && !roles.includes("owner")) {
+      return sendProblem(reply.code(403), problem(403, refusal(request.caller, "admin")));
+    }
+    return this.limitWrites(request, reply);
   }
 
   private async limitWrites(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {

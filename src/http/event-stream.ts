@@ -1,15 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FeedEvent, Subscription } from "../domain/changes.js";
 import { ProblemError } from "../domain/errors.js";
-
-export interface EventStreamSettings {
-  /** Streams one process keeps open at most; one more is answered 503. */
-  maxStreams: number;
-  /** A comment is sent when nothing else was for this long, so that proxies keep idle streams open. */
-  heartbeatMs: number;
-}
-
-export const DEFAULT_EVENT_STREAM_SETTINGS: EventStreamSettings = { maxStreams: 500, heartbeatMs: 15_000 };
+import { DEFAULT_EVENT_STREAM_SETTINGS, type EventStreamSettings } from "./settings.js";
 
 /**
  * A client that reads slower than changes come is cut off past this much of them unsent; it

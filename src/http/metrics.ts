@@ -5,15 +5,8 @@ import type { OpenApiDocument } from "../contract/document.js";
 import type { Store } from "../db/database.js";
 import { isLoopback } from "./loopback.js";
 import { problem, sendProblem } from "./problems.js";
+import type { MetricsSettings } from "./settings.js";
 import { operationsByRoute } from "./spec.js";
-
-export interface MetricsSettings {
-  enabled: boolean;
-  /** Only clients on loopback may scrape (a Prometheus on the same host, or a sidecar). */
-  loopbackOnly: boolean;
-}
-
-export const DEFAULT_METRICS: MetricsSettings = { enabled: true, loopbackOnly: true };
 
 const SCRAPE_REQUEST = "people-notes:metrics";
 const SCRAPE_ANSWER = "people-notes:metrics-answer";
@@ -124,7 +117,10 @@ export function registerMetrics(
     // Creating one makes this worker answer the primary's requests for its metrics.
     if (clusterWorker) new AggregatorRegistry();
     app.get("/metrics", { logLevel: "warn" }, async (request, reply) => {
-      if (settings.loopbackOnly && !isLoopback(request.ip)) {
+      // Both the client (a proxy's word, with TRUST_PROXY) and the peer: a proxy on this host forwards
+      // remote clients, and a remote proxy's loopback client is on that proxy's host, not this one.
+      const peer = request.socket?.remoteAddress ?? "";
+      if (settings.loopbackOnly && !(isLoopback(request.ip) && isLoopback(peer))) {
         return sendProblem(reply.code(403), problem(403, "Metrics are served to loopback clients only"));
       }
       const text = clusterWorker ? await scrapeThroughPrimary() : await scrapeOf(registry);

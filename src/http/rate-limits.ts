@@ -1,20 +1,20 @@
+import { createHash } from "node:crypto";
 import rateLimit from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Redis } from "ioredis";
 import type { AppMetrics } from "./metrics.js";
+import "./session-cookie.js";
 import { problem, sendProblem } from "./problems.js";
+import type { RateLimitSettings } from "./settings.js";
 
 const WINDOW_MS = 60_000;
 
-export interface RateLimitSettings {
-  /** Writes a minute per token (or per client address, with no token); 0 turns the limit off. */
-  writesPerMinute: number;
-  /** Refused sign-ins (401) a minute per client address; 0 turns the limit off. */
-  failedSignInsPerMinute: number;
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The key of the name a password sign-in is for, which its per-account limit counts by. */
+    signInNameKey?: string;
+  }
 }
-
-export const DEFAULT_RATE_LIMITS: RateLimitSettings = { writesPerMinute: 600, failedSignInsPerMinute: 30 };
-export const NO_RATE_LIMITS: RateLimitSettings = { writesPerMinute: 0, failedSignInsPerMinute: 0 };
 
 export interface Verdict {
   allowed: boolean;
@@ -37,6 +37,7 @@ export class RateLimits {
     private readonly settings: RateLimitSettings,
     private readonly writes: Check,
     private readonly signIns: Check,
+    private readonly accountSignIns: Check,
     private readonly metrics?: AppMetrics,
   ) {}
 
@@ -56,13 +57,25 @@ export class RateLimits {
     const writes = app.createRateLimit({
       max: settings.writesPerMinute,
       keyGenerator: (request) =>
-        request.principal ? `write:token:${request.principal.tokenId}` : `write:address:${request.ip}`,
+        request.principal
+          ? `write:token:${request.principal.tokenId}`
+          : request.signedIn
+            ? `write:account:${request.signedIn.account.account_id}`
+            : `write:address:${request.ip}`,
     });
     const signIns = app.createRateLimit({
       max: settings.failedSignInsPerMinute,
       keyGenerator: (request) => `sign-in:address:${request.ip}`,
     });
-    return new RateLimits(settings, writes, signIns, metrics);
+    // Keyed by a hash of the name: a limit's key never holds what someone typed.
+    const accountSignIns = app.createRateLimit({
+      max: settings.signInsPerAccountPerMinute ?? 0,
+      keyGenerator: (request) =>
+        `sign-in:account:${createHash("sha256")
+          .update(request.signInNameKey ?? "")
+          .digest("base64url")}`,
+    });
+    return new RateLimits(settings, writes, signIns, accountSignIns, metrics);
   }
 
   /** Counts a write and says whether it may go ahead; the RateLimit headers go on the reply either way. */
@@ -78,6 +91,19 @@ export class RateLimits {
   async failedSignIn(request: FastifyRequest): Promise<Verdict> {
     if (this.settings.failedSignInsPerMinute === 0) return UNLIMITED;
     const verdict = toVerdict(await this.signIns(request));
+    if (!verdict.allowed) this.metrics?.rateLimitRefused("sign-ins");
+    return verdict;
+  }
+
+  /**
+   * Counts a password attempt for a name (whether an account has it or not) and says whether it may
+   * be tried; the client address's count is `failedSignIn`. Both are counted before the password
+   * is checked, so an attempt past either limit costs no hash.
+   */
+  async nameSignIn(request: FastifyRequest, nameKey: string): Promise<Verdict> {
+    if (!this.settings.signInsPerAccountPerMinute) return UNLIMITED;
+    request.signInNameKey = nameKey;
+    const verdict = toVerdict(await this.accountSignIns(request));
     if (!verdict.allowed) this.metrics?.rateLimitRefused("sign-ins");
     return verdict;
   }

@@ -1,4 +1,5 @@
-import { Redis } from "ioredis";
+import { createRequire } from "node:module";
+import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 
 /** Each rate-limit check waits at most this for Redis; past it the request goes through uncounted. */
@@ -10,6 +11,8 @@ const COMMAND_TIMEOUT_MS = 500;
  * outage is logged when it starts and when it ends, not on every retry.
  */
 export function openRedis(url: string, log: Logger): Redis {
+  // Loaded only when a Redis is configured: most servers never need the client.
+  const { Redis } = createRequire(import.meta.url)("ioredis") as typeof import("ioredis");
   const redis = new Redis(url, {
     connectTimeout: COMMAND_TIMEOUT_MS,
     commandTimeout: COMMAND_TIMEOUT_MS,

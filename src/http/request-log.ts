@@ -1,5 +1,6 @@
 import { type FastifyReply, type FastifyRequest, LogController } from "fastify";
 import "./access.js";
+import "./session-cookie.js";
 
 /**
  * One log line per request instead of Fastify's two ("incoming request", then "request
@@ -25,6 +26,8 @@ export class OneLinePerRequest extends LogController {
       token: request.principal?.prefix ?? request.presentedTokenPrefix,
       tokenKind: request.principal?.kind,
       tokenPerson: request.principal?.personId ?? undefined,
+      // The account a session cookie stood for, by id; never the cookie's value.
+      account: request.signedIn?.account.account_id,
     };
     if (error) reply.log.error({ ...fields, err: error }, "request errored");
     else reply.log.info(fields, "request completed");

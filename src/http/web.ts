@@ -5,7 +5,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { webDistPath } from "../paths.js";
 
 /** Paths the single-page app draws itself; a reload or a shared link on them gets the app. */
-const APP_ROUTES = /^\/(people(\/[1-9][0-9]*(\/notes(\/[1-9][0-9]*)?)?)?)?\/?$/;
+const APP_ROUTES =
+  /^\/((people(\/[1-9][0-9]*(\/notes(\/[1-9][0-9]*)?)?)?)|trash|sign-in|sign-up|invite|account|webhooks)?\/?$/;
 
 export interface WebApp {
   /** Answers a GET for a page path with the app's index.html, if it is built; false otherwise. */

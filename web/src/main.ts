@@ -1,10 +1,15 @@
 import { render } from "lit";
+import { AccountController } from "./controllers/account-controller.js";
 import { HomeController } from "./controllers/home-controller.js";
+import { InviteController } from "./controllers/invite-controller.js";
 import { NotFoundController } from "./controllers/not-found-controller.js";
 import { NotesController } from "./controllers/notes-controller.js";
-import type { FocusOptions, Host, PageController } from "./controllers/page.js";
+import type { FocusOptions, Host, PageController, ToastAction } from "./controllers/page.js";
 import { PeopleController } from "./controllers/people-controller.js";
 import { SessionController } from "./controllers/session-controller.js";
+import { SignInController, SignUpController } from "./controllers/sign-in-controller.js";
+import { TrashController } from "./controllers/trash-controller.js";
+import { WebhooksController } from "./controllers/webhooks-controller.js";
 import type { Access, PersonRef } from "./model/access.js";
 import type { ApiError } from "./model/api.js";
 import { LiveFeed } from "./model/live.js";
@@ -13,10 +18,12 @@ import { layoutView } from "./views/layout.js";
 
 const APP_NAME = "People & Notes";
 const TOAST_MS = 4000;
+/** A confirmation with a button (Undo) stays long enough to reach the button. */
+const TOAST_WITH_ACTION_MS = 10_000;
 /** How long scrolling or a change must pause before the page's state is kept in its history entry. */
 const REMEMBER_MS = 200;
 
-function controllerFor(route: Route, host: Host): PageController {
+function controllerFor(route: Route, host: Host, session: SessionController): PageController {
   switch (route.page) {
     case "home":
       return new HomeController(host);
@@ -24,6 +31,18 @@ function controllerFor(route: Route, host: Host): PageController {
       return new PeopleController(host);
     case "notes":
       return new NotesController(host);
+    case "trash":
+      return new TrashController(host);
+    case "sign-in":
+      return new SignInController(host, session);
+    case "sign-up":
+      return new SignUpController(host, session);
+    case "invite":
+      return new InviteController(host, session);
+    case "account":
+      return new AccountController(host, session);
+    case "webhooks":
+      return new WebhooksController(host);
     case "not-found":
       return new NotFoundController();
   }
@@ -37,7 +56,7 @@ class App implements Host {
   readonly live = new LiveFeed(() => this.update());
   #route: Route = { page: "not-found" };
   #controller: PageController | undefined;
-  #toast: string | undefined;
+  #toast: { message: string; action: ToastAction | undefined } | undefined;
   #toastTimer: number | undefined;
   /** What the history entry shown remembered of its page, when the page was entered through it. */
   #remembered: PageMemory | undefined;
@@ -76,6 +95,7 @@ class App implements Host {
       account: this.#session.accountView(),
       signInDialog: this.#session.dialogView(),
       live: this.live.status,
+      access: this.#session.access,
     });
     render(page, this.#root);
     document.title = `${this.#controller.title} · ${APP_NAME}`;
@@ -140,13 +160,16 @@ class App implements Host {
     this.#session.renamed(person);
   }
 
-  notify(message: string): void {
-    this.#toast = message;
+  notify(message: string, action?: ToastAction): void {
+    this.#toast = { message, action };
     window.clearTimeout(this.#toastTimer);
-    this.#toastTimer = window.setTimeout(() => {
-      this.#toast = undefined;
-      this.update();
-    }, TOAST_MS);
+    this.#toastTimer = window.setTimeout(
+      () => {
+        this.#toast = undefined;
+        this.update();
+      },
+      action ? TOAST_WITH_ACTION_MS : TOAST_MS,
+    );
     this.update();
   }
 
@@ -168,7 +191,7 @@ class App implements Host {
     this.#keepHeadingFocus = false;
     if (!samePage) {
       this.#controller?.dispose();
-      this.#controller = controllerFor(route, this);
+      this.#controller = controllerFor(route, this, this.#session);
     }
     this.#controller?.show(route, samePage && navigation === "push");
     this.update();

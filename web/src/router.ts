@@ -3,12 +3,25 @@ export type Route =
   | { page: "home" }
   | { page: "people"; personId: number | undefined }
   | { page: "notes"; personId: number; noteId: number | undefined }
+  | { page: "trash" }
+  | { page: "sign-in" }
+  | { page: "sign-up" }
+  /** The invite's code is in the address's fragment, which the browser sends to no server. */
+  | { page: "invite" }
+  | { page: "account" }
+  | { page: "webhooks" }
   | { page: "not-found" };
 
 const ID = "([1-9][0-9]{0,15})";
 const PATTERNS: [RegExp, (ids: number[]) => Route][] = [
   [/^\/$/, () => ({ page: "home" })],
   [/^\/people$/, () => ({ page: "people", personId: undefined })],
+  [/^\/trash$/, () => ({ page: "trash" })],
+  [/^\/sign-in$/, () => ({ page: "sign-in" })],
+  [/^\/sign-up$/, () => ({ page: "sign-up" })],
+  [/^\/invite$/, () => ({ page: "invite" })],
+  [/^\/account$/, () => ({ page: "account" })],
+  [/^\/webhooks$/, () => ({ page: "webhooks" })],
   [new RegExp(`^/people/${ID}$`), ([personId]) => ({ page: "people", personId: personId as number })],
   [
     new RegExp(`^/people/${ID}/notes$`),
@@ -37,6 +50,12 @@ export const paths = {
   person: (personId: number) => `/people/${personId}`,
   notes: (personId: number) => `/people/${personId}/notes`,
   note: (personId: number, noteId: number) => `/people/${personId}/notes/${noteId}`,
+  trash: () => "/trash",
+  signIn: () => "/sign-in",
+  signUp: () => "/sign-up",
+  invite: () => "/invite",
+  account: () => "/account",
+  webhooks: () => "/webhooks",
 };
 
 /** The address as far as the app's state goes: the path and the query, not the hash. */

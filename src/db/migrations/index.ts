@@ -10,6 +10,12 @@ import * as noteSearch from "./007_note_search.js";
 import * as changeFeed from "./008_change_feed.js";
 import * as noteSearchWords from "./009_note_search_words.js";
 import * as changeResource from "./010_change_resource.js";
+import * as accounts from "./011_accounts.js";
+import * as passkeys from "./012_passkeys.js";
+import * as noteSearchText from "./013_note_search_text.js";
+import * as noteHistory from "./014_note_history.js";
+import * as trash from "./015_trash.js";
+import * as webhooks from "./016_webhooks.js";
 
 /** Numbered migrations, in order. Each one is written once and branches on the engine only where SQL differs. */
 export function migrations(engine: Engine): Record<string, Migration> {
@@ -24,6 +30,12 @@ export function migrations(engine: Engine): Record<string, Migration> {
     "008_change_feed": changeFeed.up(engine),
     "009_note_search_words": noteSearchWords.up(engine),
     "010_change_resource": changeResource.up(engine),
+    "011_accounts": accounts.up(engine),
+    "012_passkeys": passkeys.up(engine),
+    "013_note_search_text": noteSearchText.up(engine),
+    "014_note_history": noteHistory.up(engine),
+    "015_trash": trash.up(engine),
+    "016_webhooks": webhooks.up(engine),
   };
   return Object.fromEntries(
     Object.entries(steps).map(([name, up]) => [name, { up: engine === "postgres" ? withoutStatementTimeout(up) : up }]),

@@ -41,6 +41,9 @@ export interface EditorSetup<T> {
   added(item: T): string;
   saved(item: T): string;
   deleted(item: T): string;
+  /** Brings back an item this user just deleted (from the trash), for the notice's Undo. */
+  undo(item: T): Promise<void>;
+  restored(item: T): string;
   /** Why a delete did not happen: the item changed since it was opened. */
   changedBeforeDelete: string;
   /** Where to go once the open item is deleted, and which heading there gets focus. */
@@ -131,30 +134,68 @@ export class Editor<T extends { timestamp: string }> implements EditorState<T> {
       return;
     }
     const editing = this.editing;
+    if (editing) {
+      await this.#change(
+        editing,
+        (item, etag) => this.setup.update(item, etag),
+        (saved) => this.setup.saved(saved),
+      );
+      return;
+    }
+    const ticket = this.#ticket;
+    this.busy = "saving";
+    host.update();
+    try {
+      const created = await this.setup.create();
+      if (ticket !== this.#ticket) return;
+      this.busy = undefined;
+      void this.setup.list.reload({ keepShown: true });
+      form.fill(undefined);
+      host.notify(this.setup.added(created.value));
+      host.focus(this.setup.firstField);
+      host.update();
+    } catch (error) {
+      if (ticket === this.#ticket) this.#refused(error);
+    }
+  }
+
+  /**
+   * A change to the open item that is not the form's, such as restoring an old version. The form
+   * should hold what the change makes of the item: like a save, it is sent with the ETag of the
+   * version on screen, and if someone else changed the item meanwhile (412) the conflict view
+   * opens, with the form's text as the user's version beside the newer one.
+   */
+  async apply(send: (item: T, etag: string | undefined) => Promise<Tagged<T>>, notice: string): Promise<void> {
+    const editing = this.editing;
+    if (this.busy || !editing) return;
+    await this.#change(editing, send, () => notice);
+  }
+
+  /** Sends a change of the open item with the ETag of the version on screen: a save, or `apply`'s. */
+  async #change(
+    editing: T,
+    send: (item: T, etag: string | undefined) => Promise<Tagged<T>>,
+    notice: (saved: T) => string,
+  ): Promise<void> {
+    const { host } = this.setup;
     const ticket = this.#ticket;
     this.busy = "saving";
     host.update();
     try {
       await this.#tagRead;
       if (ticket !== this.#ticket) return;
-      const saved = editing ? await this.setup.update(editing, this.#etag) : await this.setup.create();
+      const saved = await send(editing, this.#etag);
       if (ticket !== this.#ticket) return;
       this.busy = undefined;
       void this.setup.list.reload({ keepShown: true });
-      if (editing) {
-        this.#show(saved);
-        host.notify(this.setup.saved(saved.value));
-      } else {
-        form.fill(undefined);
-        host.notify(this.setup.added(saved.value));
-        host.focus(this.setup.firstField);
-      }
+      this.#show(saved);
+      host.notify(notice(saved.value));
       host.update();
     } catch (error) {
       if (ticket !== this.#ticket) return;
       const status = toApiError(error).status;
-      if (editing && status === 412) await this.#changedMeanwhile(editing, ticket);
-      else if (editing && status === 404) this.#deletedMeanwhile();
+      if (status === 412) await this.#changedMeanwhile(editing, ticket);
+      else if (status === 404) this.#deletedMeanwhile();
       else this.#refused(error);
     }
   }
@@ -224,7 +265,7 @@ export class Editor<T extends { timestamp: string }> implements EditorState<T> {
       if (ticket !== this.#ticket) return;
       await this.setup.delete(item, this.#etag);
       if (ticket !== this.#ticket) return;
-      this.#left(item);
+      this.#left(item, true);
     } catch (error) {
       if (ticket !== this.#ticket) return;
       const status = toApiError(error).status;
@@ -327,15 +368,29 @@ export class Editor<T extends { timestamp: string }> implements EditorState<T> {
     }
   }
 
-  /** The open item is gone, by this user's delete or someone else's. */
-  #left(item: T): void {
+  /** The open item is gone, by this user's delete (`undoable`) or someone else's. */
+  #left(item: T, undoable = false): void {
     const { host } = this.setup;
     this.busy = undefined;
-    host.notify(this.setup.deleted(item));
+    host.notify(this.setup.deleted(item), undoable ? { label: "Undo", run: () => void this.#undo(item) } : undefined);
     void this.setup.list.reload({ keepShown: true });
     const next = this.setup.afterDelete(item);
     host.navigate(next.path, { replace: true });
     host.focus(next.focus);
+  }
+
+  /** Restores the item just deleted and opens it again. */
+  async #undo(item: T): Promise<void> {
+    const { host } = this.setup;
+    host.dismissNotice();
+    try {
+      await this.setup.undo(item);
+      host.notify(this.setup.restored(item));
+      void this.setup.list.reload({ keepShown: true });
+      host.navigate(this.setup.pathOf(item));
+    } catch (error) {
+      host.notify(`Could not undo: ${toApiError(error).message}`);
+    }
   }
 
   #refused(error: unknown): void {

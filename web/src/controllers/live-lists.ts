@@ -5,7 +5,8 @@ import type { PagedList } from "../model/paged-list.js";
 /**
  * Keeps a list of notes (everyone's, or one person's when `personId` is given) up to date with
  * the changes others make: a new note goes on top, an edit replaces the note where it is, a
- * deletion takes it away. Only the list changes: what the user is typing and where they have
+ * deletion takes it away, a note (or person) restored from the trash comes back in its place
+ * (a reload: it keeps its old time). Only the list changes: what the user is typing and where they have
  * scrolled to stay as they are.
  */
 export function followNotes(notes: PagedList<Note>, change: LiveChange, personId?: number): void {
@@ -19,6 +20,13 @@ export function followNotes(notes: PagedList<Note>, change: LiveChange, personId
       return;
     case "note.deleted":
       notes.remove(change.data.note_id);
+      return;
+    case "note.restored":
+      if (mine(change.data.person_id)) void notes.reload({ keepShown: true });
+      return;
+    case "person.restored":
+      // Their notes came back with them, without events of their own.
+      if (mine(change.data.person_id)) void notes.reload({ keepShown: true });
       return;
     case "person.updated": {
       const person = change.data;
@@ -64,7 +72,10 @@ export function followPeople(people: PagedList<Person>, change: LiveChange): voi
     case "person.deleted":
       people.remove(change.data.person_id);
       return;
+    case "person.restored":
+    case "note.restored":
     case "reload":
+      // A restored person, or a restored note among a person's newest, goes back in its place.
       void people.reload({ keepShown: true });
       return;
     case "connected":

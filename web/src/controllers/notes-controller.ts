@@ -5,9 +5,11 @@ import { createNote, deleteNote, listNotesOf, readNote, updateNote } from "../mo
 import { PagedList } from "../model/paged-list.js";
 import { fullName, readPerson } from "../model/people.js";
 import { type Loaded, selectedId } from "../model/selection.js";
+import { undoDelete } from "../model/trash.js";
 import { paths, type Route } from "../router.js";
 import { notesView } from "../views/notes-view.js";
 import { Editor } from "./editor.js";
+import { HistoryPanel } from "./history-panel.js";
 import { followNotes } from "./live-lists.js";
 import type { Host, PageController } from "./page.js";
 
@@ -23,6 +25,7 @@ export class NotesController implements PageController {
   readonly notes: PagedList<Note>;
   readonly form = new NoteForm();
   readonly editor: Editor<Note>;
+  readonly history: HistoryPanel;
   #personTicket = 0;
   readonly #stopFollowing: () => void;
 
@@ -49,21 +52,27 @@ export class NotesController implements PageController {
       draftText: () => this.form.content,
       confirmDelete: (note) => ({
         title: "Delete this note?",
-        message: `“${excerpt(note.content)}” will be deleted. This can't be undone.`,
+        message: `“${excerpt(note.content)}” will be deleted. You can undo this, or restore it from the Trash.`,
         confirmLabel: "Delete note",
       }),
       added: () => "Note added.",
       saved: () => "Note saved.",
       deleted: () => "Note deleted.",
+      undo: async (note) => {
+        await undoDelete({ kind: "note", noteId: note.note_id });
+      },
+      restored: () => "Note restored.",
       changedBeforeDelete:
         "Someone else changed this note since you opened it, so it was not deleted. Check it and delete it again if you still want to.",
       afterDelete: (note) => ({ path: paths.notes(note.person_id), focus: "#notes-heading" }),
     });
+    this.history = new HistoryPanel(host, this.editor, this.form);
     this.#stopFollowing = host.live.subscribe((change) => this.#follow(change));
   }
 
   #follow(change: LiveChange): void {
     followNotes(this.notes, change, this.personId);
+    if (change.event === "note.updated") this.history.changedElsewhere(change.data.note_id);
     const shown = this.person.status === "ready" ? this.person.value : undefined;
     if (change.event === "person.updated" && change.data.person_id === shown?.person_id) {
       this.person = { status: "ready", value: { ...shown, ...change.data } };
@@ -73,6 +82,8 @@ export class NotesController implements PageController {
       const name = shown ? fullName(shown) : "This person";
       this.host.notify(`${name} was deleted by someone else, with their notes.`);
       void this.notes.reload({ keepShown: true });
+    } else if (change.event === "person.restored" && change.data.person_id === this.personId) {
+      void this.#loadPerson();
     } else if (change.event === "reload") {
       void this.#loadPerson();
     } else if (change.event === "connected" && this.person.status === "error" && this.person.error.status !== 404) {
@@ -98,6 +109,9 @@ export class NotesController implements PageController {
   }
 
   view() {
+    // The History panel follows the note the editor shows: another note, or a new version of it.
+    const open = this.editor.editing;
+    if (open) this.history.follow(open);
     return notesView(this, {
       ...this.editor.handlers,
       retryPerson: () => void this.#loadPerson(),
@@ -105,6 +119,10 @@ export class NotesController implements PageController {
       loadMore: () => void this.notes.loadMore(),
       input: (value) => {
         this.form.set(value);
+        this.host.update();
+      },
+      preview: (shown) => {
+        this.form.previewing = shown;
         this.host.update();
       },
     });

@@ -9,6 +9,12 @@ export interface FocusOptions {
   ifLost?: boolean;
 }
 
+/** A button in the confirmation: "Undo" after a delete. */
+export interface ToastAction {
+  label: string;
+  run(): void;
+}
+
 /** What a page controller may ask of the app around it. */
 export interface Host {
   /** Draws the page again from the controller's state. */
@@ -19,8 +25,11 @@ export interface Host {
    * to the first of them that is on the page.
    */
   focus(selector: string | readonly string[], options?: FocusOptions): void;
-  /** A short confirmation of a finished action, shown briefly and read out by screen readers. */
-  notify(message: string): void;
+  /**
+   * A short confirmation of a finished action, shown briefly and read out by screen readers; with
+   * an action (Undo), a button beside it for a little longer.
+   */
+  notify(message: string, action?: ToastAction): void;
   /** Takes the confirmation shown away at once, e.g. when an error now says something else. */
   dismissNotice(): void;
   /** What the signed-in user may change; the pages offer no control for anything else. */

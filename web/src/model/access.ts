@@ -1,4 +1,4 @@
-import type { SessionState } from "./session.js";
+import { holderOf, type SessionState } from "./session.js";
 
 export interface PersonRef {
   person_id: number;
@@ -7,8 +7,8 @@ export interface PersonRef {
 }
 
 /**
- * What the signed-in user may change, as the contract's roles say: an admin token everything, a
- * person token its own person's names and notes, and anyone everything while access control is
+ * What the signed-in user may change, as the contract's roles say: an admin token or account everything, a
+ * person's token or account its own person's names and notes, and anyone everything while access control is
  * off. The app offers no control for anything else; the server would refuse it with 401 or 403.
  */
 export interface Access {
@@ -20,21 +20,28 @@ export interface Access {
   readonly person: PersonRef | undefined;
   readonly mayAddPeople: boolean;
   readonly mayDeletePeople: boolean;
+  /** Making invites (an account's setup or reset link) and managing tokens for people: admins only. */
+  readonly mayInvite: boolean;
+  /** Registering and changing webhooks, which are sent every change: admins (anyone while access control is off). */
+  readonly mayManageWebhooks: boolean;
   /** Changing the person's names, and writing, editing and deleting their notes. */
   mayChangePerson(personId: number): boolean;
 }
 
 export function accessOf(state: SessionState): Access {
   const session = state.status === "known" ? state.session : undefined;
-  const principal = session?.principal ?? null;
-  const everything = state.status === "unknown" || session?.access_control === false || principal?.kind === "admin";
-  const person = principal?.kind === "person" ? (principal.person ?? undefined) : undefined;
+  const holder = session ? holderOf(session) : undefined;
+  const admin = holder?.kind === "admin";
+  const everything = state.status === "unknown" || session?.access_control === false || admin;
+  const person = holder?.kind === "person" ? (holder.person ?? undefined) : undefined;
   return {
     checking: state.status === "checking",
-    signedOut: session?.access_control === true && principal === null,
+    signedOut: session?.access_control === true && holder === undefined,
     person,
     mayAddPeople: everything,
     mayDeletePeople: everything,
+    mayInvite: admin,
+    mayManageWebhooks: everything,
     mayChangePerson: (personId) => everything || person?.person_id === personId,
   };
 }

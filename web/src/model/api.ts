@@ -3,9 +3,14 @@ import type { components, paths } from "../../../openapi/types.js";
 import { bearer, currentToken } from "./token.js";
 
 /** The typed client: every path, parameter and body is checked against openapi/openapi.yaml. */
-export const api = createClient<paths>({ baseUrl: "/api" });
+export const api = createClient<paths>({ baseUrl: "/api", credentials: "same-origin" });
 
-/** Every request carries the signed-in token, unless it names a token of its own (signing in). */
+/**
+ * Every request carries the signed-in token, unless it names a token of its own (signing in).
+ * Without one, the session cookie goes with it (same origin only); the browser adds the `Origin`
+ * and `Sec-Fetch-Site: same-origin` headers the server asks of a write made with the cookie, and
+ * no script can set or forge them, which is why the server can rely on them.
+ */
 api.use({
   onRequest({ request }) {
     const token = currentToken();
@@ -23,10 +28,25 @@ export type PersonNote = Schemas["PersonNote"];
 export type PersonSummary = Schemas["PersonSummary"];
 export type Note = Schemas["Note"];
 export type NoteInput = Pick<Schemas["NoteInput"], "content">;
+export type NoteRevision = Schemas["NoteRevision"];
+export type TrashEntry = Schemas["TrashEntry"];
 export type Problem = Schemas["Problem"];
 export type FieldProblem = NonNullable<Problem["errors"]>[number];
-export type Session = Schemas["Session"];
-export type Principal = NonNullable<Session["principal"]>;
+export type AccountState = Schemas["AccountState"];
+export type Account = NonNullable<AccountState["account"]>;
+export type TokenHolder = NonNullable<AccountState["token"]>;
+export type AccountSession = Schemas["AccountSession"];
+export type Passkey = Schemas["Passkey"];
+export type Token = Schemas["Token"];
+export type CreatedToken = Schemas["CreatedToken"];
+export type TokenInput = Schemas["TokenInput"];
+export type Invite = Schemas["Invite"];
+export type InviteKind = NonNullable<Schemas["InviteInput"]["kind"]>;
+export type Webhook = Schemas["Webhook"];
+export type CreatedWebhook = Schemas["CreatedWebhook"];
+export type WebhookInput = Schemas["WebhookInput"];
+export type WebhookEventKind = Schemas["WebhookEventKind"];
+export type WebhookDelivery = Schemas["WebhookDelivery"];
 
 /** What the page shows when a request fails: the server's own words when it gave any. */
 export class ApiError extends Error {

@@ -24,9 +24,11 @@ const EVENT_NAMES = Object.keys({
   "person.created": true,
   "person.updated": true,
   "person.deleted": true,
+  "person.restored": true,
   "note.created": true,
   "note.updated": true,
   "note.deleted": true,
+  "note.restored": true,
 } satisfies Record<EventName, true>) as EventName[];
 
 /**

@@ -7,9 +7,12 @@ export class NoteForm {
   attempted = false;
   serverError: string | undefined;
   problem: string | undefined;
+  /** The editor shows the rendered draft instead of the text field. */
+  previewing = false;
 
   fill(note: NoteInput | undefined): void {
     this.content = note?.content ?? "";
+    this.previewing = false;
     this.attempted = false;
     this.serverError = undefined;
     this.problem = undefined;
@@ -32,6 +35,8 @@ export class NoteForm {
   /** True when the note may be sent, after marking the form as attempted. */
   validate(): boolean {
     this.attempted = true;
+    // An error is shown beside the field, so the field is shown.
+    if (this.error !== undefined) this.previewing = false;
     return this.error === undefined;
   }
 

@@ -8,45 +8,71 @@ function checkToken(value: string): string | undefined {
   return undefined;
 }
 
-/** The sign-in dialog: whether it is open, the pasted token, what is wrong with it, and why it opened. */
+/** With a passkey or a password (an account), or by pasting a token (scripts and API users). */
+export type SignInMode = "account" | "token";
+
+/**
+ * The sign-in form, in the dialog or on the sign-in page: which way in is shown, what was typed,
+ * what is wrong with it, and why it opened. Secrets are not kept once it closes.
+ */
 export class SignInForm {
   open = false;
+  mode: SignInMode = "account";
   token = "";
+  name = "";
+  password = "";
   attempted = false;
   serverError: string | undefined;
   /** The server's refusal of a change, when that is what opened the dialog. */
   reason: string | undefined;
-  busy = false;
+  busy: "password" | "passkey" | "token" | undefined;
 
-  start(reason: string | undefined): void {
+  start(reason: string | undefined, mode: SignInMode = "account"): void {
     this.open = true;
-    this.token = "";
-    this.attempted = false;
-    this.serverError = undefined;
+    this.reset(mode);
     this.reason = reason;
-    this.busy = false;
   }
 
-  /** The token is not kept once the dialog is gone. */
+  /** Shows the other way in, with nothing typed and no error. */
+  reset(mode: SignInMode): void {
+    this.mode = mode;
+    this.token = "";
+    this.password = "";
+    this.attempted = false;
+    this.serverError = undefined;
+    this.busy = undefined;
+  }
+
   close(): void {
     this.open = false;
     this.token = "";
-    this.busy = false;
+    this.password = "";
+    this.busy = undefined;
   }
 
-  set(value: string): void {
-    this.token = value;
+  set(field: "token" | "name" | "password", value: string): void {
+    this[field] = value;
     this.serverError = undefined;
   }
 
+  /** The token field's error, or the account form's. */
   get error(): string | undefined {
-    return (this.attempted ? checkToken(this.token) : undefined) ?? this.serverError;
+    return (this.attempted && this.mode === "token" ? checkToken(this.token) : undefined) ?? this.serverError;
   }
 
-  /** True when the token may be sent, after marking the form as attempted. */
+  get nameError(): string | undefined {
+    return this.attempted && this.mode === "account" && this.name.trim() === "" ? "Enter your name." : undefined;
+  }
+
+  get passwordError(): string | undefined {
+    return this.attempted && this.mode === "account" && this.password === "" ? "Enter your password." : undefined;
+  }
+
+  /** True when what the mode needs may be sent, after marking the form as attempted. */
   validate(): boolean {
     this.attempted = true;
-    return this.error === undefined;
+    if (this.mode === "token") return checkToken(this.token) === undefined;
+    return this.nameError === undefined && this.passwordError === undefined;
   }
 
   get input(): string {

@@ -26,6 +26,8 @@ interface EditorOptions<T> {
   may: { add: boolean; change: (item: T) => boolean; delete: (item: T) => boolean };
   /** An open item the user may not change, in place of the form; also the newer version in a conflict. */
   readOnly: (item: T) => TemplateResult;
+  /** The newer version in a conflict, under a heading of level 4; `readOnly` when not given. */
+  newerVersion?: (item: T) => TemplateResult;
   /** The user's draft as plain text, beside the newer version in a conflict. */
   draft: TemplateResult;
   /** Saves the draft of an item someone deleted meanwhile. */
@@ -83,7 +85,7 @@ export function editorView<T extends { timestamp: string }>(options: EditorOptio
             conflict,
             noun,
             draft: options.draft,
-            version: readOnly,
+            version: options.newerVersion ?? readOnly,
             newPath,
             saveAsNewLabel: options.saveAsNewLabel,
             busy: busy !== undefined,

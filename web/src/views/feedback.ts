@@ -91,3 +91,22 @@ export function pagedListView<T>(list: PagedList<T>, options: PagedListOptions<T
       loadMore,
     })}`;
 }
+
+/** A secret (a token, a signing secret) shown this once, to be copied: selected on focus. */
+export function shownOnceView(options: {
+  id: string;
+  label: string;
+  value: string;
+  copy: (value: string) => void;
+  done: () => void;
+}) {
+  const { id, label, value, copy, done } = options;
+  return html`<div class="made-token">
+    <label id="${id}-label" for=${id}>${label}. Copy it now: it is shown this once.</label>
+    <input id=${id} class="made-token__value" readonly .value=${value} @focus=${(event: Event) => (event.target as HTMLInputElement).select()} />
+    <div class="form__actions">
+      <button type="button" class="button button--secondary button--small" @click=${() => copy(value)}>Copy</button>
+      <button type="button" class="button button--primary button--small" @click=${done}>Done</button>
+    </div>
+  </div>`;
+}

@@ -6,6 +6,7 @@ import { fullName } from "../model/people.js";
 import { paths } from "../router.js";
 import { avatarView } from "./avatar.js";
 import { pagedListView } from "./feedback.js";
+import { noteContentView } from "./note-content.js";
 import type { SearchParts } from "./search-view.js";
 import { timeView } from "./time.js";
 
@@ -24,7 +25,12 @@ function noteCard(note: Note, index: number, fresh: boolean) {
         ${timeView(note.timestamp)}
       </div>
     </div>
-    <p class="note-card__content" id="note-${note.note_id}-content">${note.content}</p>
+    ${noteContentView(note.content, {
+      id: `note-${note.note_id}-content`,
+      className: "note-card__content",
+      headingLevel: 2,
+      fold: true,
+    })}
     <a
       class="note-card__open"
       href=${paths.note(note.person_id, note.note_id)}

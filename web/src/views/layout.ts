@@ -1,4 +1,6 @@
 import { html, nothing, type TemplateResult } from "lit";
+import type { ToastAction } from "../controllers/page.js";
+import type { Access } from "../model/access.js";
 import type { LiveStatus } from "../model/live.js";
 import { paths, type Route } from "../router.js";
 
@@ -8,11 +10,13 @@ function navLink(href: string, label: string, current: boolean) {
 
 interface Frame {
   page: TemplateResult;
-  toast: string | undefined;
+  toast: { message: string; action: ToastAction | undefined } | undefined;
   /** Sign in, or who is signed in and Sign out. */
   account: TemplateResult | typeof nothing;
   signInDialog: TemplateResult;
   live: LiveStatus;
+  /** Who is signed in: the Webhooks link is for those who may manage them. */
+  access: Access;
 }
 
 const LIVE_LABELS: Record<LiveStatus, { label: string; title: string }> = {
@@ -30,8 +34,9 @@ function liveIndicator(status: LiveStatus) {
 }
 
 /** The frame of every page: navigation bar, the page itself, the polite status line, and the sign-in dialog. */
-export function layoutView(route: Route, { page, toast, account, signInDialog, live }: Frame) {
+export function layoutView(route: Route, { page, toast, account, signInDialog, live, access }: Frame) {
   const onPeople = route.page === "people" || route.page === "notes";
+  const action = toast?.action;
   return html`<a class="skip-link" href="#main">Skip to content</a>
     <header class="topbar">
       <div class="topbar__inner">
@@ -44,6 +49,16 @@ export function layoutView(route: Route, { page, toast, account, signInDialog, l
         </a>
         <nav class="nav" aria-label="Main">
           ${navLink(paths.home(), "Home", route.page === "home")} ${navLink(paths.people(), "People", onPeople)}
+          ${navLink(paths.trash(), "Trash", route.page === "trash")}
+          ${
+            access.mayManageWebhooks && !access.checking
+              ? html`<a
+                  class="nav__link nav__link--admin"
+                  href=${paths.webhooks()}
+                  aria-current=${route.page === "webhooks" ? "page" : nothing}
+                >Webhooks</a>`
+              : nothing
+          }
         </nav>
         ${liveIndicator(live)} ${account}
       </div>
@@ -53,7 +68,18 @@ export function layoutView(route: Route, { page, toast, account, signInDialog, l
       <p>People &amp; Notes · <a href="/api/ui/">API documentation</a></p>
     </footer>
     <div class="toast-region" role="status" aria-live="polite">
-      ${toast ? html`<p class="toast"><span class="toast__text">${toast}</span></p>` : nothing}
+      ${
+        toast
+          ? html`<p class="toast ${action ? "toast--action" : ""}">
+            <span class="toast__text">${toast.message}</span>
+            ${
+              action
+                ? html`<button type="button" class="toast__action" @click=${() => action.run()}>${action.label}</button>`
+                : nothing
+            }
+          </p>`
+          : nothing
+      }
     </div>
     ${signInDialog}`;
 }

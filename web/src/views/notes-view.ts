@@ -1,4 +1,4 @@
-import { html, nothing } from "lit";
+import { html, nothing, type TemplateResult } from "lit";
 import { repeat } from "lit/directives/repeat.js";
 import type { Access } from "../model/access.js";
 import type { Note, Person } from "../model/api.js";
@@ -13,6 +13,8 @@ import { avatarView } from "./avatar.js";
 import { type EditorHandlers, editorView } from "./editor.js";
 import { loadingView, pagedListView } from "./feedback.js";
 import { fieldView } from "./fields.js";
+import { type HistoryPanel, historyView } from "./history-view.js";
+import { noteContentView } from "./note-content.js";
 import { timeView } from "./time.js";
 
 export interface NotesState {
@@ -22,6 +24,7 @@ export interface NotesState {
   readonly form: NoteForm;
   readonly editor: EditorState<Note>;
   readonly access: Access;
+  readonly history: HistoryPanel;
 }
 
 interface NotesHandlers extends EditorHandlers {
@@ -29,6 +32,8 @@ interface NotesHandlers extends EditorHandlers {
   retryNotes: () => void;
   loadMore: () => void;
   input: (value: string) => void;
+  /** Shows the preview of the draft (true) or the text field (false). */
+  preview: (shown: boolean) => void;
 }
 
 export function notesView(state: NotesState, handlers: NotesHandlers) {
@@ -110,23 +115,36 @@ function noteEditorView(state: NotesState, handlers: NotesHandlers, person: Pers
       noun: "note",
       idOf: (note) => note.note_id,
       newTitle: "Write a note",
-      newIntro: "Notes are plain text. The newest appear first.",
+      newIntro: "Notes are Markdown: **bold**, _italic_, lists, links. The newest appear first.",
       addLabel: "Add note",
       saveLabel: "Save note",
       newPath: paths.notes(personId),
       newInstead: mayWrite ? "Write a new note instead" : "Show all notes",
-      fields: fieldView({
-        id: "note-content",
-        label: "Note",
-        value: form.content,
-        error: form.error,
-        hint: `${formatCount(length)} of ${formatCount(CONTENT_MAX_LENGTH)} characters`,
-        multiline: true,
-        onInput: handlers.input,
-      }),
+      fields: writeOrPreview(
+        form.previewing,
+        fieldView({
+          id: "note-content",
+          label: "Note",
+          value: form.content,
+          error: form.error,
+          hint: `${formatCount(length)} of ${formatCount(CONTENT_MAX_LENGTH)} characters`,
+          multiline: true,
+          onInput: handlers.input,
+        }),
+        form.content,
+        handlers.preview,
+      ),
       may: { add: mayWrite, change: () => mayWrite, delete: () => mayWrite },
-      readOnly: (note) => html`<p class="editor__content">${note.content}</p>`,
-      draft: html`<p class="editor__content">${form.content}</p>`,
+      footer: () =>
+        historyView(state.history, {
+          author: { person_id: person.person_id, name: fullName(person) },
+          mayRestore: mayWrite,
+          busy: state.editor.busy !== undefined,
+        }),
+      readOnly: (note) => noteContentView(note.content, { className: "editor__content", headingLevel: 3 }),
+      // In a conflict, each under a heading of level 4.
+      newerVersion: (note) => noteContentView(note.content, { className: "editor__content", headingLevel: 5 }),
+      draft: noteContentView(form.content, { className: "editor__content", headingLevel: 5 }),
       saveAsNewLabel: "Save as a new note",
       lockedTitle: "Writing notes",
       locked: () =>
@@ -176,6 +194,73 @@ function noteRow(note: Note, selected: boolean, mayEdit: boolean, fresh: boolean
           : nothing
       }
     </div>
-    <p class="note-row__content" id="note-${note.note_id}-content">${note.content}</p>
+    ${noteContentView(note.content, {
+      id: `note-${note.note_id}-content`,
+      className: "note-row__content",
+      headingLevel: 3,
+      fold: true,
+    })}
   </li>`;
 }
+
+/**
+ * The note's field and a preview of it, as two tabs (the ARIA tabs pattern: the arrow keys, Home
+ * and End move between them, and only the chosen one is in the tab order).
+ */
+function writeOrPreview(
+  previewing: boolean,
+  field: TemplateResult,
+  content: string,
+  preview: (shown: boolean) => void,
+) {
+  const choose = (shown: boolean) => {
+    preview(shown);
+    document.getElementById(shown ? "note-tab-preview" : "note-tab-write")?.focus();
+  };
+  const keydown = (event: KeyboardEvent) => {
+    const shown = TAB_KEYS[event.key]?.(previewing);
+    if (shown === undefined) return;
+    event.preventDefault();
+    choose(shown);
+  };
+  const tab = (shown: boolean, label: string) => {
+    const selected = shown === previewing;
+    return html`<button
+      type="button"
+      role="tab"
+      id=${shown ? "note-tab-preview" : "note-tab-write"}
+      class="tabs__tab"
+      aria-selected=${selected ? "true" : "false"}
+      aria-controls=${shown ? "note-panel-preview" : "note-panel-write"}
+      tabindex=${selected ? "0" : "-1"}
+      @click=${() => choose(shown)}
+      @keydown=${keydown}
+    >${label}</button>`;
+  };
+  return html`<div class="tabs" role="tablist" aria-label="Write or preview the note">${tab(false, "Write")} ${tab(true, "Preview")}</div>
+    <div id="note-panel-write" role="tabpanel" aria-labelledby="note-tab-write" ?hidden=${previewing}>${field}</div>
+    <div
+      id="note-panel-preview"
+      class="note-preview"
+      role="tabpanel"
+      aria-labelledby="note-tab-preview"
+      tabindex="0"
+      ?hidden=${!previewing}
+    >
+      ${
+        !previewing
+          ? nothing
+          : content.trim() === ""
+            ? html`<p class="note-preview__empty">Nothing to preview yet.</p>`
+            : noteContentView(content, { className: "note-preview__body", headingLevel: 3 })
+      }
+    </div>`;
+}
+
+/** The tab each key moves to, from the tab shown: false is Write, true is Preview. */
+const TAB_KEYS: Record<string, (previewing: boolean) => boolean> = {
+  ArrowLeft: (previewing) => !previewing,
+  ArrowRight: (previewing) => !previewing,
+  Home: () => false,
+  End: () => true,
+};

@@ -1,28 +1,41 @@
 import { html, nothing } from "lit";
 import { repeat } from "lit/directives/repeat.js";
 import type { Access } from "../model/access.js";
-import type { Person } from "../model/api.js";
+import type { Invite, InviteKind, Person } from "../model/api.js";
 import { NAME_MAX_LENGTH } from "../model/limits.js";
 import type { PagedList } from "../model/paged-list.js";
 import { fullName } from "../model/people.js";
 import type { PersonField, PersonForm } from "../model/person-form.js";
-import { type EditorState, selectedId } from "../model/selection.js";
+import { type EditorState, selectedId, selectedValue } from "../model/selection.js";
 import { paths } from "../router.js";
 import { accessNoticeView } from "./access-notice.js";
 import { avatarView } from "./avatar.js";
 import { type EditorHandlers, editorView } from "./editor.js";
-import { pagedListView } from "./feedback.js";
+import { pagedListView, problemView } from "./feedback.js";
 import { fieldView } from "./fields.js";
 import { timeView } from "./time.js";
+import { type TokenHandlers, type TokenPanelState, tokenPanelView } from "./tokens-view.js";
+
+/** An admin's invite for the person shown: the link is shown once, on this page only. */
+export interface InvitePanel {
+  personId: number;
+  busy: boolean;
+  made: Invite | undefined;
+  problem: string | undefined;
+}
 
 export interface PeopleState {
   readonly people: PagedList<Person>;
   readonly form: PersonForm;
   readonly editor: EditorState<Person>;
   readonly access: Access;
+  readonly invitePanel: InvitePanel | undefined;
+  readonly tokenPanel: (TokenPanelState & { readonly handlers: TokenHandlers }) | undefined;
 }
 
 interface PeopleHandlers extends EditorHandlers {
+  makeInvite: (kind: InviteKind) => void;
+  dismissInvite: () => void;
   retry: () => void;
   loadMore: () => void;
   input: (field: PersonField, value: string) => void;
@@ -35,7 +48,11 @@ export function peopleView(state: PeopleState, handlers: PeopleHandlers) {
       <p class="page__lead">Everyone who writes notes, by last name. Add someone, or choose a person to edit.</p>
     </header>
     <div class="split">
-      <section class="card editor" aria-labelledby="editor-heading">${personEditorView(state, handlers)}</section>
+      <div>
+        <section class="card editor" aria-labelledby="editor-heading">${personEditorView(state, handlers)}</section>
+        ${state.invitePanel ? invitePanelView(state.invitePanel, handlers) : nothing}
+        ${state.tokenPanel ? personTokensView(state.tokenPanel, selectedValue(state.editor.selection)) : nothing}
+      </div>
       <section class="list-section" aria-labelledby="people-heading">
         <h2 id="people-heading" class="section-title" tabindex="-1">All people</h2>
         ${listView(state, handlers)}
@@ -143,4 +160,46 @@ function personRow(person: Person, selected: boolean, fresh: boolean) {
       Notes<span class="visually-hidden"> by ${name}</span>
     </a>
   </li>`;
+}
+
+/** For admins: a one-time link with which the person sets up their account, or replaces its ways in. */
+function invitePanelView(panel: InvitePanel, handlers: PeopleHandlers) {
+  const made = panel.made;
+  return html`<section class="card account-card" aria-labelledby="invite-heading">
+    <h2 id="invite-heading" class="section-title">Account</h2>
+    <p class="page__lead">
+      A setup link lets this person choose a passkey or a password. A reset link replaces their
+      passkeys and password and ends their sessions, for when they lost their way in.
+    </p>
+    ${problemView(panel.problem, handlers.dismissInvite)}
+    ${
+      made
+        ? html`<div class="made-token">
+          <label for="invite-link">${made.kind === "reset" ? "Reset" : "Setup"} link for ${made.account_name}: send it to them. It works once, until
+            ${timeView(made.expires_at)}, and is shown only now.</label>
+          <input id="invite-link" class="made-token__value" readonly .value=${made.link} />
+          <div class="form__actions">
+            <button type="button" class="button button--primary button--small" @click=${handlers.dismissInvite}>Done</button>
+          </div>
+        </div>`
+        : html`<div class="form__actions">
+          <button type="button" class="button button--secondary" ?disabled=${panel.busy} @click=${() => handlers.makeInvite("setup")}>
+            Make a setup link
+          </button>
+          <button type="button" class="button button--danger-quiet" ?disabled=${panel.busy} @click=${() => handlers.makeInvite("reset")}>
+            Make a reset link
+          </button>
+        </div>`
+    }
+  </section>`;
+}
+
+/** For admins: the person's personal access tokens, made and revoked for them. */
+function personTokensView(panel: TokenPanelState & { readonly handlers: TokenHandlers }, person: Person | undefined) {
+  const name = person ? fullName(person) : "this person";
+  return html`<section class="card account-card" aria-labelledby="tokens-heading">
+    <h2 id="tokens-heading" class="section-title">Personal access tokens</h2>
+    <p class="page__lead">For ${name}'s scripts: a token may do what they may.</p>
+    ${tokenPanelView(panel, panel.handlers, { waiting: false, madeLabel: (token) => `New token “${token}” for ${name}` })}
+  </section>`;
 }

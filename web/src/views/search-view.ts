@@ -6,6 +6,7 @@ import { type FoundNote, type Highlight, MAX_SEARCH_LENGTH, markedRuns } from ".
 import { paths } from "../router.js";
 import { avatarView } from "./avatar.js";
 import { pagedListView } from "./feedback.js";
+import { foldWord, noteContentView } from "./note-content.js";
 import { timeView } from "./time.js";
 
 export interface SearchHandlers {
@@ -31,6 +32,18 @@ function markedText(text: string, highlights: readonly Highlight[], field: Highl
   return runs.map((run) => (run.marked ? html`<mark>${run.text}</mark>` : run.text));
 }
 
+/**
+ * The content's matched words, folded. The content is shown rendered from its Markdown, where the
+ * ranges of the typed text no longer apply; each shown word that folds alike is marked instead, as
+ * the search marks every occurrence of a word alike.
+ */
+function matchedWords(content: string, highlights: readonly Highlight[]): string[] {
+  const words = highlights
+    .filter((highlight) => highlight.field === "content")
+    .map((highlight) => foldWord(content.slice(highlight.start, highlight.end)));
+  return [...new Set(words)];
+}
+
 function foundCard(note: FoundNote, index: number) {
   const highlights = note.highlights ?? [];
   const author = fullName(note.person);
@@ -46,7 +59,13 @@ function foundCard(note: FoundNote, index: number) {
         ${timeView(note.timestamp)}
       </div>
     </div>
-    <p class="note-card__content" id="found-${note.note_id}-content">${markedText(note.content, highlights, "content")}</p>
+    ${noteContentView(note.content, {
+      id: `found-${note.note_id}-content`,
+      className: "note-card__content",
+      headingLevel: 3,
+      fold: true,
+      marked: matchedWords(note.content, highlights),
+    })}
     <a
       class="note-card__open"
       href=${paths.note(note.person_id, note.note_id)}

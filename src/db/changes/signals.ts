@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import pg from "pg";
-import type { StoreLog } from "./log.js";
+import type pgTypes from "pg";
+import type { StoreLog } from "../log.js";
+import { pg } from "../pg.js";
 
 /**
  * How the processes on one database tell each other that changes committed. A signal carries no
@@ -86,7 +87,7 @@ function listenOn(channel: string, options: PostgresSignalOptions, heard: () => 
   const done = (async () => {
     let wait = RECONNECT_MS.first;
     while (!closed.signal.aborted) {
-      const client = new pg.Client({
+      const client = new (pg().Client)({
         connectionString: options.url,
         connectionTimeoutMillis: options.connectTimeoutMs,
         keepAlive: true,
@@ -127,7 +128,7 @@ function listenOn(channel: string, options: PostgresSignalOptions, heard: () => 
 }
 
 /** Resolves when the connection is lost (or the listener closed); rejects when a health check fails. */
-async function untilLost(client: pg.Client, lost: Promise<void>, closed: AbortSignal, timeoutMs: number) {
+async function untilLost(client: pgTypes.Client, lost: Promise<void>, closed: AbortSignal, timeoutMs: number) {
   if (closed.aborted) return;
   const aborted = new Promise<void>((resolve) => closed.addEventListener("abort", () => resolve(), { once: true }));
   for (;;) {
@@ -137,6 +138,6 @@ async function untilLost(client: pg.Client, lost: Promise<void>, closed: AbortSi
       if (what === "lost") throw new Error("the listening connection closed");
       return;
     }
-    await client.query({ text: "select 1", query_timeout: timeoutMs } as pg.QueryConfig);
+    await client.query({ text: "select 1", query_timeout: timeoutMs } as pgTypes.QueryConfig);
   }
 }

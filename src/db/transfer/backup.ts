@@ -5,6 +5,7 @@
 import { existsSync, renameSync, rmSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
+import { type Counts, countsOf } from "./tables.js";
 
 /** SQLite's largest page count for one backup step: the whole database in one go. */
 const ALL_PAGES = 0x7fffffff;
@@ -21,8 +22,8 @@ export interface BackupReport {
   file: string;
   pages: number;
   bytes: number;
-  people: number;
-  notes: number;
+  /** The rows of each transferred table in the backup. */
+  counts: Counts;
 }
 
 /** The backup cannot be made as asked (no database, the file exists, the same file twice). */
@@ -51,11 +52,11 @@ export async function backupSqlite(
   removeWithCompanions(partial);
   try {
     const pages = await copyPages(databasePath, partial, options.lockTimeoutMs ?? 5000);
-    const contents = checkBackup(partial);
+    const counts = await checkBackup(partial);
     // A stale journal or WAL beside the old file would be applied to the new one when it is opened.
     for (const suffix of COMPANIONS) rmSync(`${file}${suffix}`, { force: true });
     renameSync(partial, file);
-    return { file, pages, bytes: statSync(file).size, ...contents };
+    return { file, pages, bytes: statSync(file).size, counts };
   } finally {
     removeWithCompanions(partial);
   }
@@ -81,7 +82,7 @@ async function copyPages(databasePath: string, partial: string, lockTimeoutMs: n
  * left in rollback-journal mode, so the file alone is the whole backup; the service turns WAL back on
  * when it opens a restored copy.
  */
-function checkBackup(partial: string): { people: number; notes: number } {
+async function checkBackup(partial: string): Promise<Counts> {
   const backup = new BetterSqlite3(partial, { fileMustExist: true });
   try {
     const problems = (backup.pragma("integrity_check") as { integrity_check: string }[]).map((r) => r.integrity_check);
@@ -89,11 +90,10 @@ function checkBackup(partial: string): { people: number; notes: number } {
       throw new BackupCheckError(`the backup failed its integrity check: ${problems.slice(0, 3).join("; ")}`);
     }
     backup.pragma("journal_mode = delete");
-    const count = (table: "person" | "note") => {
-      const exists = backup.prepare("select 1 from sqlite_master where type = 'table' and name = ?").get(table);
-      return exists ? (backup.prepare(`select count(*) as n from ${table}`).get() as { n: number }).n : 0;
-    };
-    return { people: count("person"), notes: count("note") };
+    return await countsOf(({ name }) => {
+      const exists = backup.prepare("select 1 from sqlite_master where type = 'table' and name = ?").get(name);
+      return exists ? (backup.prepare(`select count(*) as n from "${name}"`).get() as { n: number }).n : 0;
+    });
   } finally {
     backup.close();
   }

@@ -1,6 +1,6 @@
 import { CompiledQuery, type Kysely, sql } from "kysely";
-import { type Executor, prepareQuery, type UnitOfWork } from "./executor.js";
-import type { ChangeKind, Database } from "./schema.js";
+import { type Executor, prepareQuery, type UnitOfWork } from "../executor.js";
+import type { ChangeKind, Database } from "../schema.js";
 
 export type { ChangeKind };
 

@@ -1,0 +1,359 @@
+#!/usr/bin/env node
+// Runs the tests: all of them, a layer, or some files, several test files at a time.
+//
+//   node scripts/test.mjs                        every test file (npm run test:all)
+//   node scripts/test.mjs api db                 the files of test/api and test/db (npm run test:api, …)
+//   node scripts/test.mjs test/api/notes.test.ts some files
+//   node scripts/test.mjs --coverage …           under c8, which checks the coverage floor (.c8rc.json)
+//   node scripts/test.mjs --concurrency=N …      N test files at a time (default: see CONCURRENCY)
+//   node scripts/test.mjs --list …               the files, in the order they start
+//   node scripts/test.mjs --ci                   what `npm test` does: build; then at the same time
+//                                                typecheck + lint, every test under c8, and the API
+//                                                and database tests on Node 24; then, alone, the
+//                                                benchmark gate (bench/gate.ts); a summary of times
+//
+// Test files run slowest first (SLOWEST, then by the LAYERS order, then by size), each in a process
+// of its own, so the long ones start while the short ones fill the gaps, and those that measure
+// their own event-loop lag (ALONE) run after the others, one at a time; each file's report is
+// printed when it ends, then the totals and the slowest files. A skipped or todo test fails the run.
+// Temporary files (SQLite databases, export files, browser profiles) go to /dev/shm when it has
+// room: the tests' many small commits each wait for a disk flush otherwise. This file uses Node's
+// own modules only.
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, rmSync, statfsSync, statSync } from "node:fs";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/**
+ * The files that take longest, started first so that none of them is left running alone at the end;
+ * then the layers under test/, slowest first. Measured: docs/decisions.md, "A suite that people run".
+ * A file not named here (a new or moved one) is ordered by its layer and size.
+ */
+const SLOWEST = [
+  "test/cli/export.test.ts",
+  "test/cli/copy.test.ts",
+  "test/e2e/swagger-ui.test.ts",
+  "test/db/copy.test.ts",
+  "test/fault/cluster.test.ts",
+  "test/api/fuzz.test.ts",
+  "test/api/export.test.ts",
+];
+/**
+ * Files whose bounds other test files on the same cores would break: run after the others, one at a
+ * time. test/fault/sqlite-lock.test.ts measures its own server's event-loop lag (it failed so with
+ * four files at a time at load 7, and passed alone); test/fault/topology.test.ts asserts when HAProxy
+ * marks a host down, and a 1 s health check that a loaded host answers late marks it down early.
+ */
+const ALONE = ["test/fault/sqlite-lock.test.ts", "test/fault/topology.test.ts"];
+const LAYERS = ["cli", "e2e", "fault", "api", "db", "http", "domain", "architecture"];
+
+/**
+ * Test files at a time. Most of a test file's time is spent waiting (for PostgreSQL, a child
+ * process, a browser, a timer), so on 2 cores 4 at a time finish sooner than 1 (node --test's own
+ * default there) or 2; more than that only adds contention. Measured in docs/decisions.md.
+ */
+const CONCURRENCY = Math.max(2, 2 * availableParallelism());
+
+/** Temporary files on memory when there is room for them; else the system's temporary folder. */
+function tmpdirForTests() {
+  if (process.env.PEOPLE_NOTES_TEST_TMPDIR) return process.env.PEOPLE_NOTES_TEST_TMPDIR;
+  try {
+    const shm = statfsSync("/dev/shm");
+    if (shm.bavail * shm.bsize >= 2 ** 30) return "/dev/shm";
+  } catch {
+    // no /dev/shm here
+  }
+  return process.env.TMPDIR;
+}
+
+function testEnv() {
+  const tmp = tmpdirForTests();
+  return { ...process.env, ...(tmp ? { TMPDIR: tmp } : {}) };
+}
+
+function layerFiles(layer) {
+  const dir = join(root, "test", layer);
+  return readdirSync(dir)
+    .filter((name) => name.endsWith(".test.ts"))
+    .map((name) => join("test", layer, name));
+}
+
+/** Slowest first: by layer, then the larger file first within one. */
+function order(files) {
+  const rank = (file) => {
+    if (ALONE.includes(file)) return LAYERS.length + 1;
+    const slow = SLOWEST.indexOf(file);
+    if (slow !== -1) return slow - SLOWEST.length;
+    const layer = LAYERS.indexOf(relative("test", dirname(file)));
+    return layer === -1 ? LAYERS.length : layer;
+  };
+  const size = (file) => statSync(join(root, file)).size;
+  return [...files].sort((a, b) => rank(a) - rank(b) || size(b) - size(a) || a.localeCompare(b));
+}
+
+function allLayers() {
+  return readdirSync(join(root, "test"), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && entry.name !== "support")
+    .map((entry) => entry.name);
+}
+
+/** `api` → test/api's files; a path → itself. */
+function filesFor(targets) {
+  const given = targets.length > 0 ? targets : allLayers();
+  return order(
+    given.flatMap((target) => {
+      if (target.endsWith(".ts")) return [relative(root, resolve(target))];
+      if (!existsSync(join(root, "test", target))) throw new Error(`no test layer test/${target}`);
+      return layerFiles(target);
+    }),
+  );
+}
+
+/** What runs now; stopped with this process, so a stopped run leaves no test process behind. */
+const children = new Set();
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    for (const child of children) killGroup(child, signal);
+    process.exit(130);
+  });
+}
+
+/**
+ * Runs a command; resolves to its exit code and, when `quiet`, what it printed. With `limitMs` it
+ * runs in a process group of its own, which is killed whole (servers, browsers and all) when the
+ * limit passes, and it fails.
+ */
+function run(command, args, { quiet = false, env = process.env, limitMs } = {}) {
+  return new Promise((done) => {
+    const detached = limitMs !== undefined;
+    const stdio = quiet ? ["ignore", "pipe", "pipe"] : "inherit";
+    const child = spawn(command, args, { cwd: root, env, stdio, detached });
+    children.add(child);
+    child.on("exit", () => children.delete(child));
+    let overran = false;
+    const timer = detached
+      ? setTimeout(() => {
+          overran = true;
+          killGroup(child, "SIGKILL");
+        }, limitMs)
+      : undefined;
+    let output = "";
+    if (quiet) {
+      child.stdout.on("data", (chunk) => {
+        output += chunk;
+      });
+      child.stderr.on("data", (chunk) => {
+        output += chunk;
+      });
+    }
+    child.on("error", (error) => done({ code: 1, output: `${output}${error.message}\n` }));
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      if (overran) output += `\nstopped after ${limitMs / 1000} s: a test file must end by itself well within that\n`;
+      done({ code: overran ? 1 : (code ?? (signal ? 1 : 0)), output });
+    });
+  });
+}
+
+/** Signals a child and, when it leads a process group of its own, everything in that group. */
+function killGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal);
+  }
+}
+
+/**
+ * How long one test file may run before it is stopped, with what it started, and counted as failed:
+ * a file waiting on something that never comes must not hold the run without end. The longest file
+ * takes a few minutes on a loaded machine.
+ */
+const FILE_LIMIT_MS = 25 * 60_000;
+/** The benchmark gate takes under a minute; a hung server must not hold `npm test`. */
+const GATE_LIMIT_MS = 5 * 60_000;
+/** GNU time, when the machine has it: the CPU (user + system) of a process and every one it waited for. */
+const TIME = "/usr/bin/time";
+
+/** Runs a test file's process within FILE_LIMIT_MS; with GNU time, also its CPU (else NaN). */
+async function runCounted(command, args, env) {
+  const options = { quiet: true, env, limitMs: FILE_LIMIT_MS };
+  if (!existsSync(TIME)) return { ...(await run(command, args, options)), cpu: Number.NaN };
+  const report = join(tmpdir(), `people-notes-cpu-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  try {
+    const result = await run(TIME, ["-q", "-o", report, "-f", "%U %S", command, ...args], options);
+    // The last line: GNU time writes a note above it for a process ended by a signal.
+    const last = existsSync(report) ? readFileSync(report, "utf8").trim().split("\n").at(-1) : "";
+    const [user, system] = last.split(" ").map(Number);
+    return { ...result, cpu: user + system };
+  } finally {
+    rmSync(report, { force: true });
+  }
+}
+
+const npm = (script) => ["npm", ["run", "--silent", script]];
+const bin = (name) => join(root, "node_modules", ".bin", name);
+
+/** The summary lines node:test's spec reporter ends a file with: ℹ tests 18, ℹ pass 18, … */
+const COUNTED = ["tests", "pass", "fail", "cancelled", "skipped", "todo"];
+function counts(output) {
+  return Object.fromEntries(
+    COUNTED.map((name) => [name, Number(new RegExp(`^ℹ ${name} (\\d+)$`, "m").exec(output)?.[1] ?? Number.NaN)]),
+  );
+}
+
+/**
+ * Runs the files, `concurrency` at a time in the order given (node --test would sort them by name),
+ * each in a process of its own as node --test does; prints each file's report when it ends, then the
+ * totals and the slowest files. Fails when a file fails, or when a test was skipped or left to do.
+ */
+async function pool(files, concurrency) {
+  const queue = [...files];
+  const results = [];
+  const env = testEnv();
+  const worker = async () => {
+    for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+      const started = Date.now();
+      const args = ["--import", "tsx", "--test-reporter=spec", file];
+      const { code, output, cpu } = await runCounted(process.execPath, args, env);
+      const seconds = (Date.now() - started) / 1000;
+      const counted = counts(output);
+      const failed = code !== 0 || Number.isNaN(counted.tests) || counted.fail > 0 || counted.cancelled > 0;
+      results.push({ file, seconds, cpu, failed, ...counted });
+      const used = Number.isNaN(cpu) ? "" : `, ${cpu.toFixed(1)} s of CPU`;
+      process.stdout.write(
+        `\n── ${file}: ${failed ? "FAILED" : "passed"} in ${seconds.toFixed(1)} s${used}\n${output}`,
+      );
+    }
+  };
+  const started = Date.now();
+  const alone = queue.filter((file) => ALONE.includes(file));
+  queue.splice(0, queue.length, ...queue.filter((file) => !ALONE.includes(file)));
+  await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+  queue.push(...alone);
+  await worker();
+  const total = (name) => results.reduce((sum, result) => sum + (Number.isNaN(result[name]) ? 0 : result[name]), 0);
+  console.log(
+    `\n── ${files.length} files, ${Math.min(concurrency, files.length)} at a time, in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
+  console.log(COUNTED.map((name) => `${name} ${total(name)}`).join(", "));
+  console.log("slowest files:");
+  for (const result of [...results].sort((a, b) => b.seconds - a.seconds).slice(0, 8)) {
+    const used = Number.isNaN(result.cpu) ? "" : `${result.cpu.toFixed(1).padStart(6)} s CPU`;
+    console.log(`  ${result.seconds.toFixed(1).padStart(6)} s  ${used}  ${result.file}`);
+  }
+  const cpu = results.reduce((sum, result) => sum + (Number.isNaN(result.cpu) ? 0 : result.cpu), 0);
+  if (cpu > 0)
+    console.log(`CPU of the test processes and what they started (not the database servers): ${cpu.toFixed(0)} s`);
+  const failed = results.filter((result) => result.failed);
+  for (const result of failed) console.log(`FAILED ${result.file}`);
+  const leftOut = total("skipped") + total("todo");
+  if (leftOut > 0) console.log(`FAILED: ${leftOut} tests skipped or to do; every test runs`);
+  return failed.length > 0 || leftOut > 0 ? 1 : 0;
+}
+
+async function runTests(files, { coverage, concurrency }) {
+  if (!coverage) return { code: await pool(files, concurrency) };
+  // c8 collects the coverage of every process the pool starts (NODE_V8_COVERAGE), then checks the floor.
+  const self = fileURLToPath(import.meta.url);
+  return run(bin("c8"), [process.execPath, self, "--pool", `--concurrency=${concurrency}`, ...files]);
+}
+
+/** A step of `--ci`: its name, its time, and whether it passed. */
+async function timed(name, work) {
+  const started = Date.now();
+  const result = await work();
+  const seconds = (Date.now() - started) / 1000;
+  return { name, seconds, ...result };
+}
+
+/** Typecheck (without the app's own project: the build has just checked it) and lint, one after another. */
+async function checks() {
+  const steps = [
+    [bin("tsc"), ["-p", "test/tsconfig.json"]],
+    [bin("tsc"), ["--noEmit", "-p", "web"]],
+    [bin("tsc"), ["--noEmit", "-p", "bench"]],
+    [bin("tsc"), ["--noEmit", "-p", "scripts"]],
+    [bin("biome"), ["check", "."]],
+  ];
+  let output = "";
+  for (const [command, args] of steps) {
+    const result = await run(command, args, { quiet: true });
+    output += result.output;
+    if (result.code !== 0)
+      return { code: result.code, output: `${relative(root, command)} ${args.join(" ")}:\n${output}` };
+  }
+  return { code: 0, output };
+}
+
+/** A machine already busy makes the tests' fixed limits (20 s for a server to start, 5 s per statement) fail. */
+function warnIfBusy() {
+  const [load] = loadavg();
+  const cores = availableParallelism();
+  if (load > cores) {
+    console.log(`load average ${load.toFixed(1)} on ${cores} cores before the tests start: other work is running, and`);
+    console.log("the tests' time limits (a server starting within 20 s, statements within 5 s) may fail for it");
+  }
+}
+
+async function ci(concurrency) {
+  warnIfBusy();
+  const started = Date.now();
+  const build = await timed("build", () => run(...npm("build")));
+  if (build.code !== 0) process.exit(build.code);
+  // The tests are mostly waiting; the checks and the Node 24 run (half as many files at a time: it
+  // runs beside the main run) fill the cores meanwhile.
+  const lanes = await Promise.all([
+    timed("typecheck + lint", checks),
+    timed("tests (Node 20, coverage)", () => runTests(filesFor([]), { coverage: true, concurrency })),
+    timed("API and database tests on Node 24", () =>
+      run(process.execPath, [join("scripts", "node24.mjs"), "test", `--concurrency=${Math.ceil(concurrency / 2)}`], {
+        quiet: true,
+        env: testEnv(),
+      }),
+    ),
+  ]);
+  // CPU time per request, service against baseline: a ratio, so the machine's speed cancels out;
+  // but a write's CPU grows with contention (docs/benchmarks.md, "The gate"), so it runs once the
+  // lanes are done, on cores of its own.
+  lanes.push(
+    await timed("benchmark gate (bench/gate.json)", () =>
+      run(process.execPath, ["--import", "tsx", join("bench", "run.ts"), "--gate", "--no-build"], {
+        quiet: true,
+        limitMs: GATE_LIMIT_MS,
+      }),
+    ),
+  );
+  for (const lane of lanes) {
+    if (lane.output) process.stdout.write(`\n== ${lane.name}\n${lane.output}`);
+  }
+  console.log("\n== times");
+  for (const step of [build, ...lanes]) {
+    console.log(`${step.code === 0 ? "ok    " : "FAILED"} ${step.seconds.toFixed(0).padStart(4)} s  ${step.name}`);
+  }
+  console.log(`       ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s  in all`);
+  process.exit(lanes.some((lane) => lane.code !== 0) ? 1 : 0);
+}
+
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(`--${name}`);
+const concurrencyArg = argv.find((arg) => arg.startsWith("--concurrency="));
+const concurrency = concurrencyArg ? Number(concurrencyArg.split("=")[1]) : CONCURRENCY;
+if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`bad ${concurrencyArg}`);
+const targets = argv.filter((arg) => !arg.startsWith("--"));
+
+if (flag("pool")) {
+  process.exit(await pool(targets, concurrency));
+} else if (flag("list")) {
+  for (const file of filesFor(targets)) console.log(file);
+} else if (flag("ci")) {
+  await ci(concurrency);
+} else {
+  const files = filesFor(targets);
+  warnIfBusy();
+  const { code } = await runTests(files, { coverage: flag("coverage"), concurrency });
+  process.exit(code);
+}
