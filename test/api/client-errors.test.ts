@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, type TestContext, test } from "node:test";
 import { buildApp } from "../../src/app.js";
 import { prepareDatabase } from "../../src/db/setup.js";
-import { DEFAULT_SERVER_LIMITS } from "../../src/http/server-limits.js";
+import { DEFAULT_SERVER_LIMITS } from "../../src/http/settings.js";
 import { createDatabase, type Problem, type TestDatabase } from "../support/app.js";
 import { RawConnection, type RawResponse, requestHead, within } from "../support/server-process.js";
 

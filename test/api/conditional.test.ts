@@ -56,6 +56,23 @@ for (const engine of engines()) {
         assert.equal(await etagOf(app, "/api/people/1"), same, "no change, same tag");
       }));
 
+    test("editing an embedded note changes the person's tag, so a cached copy of the person is not reused", () =>
+      withApp(engine, async (app) => {
+        // The newest embedded note: editing it keeps the order of the embedded notes, so only its
+        // version tells the two representations apart.
+        const person = await app.inject({ url: "/api/people/1" });
+        const newest = (person.json() as { notes: { note_id: number }[] }).notes[0];
+        assert.ok(newest, "person 1 has notes");
+        const before = await etagOf(app, "/api/people/1");
+        const edited = await send(app, "PUT", `/api/people/1/notes/${newest.note_id}`, { content: "Edited in place" });
+        assert.equal(edited.statusCode, 200);
+        const after = await etagOf(app, "/api/people/1");
+        assert.notEqual(after, before, "the embedded note's new version changes the person's tag");
+        const revalidated = await app.inject({ url: "/api/people/1", headers: { "if-none-match": before } });
+        assert.equal(revalidated.statusCode, 200, "the old tag no longer matches");
+        assert.match(revalidated.body, /Edited in place/);
+      }));
+
     test("list pages carry a weak ETag that changes with their content, and answer 304 to it", () =>
       withApp(engine, async (app) => {
         const etag = await etagOf(app, "/api/notes?limit=2");

@@ -16,6 +16,7 @@ const FORGED_NOTE_CURSORS = [
   ["2020-01-01T00:00:00.000Z", 1.5],
   ["2020-01-01T00:00:00.000Z", 2 ** 53],
   ["2020-01-01T00:00:00.000Z\u0000", 1],
+  ["2020-01-01T00:00:00.000Z", 1, 2],
 ];
 const FORGED_PEOPLE_CURSORS = [
   ["doe\u0000", "jane", 1],
@@ -23,6 +24,7 @@ const FORGED_PEOPLE_CURSORS = [
   ["x".repeat(577), "jane", 1],
   ["doe", "jane", 0],
   ["doe", "jane", "1"],
+  ["doe", "jane", 1, 2],
 ];
 
 for (const engine of engines()) {

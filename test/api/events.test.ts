@@ -5,12 +5,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance } from "fastify";
 import pg from "pg";
 import { buildApp } from "../../src/app.js";
-import { prunedThrough, recordChange } from "../../src/db/changes-repository.js";
+import { prunedThrough, recordChange } from "../../src/db/changes/repository.js";
 import { prepareDatabase } from "../../src/db/setup.js";
-import { DEFAULT_FEED_SETTINGS, type FeedSettings } from "../../src/domain/changes.js";
-import type { EventStreamSettings } from "../../src/http/event-stream.js";
+import { DEFAULT_FEED_SETTINGS, type FeedSettings } from "../../src/domain/settings.js";
 import { Lifecycle } from "../../src/http/lifecycle.js";
-import { DEFAULT_SERVER_LIMITS } from "../../src/http/server-limits.js";
+import { DEFAULT_SERVER_LIMITS, type EventStreamSettings } from "../../src/http/settings.js";
 import { createDatabase, type Engine, engines, POSTGRES_URL, type TestDatabase } from "../support/app.js";
 import { type OpenStream, openStream, type StreamEvent } from "../support/event-stream.js";
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { CompiledQuery } from "kysely";
 import { buildApp } from "../../src/app.js";
-import { NO_SIGNALS } from "../../src/db/change-signals.js";
+import { NO_SIGNALS } from "../../src/db/changes/signals.js";
 import type { Store } from "../../src/db/database.js";
 import { DatabaseFullError, DatabaseUnavailableError } from "../../src/db/errors.js";
 import type { Executor } from "../../src/db/executor.js";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import type { InjectOptions } from "fastify";
-import { engines, startApp, type TestApp } from "../support/app.js";
+import { engines, sendJson, startApp, type TestApp } from "../support/app.js";
 import { operations, spec } from "../support/contract.js";
 import { propertyParameters } from "../support/property.js";
 
@@ -13,6 +13,11 @@ import { propertyParameters } from "../support/property.js";
  */
 
 type Json = Record<string, unknown>;
+
+/** An endpoint at an address that needs no name lookup; nothing is delivered to it here. */
+const WEBHOOK = { url: "https://93.184.215.14/hooks/people-notes", events: ["note.created"] };
+/** Endpoints each run starts with: ids 1 to 6 of the 1 to 12 that `id` mostly makes. */
+const ENDPOINTS = 6;
 
 const cursorOf = (key: unknown) => Buffer.from(JSON.stringify(key)).toString("base64url");
 
@@ -47,14 +52,36 @@ const query = fc.record(
   { requiredKeys: [] },
 );
 
+const schemas = (spec.components as Json & { schemas: Record<string, Json> }).schemas;
+
+/**
+ * Valid bodies that strings in every required field cannot make, so that the operations taking
+ * them get past validation to the data (an endpoint's URL and events, a revision to replay from).
+ */
+const MADE: Record<string, fc.Arbitrary<Json>> = {
+  WebhookInput: fc.record(
+    {
+      url: fc.constant(WEBHOOK.url),
+      events: fc.subarray((schemas.WebhookEventKind as Json).enum as string[], { minLength: 1, maxLength: 6 }),
+      person_id: fc.option(fc.integer({ min: 1, max: 12 })),
+      enabled: fc.boolean(),
+    },
+    { requiredKeys: ["url", "events"] },
+  ),
+  WebhookReplay: fc.record({ from_revision: fc.integer({ min: 1, max: 40 }) }),
+};
+
 /** A body for a request schema: mostly valid, sometimes wrong in one of the ways clients are. */
 function bodyFor(schemaRef: string): fc.Arbitrary<unknown> {
   const name = schemaRef.split("/").pop() as string;
-  const schema = (spec.components as Json & { schemas: Record<string, Json> }).schemas[name] as Json;
+  const schema = schemas[name] as Json;
   const fields = (schema.required as string[]) ?? [];
-  const valid = fc.record(Object.fromEntries(fields.map((field) => [field, text])));
+  const strings: fc.Arbitrary<Json> = fc.record(Object.fromEntries(fields.map((field) => [field, text])));
+  const made = MADE[name];
+  const valid = made ?? strings;
   return fc.oneof(
     { weight: 5, arbitrary: valid },
+    ...(made ? [strings] : []),
     valid.map((body) => ({ ...body, unknown: 1 })),
     valid.map((body) => ({ ...body, [fields[0] as string]: 5 })),
     fc.constantFrom({}, [], "text", 42, null),
@@ -71,21 +98,52 @@ interface Planned {
 /** A stream never ends, so injecting it would never resolve; test/api/events.test.ts covers it. */
 const isStream = (operation: (typeof operations)[number]) => operation.operationId === "events.stream";
 
+/** The schemas of the path parameters `id` makes values for: whole numbers from 1. */
+const ID_SCHEMAS = new Set(["#/components/schemas/Id", "#/components/schemas/Version"]);
+
+/**
+ * The path parameters of the operation, in the template's order. Each must be one `id` can stand
+ * for: a new kind of path parameter fails here until the fuzzer makes values for it.
+ */
+function pathParameters(operation: (typeof operations)[number]): string[] {
+  const pathItem = spec.paths[operation.template] as Json;
+  const declared = [
+    ...((pathItem.parameters as Json[] | undefined) ?? []),
+    ...((((pathItem[operation.method.toLowerCase()] as Json).parameters as Json[] | undefined) ?? []) as Json[]),
+  ].map((parameter) => {
+    const ref = parameter.$ref;
+    if (typeof ref !== "string") return parameter;
+    const name = ref.replace("#/components/parameters/", "");
+    return (spec.components as Json & { parameters: Record<string, Json> }).parameters[name] as Json;
+  });
+  return [...operation.template.matchAll(/\{([^}]+)\}/g)].map(([, name]) => {
+    const parameter = declared.find((candidate) => candidate.in === "path" && candidate.name === name);
+    const schema = (parameter?.schema as Json | undefined)?.$ref;
+    if (typeof schema !== "string" || !ID_SCHEMAS.has(schema)) {
+      throw new Error(`${operation.operationId}: no values are made for path parameter ${name} (schema ${schema})`);
+    }
+    return name as string;
+  });
+}
+
 const requestFor = fc.constantFrom(...operations.filter((operation) => !isStream(operation))).chain((operation) => {
   const item = (spec.paths[operation.template] as Json)[operation.method.toLowerCase()] as Json;
   const bodyRef = ((item.requestBody as Json | undefined)?.content as Json | undefined)?.["application/json"] as
     | { schema: { $ref: string } }
     | undefined;
-  const ids = fc.tuple(id, id);
+  const names = pathParameters(operation);
   return fc
     .record({
-      ids,
+      ids: fc.tuple(...names.map(() => id)),
       query,
       body: bodyRef ? bodyFor(bodyRef.schema.$ref) : fc.constant(undefined),
       malformed: fc.boolean(),
     })
-    .map(({ ids: [first, second], query: q, body, malformed }): Planned => {
-      let path = operation.template.replace("{person_id}", first).replace("{note_id}", second);
+    .map(({ ids, query: q, body, malformed }): Planned => {
+      let path = operation.template;
+      names.forEach((name, i) => {
+        path = path.replace(`{${name}}`, ids[i] as string);
+      });
       if (operation.method === "GET") {
         const search = new URLSearchParams(q as Record<string, string>).toString();
         if (search) path += `?${search}`;
@@ -155,6 +213,11 @@ for (const engine of engines()) {
         fc.asyncProperty(fc.array(requestFor, { minLength: 1, maxLength: 15 }), async (requests) => {
           const app = await startApp({ engine });
           try {
+            // Endpoints, so that half the webhook ids the requests carry find one.
+            for (let made = 0; made < ENDPOINTS; made++) {
+              const webhook = await sendJson(app, "POST", "/api/webhooks", WEBHOOK);
+              assert.equal(webhook.statusCode, 201, webhook.body);
+            }
             for (const request of requests) await send(app, request);
             await assertInvariants(app);
           } finally {

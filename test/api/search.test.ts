@@ -147,6 +147,43 @@ for (const engine of engines()) {
       }
     });
 
+    testWithApp(engine, "the words of a note's Markdown are found, not its markup or link addresses", async (api) => {
+      const { found, foundContents } = searcher(api);
+      const writer = await api.createSomeone();
+      const rich =
+        "## Plans\n\nSome **boldface**, _slanted_ and `coded` words; see [the guide](https://docs.example.org/setup) or [that](handbook)";
+      const picture = "![a sunset](https://photos.example.org/beach.png) by the sea";
+      await api.createNote(writer.person_id, rich);
+      await api.createNote(writer.person_id, picture);
+      for (const words of ["boldface", "slanted", "coded words", "plans", "guide", "boldf", "**boldface**"]) {
+        assert.deepEqual(await foundContents(words), [rich], words);
+      }
+      // What a reader sees of a picture: its description (the web app shows a link to it).
+      for (const words of ["sunset", "sunset sea"]) {
+        assert.deepEqual(await foundContents(words), [picture], words);
+      }
+      // Addresses hidden behind a link's text are not searched, whole or begun.
+      for (const words of ["https", "docs", "setup", "photos", "beach", "png", "htt", "setu", "handbook", "handb"]) {
+        assert.deepEqual(await foundContents(words), [], words);
+      }
+      // The highlight is the word, without the markup around it.
+      const [note] = await found("boldface");
+      assert.ok(note);
+      assert.deepEqual(marked(note), ["content:boldface"]);
+      // An edit indexes the new text's words the same way.
+      const edited = await api.createNote(writer.person_id, "plain *setup* notes");
+      assert.deepEqual(await foundContents("setup"), ["plain *setup* notes"]);
+      assert.equal(
+        (
+          await api.put(`/api/people/${writer.person_id}/notes/${edited.note_id}`, {
+            content: "[x](https://setup.example)",
+          })
+        ).statusCode,
+        200,
+      );
+      assert.deepEqual(await foundContents("setup"), []);
+    });
+
     testWithApp(engine, "an earlier word is whole, the last one begins words", async (api) => {
       const { foundIds } = searcher(api);
       const { idsOf } = await margesNotes(api);

@@ -88,6 +88,7 @@ describe("the web app takes the contract's shapes and limits from the contract",
     assert.equal(limits.schemas.Content.maxLength, components.schemas.Content?.maxLength);
     assert.equal(limits.schemas.SearchText.maxLength, components.schemas.SearchText?.maxLength);
     assert.equal(limits.parameters.limit.maximum, (components.parameters.limit?.schema as Json | undefined)?.maximum);
+    assert.deepEqual(limits.enums.WebhookEventKind, components.schemas.WebhookEventKind?.enum);
   });
 
   test("the web app's limits are read from the generated module", () => {
@@ -182,7 +183,7 @@ describe("the events of GET /api/events are the contract's StreamEvent", () => {
     return response.status === 204 ? undefined : ((await response.json()) as Json);
   };
 
-  test("ready, every change to people and notes, and their deletions match the schema of their name", async () => {
+  test("ready, every change to people and notes, their deletions and restores match the schema of their name", async () => {
     const stream = await openStream(`${url}/api/events`);
     try {
       const person = await send("POST", "/people", { fname: "Stream", lname: "Schema" });
@@ -192,11 +193,23 @@ describe("the events of GET /api/events are the contract's StreamEvent", () => {
       const noteId = note?.note_id as number;
       await send("PUT", `/people/${personId}/notes/${noteId}`, { content: "second" });
       await send("DELETE", `/people/${personId}/notes/${noteId}`);
+      const newestInTrash = async () => ((await send("GET", "/trash?limit=1")) as unknown as Json[])[0]?.trash_id;
+      await send("POST", `/trash/${await newestInTrash()}/restore`);
       await send("DELETE", `/people/${personId}`);
-      const events = await stream.take(6);
+      await send("POST", `/trash/${await newestInTrash()}/restore`);
+      const events = await stream.take(8);
       assert.deepEqual(
         events.map((event) => event.event),
-        ["person.created", "person.updated", "note.created", "note.updated", "note.deleted", "person.deleted"],
+        [
+          "person.created",
+          "person.updated",
+          "note.created",
+          "note.updated",
+          "note.deleted",
+          "note.restored",
+          "person.deleted",
+          "person.restored",
+        ],
       );
       assertStreamEvent(stream.ready);
       for (const event of events) assertStreamEvent(event);

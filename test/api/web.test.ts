@@ -34,7 +34,19 @@ describe("serving the web app", () => {
   const get = (url: string, accept = "text/html") => app.inject({ method: "GET", url, headers: { accept } });
 
   test("every page path of the app answers 200 with index.html, never cached", async () => {
-    for (const path of ["/", "/people", "/people/2", "/people/2/notes", "/people/2/notes/5", "/people/"]) {
+    for (const path of [
+      "/",
+      "/people",
+      "/people/2",
+      "/people/2/notes",
+      "/people/2/notes/5",
+      "/people/",
+      "/sign-in",
+      "/sign-up",
+      "/invite",
+      "/account",
+      "/webhooks",
+    ]) {
       const response = await get(path);
       assert.equal(response.statusCode, 200, path);
       assert.equal(response.body, INDEX);
@@ -44,7 +56,15 @@ describe("serving the web app", () => {
   });
 
   test("other paths a browser asks for get the app with 404, so it can say the page does not exist", async () => {
-    for (const path of ["/nope", "/people/abc", "/people/0", "/people/1/notes/x/y"]) {
+    for (const path of [
+      "/nope",
+      "/people/abc",
+      "/people/0",
+      "/people/1/notes/x/y",
+      "/account/x",
+      "/invites",
+      "/webhooks/1",
+    ]) {
       const response = await get(path);
       assert.equal(response.statusCode, 404, path);
       assert.equal(response.body, INDEX);

@@ -17,7 +17,8 @@ const ROOMS: { name: string; holds: (file: string) => boolean }[] = [
   {
     name: "entry points and configuration",
     holds: (file) =>
-      ["src/server.ts", "src/cli.ts", "src/cluster.ts", "src/config.ts"].includes(file) || file.startsWith("src/cli/"),
+      ["src/server.ts", "src/cli.ts", "src/cluster.ts", "src/config.ts", "src/telemetry.ts"].includes(file) ||
+      file.startsWith("src/cli/"),
   },
   { name: "app", holds: (file) => file === "src/app.ts" },
   { name: "api", holds: (file) => file.startsWith("src/api/") },
@@ -64,6 +65,49 @@ function specifiers(file: string): string[] {
   };
   visit(source);
   return found;
+}
+
+/**
+ * The module specifiers the file loads as it is loaded: imports and re-exports, less the type-only
+ * ones (which the compiler drops) and `import("…")` (which loads when it runs).
+ */
+function loadTimeSpecifiers(file: string): string[] {
+  const source = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+  const found: string[] = [];
+  for (const node of source.statements) {
+    if (ts.isImportDeclaration(node) && !node.importClause?.isTypeOnly) {
+      if (ts.isStringLiteral(node.moduleSpecifier)) found.push(node.moduleSpecifier.text);
+    } else if (ts.isExportDeclaration(node) && !node.isTypeOnly && node.moduleSpecifier) {
+      if (ts.isStringLiteral(node.moduleSpecifier)) found.push(node.moduleSpecifier.text);
+    }
+  }
+  return found;
+}
+
+/**
+ * The packages (not node: modules) that loading `entry` loads, each with a shortest chain of files
+ * that reaches it.
+ */
+function packagesLoaded(entry: string): string[] {
+  const chains = new Map<string, string[]>([[entry, [entry]]]);
+  const queue = [entry];
+  const found = new Map<string, string>();
+  for (let i = 0; i < queue.length; i += 1) {
+    const file = queue[i] as string;
+    const chain = chains.get(file) as string[];
+    for (const specifier of loadTimeSpecifiers(join(projectRoot, file))) {
+      if (specifier.startsWith(".")) {
+        const next = target(join(projectRoot, file), specifier);
+        if (!chains.has(next)) {
+          chains.set(next, [...chain, next]);
+          queue.push(next);
+        }
+      } else if (!specifier.startsWith("node:") && !found.has(specifier)) {
+        found.set(specifier, [...chain, specifier].join(" → "));
+      }
+    }
+  }
+  return [...found.values()];
 }
 
 /** The file a relative specifier names (`./x.js` is `./x.ts` or `./x.d.ts` in the sources). */
@@ -210,6 +254,25 @@ describe("rooms and arrows", () => {
   test("no import circles", () => {
     const found = circles(graph).map((circle) => circle.join(" → "));
     assert.deepEqual(found, [], `import circles:\n${found.join("\n")}`);
+  });
+
+  test("the load-time reader sees value imports and side-effect imports, not type-only ones", () => {
+    // Today's code: src/http/rate-limits.ts imports its plugin, a module for its side effect only, and types.
+    const specifiers = loadTimeSpecifiers(join(projectRoot, "src/http/rate-limits.ts"));
+    assert.ok(specifiers.includes("@fastify/rate-limit"));
+    assert.ok(specifiers.includes("./session-cookie.js"));
+    assert.ok(!specifiers.includes("ioredis"));
+    assert.ok(packagesLoaded("src/app.ts").some((chain) => chain.endsWith("→ markdown-it")));
+  });
+
+  test("reading the configuration, and the CLI until it has chosen a command, load no package", () => {
+    // Every CLI run and every start reads the configuration: the settings it reads live in modules
+    // of their own (src/db/settings.ts, src/domain/settings.ts, src/http/settings.ts), so that
+    // reading it does not load the services, with markdown-it, the password lists or Kysely.
+    for (const entry of ["src/config.ts", "src/cli.ts"]) {
+      const loaded = packagesLoaded(entry);
+      assert.deepEqual(loaded, [], `${entry} loads packages as it is loaded:\n${loaded.join("\n")}`);
+    }
   });
 
   test("every arrow points down a room, or to a leaf", () => {

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { type CliRun, lines, runCli } from "../support/cli.js";
+import { START_LIMIT_MS } from "../support/limits.js";
 import { freePort } from "../support/server-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "people-notes-start-up-"));
@@ -14,7 +15,7 @@ let databases = 0;
 const sqliteUrl = () => `sqlite:${join(dir, `start-up-${++databases}.db`)}`;
 
 /** Each run here must end by itself well within this; one still running is killed and fails. */
-const RUN_MS = 20_000;
+const RUN_MS = START_LIMIT_MS;
 
 /** The server as `npm start` runs it (dist/server.js). */
 const runServer = (env: Record<string, string>) =>
@@ -123,5 +124,58 @@ describe("DATABASE_URL naming a folder that does not exist", () => {
     assertOneLine(await runServer({ PORT: String(await freePort()), DATABASE_URL: url }), message);
     assertOneLine(await command(["token", "list"], { DATABASE_URL: url, LOG_LEVEL: "warn" }), message);
     assert.equal(existsSync(join(dir, "no-such-folder")), false, "nothing was created");
+  });
+});
+
+describe("a tracing setting the server cannot use", () => {
+  test("is refused in one line before anything starts", async () => {
+    const run = await runServer({
+      PORT: String(await freePort()),
+      DATABASE_URL: sqliteUrl(),
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318",
+      OTEL_TRACES_SAMPLER: "sometimes",
+    });
+    assertOneLine(
+      run,
+      /^people-notes: OTEL_TRACES_SAMPLER must be one of always_on, always_off, .* \(got "sometimes"\)$/,
+    );
+    assertOneLine(
+      await runServer({
+        PORT: String(await freePort()),
+        DATABASE_URL: sqliteUrl(),
+        OTEL_EXPORTER_OTLP_ENDPOINT: "4318",
+      }),
+      /^people-notes: OTEL_EXPORTER_OTLP_ENDPOINT must be an http:\/\/ or https:\/\/ URL of an OTLP collector \(got "4318"\)$/,
+    );
+  });
+});
+
+describe("a webhook setting the server cannot use", () => {
+  test("is refused in one line before anything starts", async () => {
+    const url = sqliteUrl();
+    assertOneLine(
+      await runServer({ PORT: String(await freePort()), DATABASE_URL: url, WEBHOOK_ALLOW_PRIVATE: "yes" }),
+      /^people-notes: WEBHOOK_ALLOW_PRIVATE must be true or false \(got "yes"\)$/,
+    );
+    assertOneLine(
+      await runServer({
+        PORT: String(await freePort()),
+        DATABASE_URL: url,
+        WEBHOOK_TIMEOUT_MS: "2000",
+        WEBHOOK_CONNECT_TIMEOUT_MS: "5000",
+      }),
+      /^people-notes: WEBHOOK_CONNECT_TIMEOUT_MS must be a whole number from 1 to 2000 \(got "5000"\)$/,
+    );
+    assert.equal(existsSync(url.slice("sqlite:".length)), false, "no database was made");
+  });
+});
+
+describe("a TRUST_PROXY that would believe anyone", () => {
+  test("is refused in one line before anything starts", async () => {
+    const run = await runServer({ PORT: String(await freePort()), DATABASE_URL: sqliteUrl(), TRUST_PROXY: "true" });
+    assertOneLine(
+      run,
+      /^people-notes: TRUST_PROXY must be off or a comma-separated list of the proxies' addresses or CIDR ranges, .*: trusting every peer would let any client name its own address \(got "true"\)$/,
+    );
   });
 });

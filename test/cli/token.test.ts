@@ -1,36 +1,22 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { parseDatabaseUrl } from "../../src/config.js";
 import { openStore } from "../../src/db/database.js";
 import { TokenService } from "../../src/domain/tokens.js";
-import { createSchema, engines, type TestSchema } from "../support/app.js";
-import { lines, runCli } from "../support/cli.js";
+import { engines } from "../support/app.js";
+import { cliDatabases, lines, runCli } from "../support/cli.js";
+import { START_LIMIT_MS, TEST_DATABASE_LIMITS } from "../support/limits.js";
 import { freePort, runToExit, within } from "../support/server-process.js";
 
-const dir = mkdtempSync(join(tmpdir(), "people-notes-token-cli-"));
-const schemas: TestSchema[] = [];
-after(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  await Promise.all(schemas.map((schema) => schema.drop()));
-});
-
-let databases = 0;
-async function databaseUrl(engine: "sqlite" | "postgres"): Promise<string> {
-  if (engine === "sqlite") return `sqlite:${join(dir, `tokens-${++databases}.db`)}`;
-  const schema = await createSchema("cli_token");
-  schemas.push(schema);
-  return schema.url;
-}
+const databaseUrl = cliDatabases("token");
 
 const TOKEN = /^pn_[A-Za-z0-9_-]{8}_[A-Za-z0-9_-]{43}$/;
 
 /** What the service makes of a token on that database. */
 async function principalOf(url: string, token: string) {
-  const store = openStore(parseDatabaseUrl(url));
+  const store = openStore({ ...parseDatabaseUrl(url), limits: TEST_DATABASE_LIMITS });
   try {
     return await new TokenService(store).authenticate(token);
   } finally {
@@ -126,7 +112,8 @@ describe("serving beyond loopback", () => {
     const exited = new Promise((done) => child.once("exit", done));
     try {
       let answer: Response | undefined;
-      for (let i = 0; i < 100 && !answer; i++) {
+      const deadline = Date.now() + START_LIMIT_MS;
+      while (!answer && Date.now() < deadline) {
         answer = await fetch(`http://127.0.0.1:${port}/api/people/1/notes`, {
           method: "POST",
           headers: { "content-type": "application/json" },

@@ -6,6 +6,7 @@ import { foldCountsPeriodically } from "../../src/db/count-folding.js";
 import { migrateToLatest } from "../../src/db/database.js";
 import { countNotes } from "../../src/db/notes-repository.js";
 import { createDatabase, insertNotes, insertPeople, type TestDatabase } from "../support/app.js";
+import { eventually } from "../support/eventually.js";
 
 const INTERVAL_MS = 20;
 
@@ -23,15 +24,6 @@ async function watermark(database: TestDatabase): Promise<number> {
   const { rows } = await sql<{ last_folded: string }>`
     select last_folded from count_watermark where name = 'note'`.execute(database.store.db);
   return Number(rows[0]?.last_folded);
-}
-
-/** Polls `check` until it holds, for at most two seconds. */
-async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (await check()) return;
-    await sleep(INTERVAL_MS);
-  }
-  assert.fail(`${what} did not happen within two seconds`);
 }
 
 describe("note counts folded periodically (postgres)", () => {
@@ -54,7 +46,7 @@ describe("note counts folded periodically (postgres)", () => {
       );
       const newest = Number(rows[0]?.newest);
       assert.equal(await countNotes(database.store), before + 2);
-      await eventually(async () => (await watermark(database)) === newest, "a fold up to the newest note");
+      await eventually(async () => (await watermark(database)) === newest, Boolean, "a fold up to the newest note");
       assert.equal(await countNotes(database.store), before + 2);
     } finally {
       folding.stop();
@@ -77,7 +69,7 @@ describe("note counts folded periodically (postgres)", () => {
       // No migrations: there is no fold function to call.
       const log = new RecordingLog();
       const folding = foldCountsPeriodically(other.store, log, INTERVAL_MS);
-      await eventually(async () => log.warnings.length > 0, "a warning");
+      await eventually(async () => log.warnings.length > 0, Boolean, "a warning");
       await sleep(INTERVAL_MS * 5);
       folding.stop();
       assert.equal(log.warnings.length, 1, log.warnings.join("\n"));

@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { sql } from "kysely";
-import { changesAfter, recordChange } from "../../src/db/changes-repository.js";
+import { changesAfter, recordChange } from "../../src/db/changes/repository.js";
 import { dropAll, migrateToLatest, migrator } from "../../src/db/database.js";
 import { countNotes, countNotesOfPerson } from "../../src/db/notes-repository.js";
 import { countPeople } from "../../src/db/people-repository.js";
+import { countMatches } from "../../src/db/search-repository.js";
 import { seedTutorialData } from "../../src/db/seed.js";
 import { prepareDatabase } from "../../src/db/setup.js";
+import { fts5Expression, parseQuery, tsqueryTexts } from "../../src/domain/search-text.js";
 import { createDatabase, engines, type TestDatabase, withAdmin } from "../support/app.js";
 
 const EVERY_MIGRATION = [
@@ -20,6 +22,12 @@ const EVERY_MIGRATION = [
   "008_change_feed",
   "009_note_search_words",
   "010_change_resource",
+  "011_accounts",
+  "012_passkeys",
+  "013_note_search_text",
+  "014_note_history",
+  "015_trash",
+  "016_webhooks",
 ];
 
 async function count(database: TestDatabase, table: "person" | "note"): Promise<number> {
@@ -130,7 +138,18 @@ for (const engine of engines()) {
         await sql`delete from change where revision = 3`.execute(store.db);
         await sql`update feed_horizon set pruned_through = 3`.execute(store.db);
 
-        assert.deepEqual(await migrateToLatest(store), { wasEmpty: false, applied: ["010_change_resource"] });
+        assert.deepEqual(await migrateToLatest(store), {
+          wasEmpty: false,
+          applied: [
+            "010_change_resource",
+            "011_accounts",
+            "012_passkeys",
+            "013_note_search_text",
+            "014_note_history",
+            "015_trash",
+            "016_webhooks",
+          ],
+        });
         const { rows } = await changesAfter(store, 0, 10);
         assert.deepEqual(
           rows.map((row) => [row.revision, row.kind, row.person_id, row.resource_id]),
@@ -151,6 +170,39 @@ for (const engine of engines()) {
           false,
         );
         assert.ok((await indexNames(database)).includes("change_recorded_at"));
+      });
+    });
+
+    test("notes written before search read their words get them: link addresses leave the index", async () => {
+      await withDatabase(engine, async (database) => {
+        const { store } = database;
+        const { error } = await (await migrator(store)).migrateTo("012_passkeys");
+        assert.equal(error, undefined);
+        await seedTutorialData(store);
+        const content =
+          "Read **the manual** at [docs](https://manual.example.org/guide), [more](handbook) and `npm help`";
+        await sql`insert into note (person_id, content, timestamp)
+                  values (1, ${content}, '2024-01-01T00:00:00.000Z')`.execute(store.db);
+
+        assert.deepEqual(await migrateToLatest(store), {
+          wasEmpty: false,
+          applied: ["013_note_search_text", "014_note_history", "015_trash", "016_webhooks"],
+        });
+        const matches = async (text: string) => {
+          const query = parseQuery(text);
+          assert.ok(query);
+          return countMatches(store, engine === "sqlite" ? fts5Expression(query) : tsqueryTexts(query));
+        };
+        for (const words of ["manual", "docs", "npm help", "read manual docs"])
+          assert.equal(await matches(words), 1, words);
+        for (const words of ["https", "guide", "org", "manual example", "handbook"])
+          assert.equal(await matches(words), 0, words);
+        // Every note has its text now, the tutorial's too; the content is as it was.
+        const rows = await store.db.selectFrom("note").select(["content", "search_text"]).orderBy("note_id").execute();
+        assert.equal(rows.length, 8);
+        assert.deepEqual(rows.at(-1), { content, search_text: "Read the manual at docs, more and npm help" });
+        for (const row of rows.slice(0, -1)) assert.equal(row.search_text, row.content);
+        assert.equal(await matches("useful"), 2);
       });
     });
 
@@ -251,6 +303,70 @@ describe("migrations (postgres, other schemas dropped meanwhile)", () => {
       ]);
     } finally {
       await Promise.all([database.destroy(), other.destroy()]);
+    }
+  });
+});
+
+describe("the migration lock (postgres)", () => {
+  const lockOptions = { lockTable: "kysely_migration_lock", lockRowId: "migration_lock" };
+
+  /** Whether a session waits for the migration lock of `schema` (its key: our space, the schema's hash). */
+  async function someoneWaitsFor(schema: string): Promise<boolean> {
+    return withAdmin(async (client) => {
+      const { rows } = await client.query(
+        `select count(*)::int as n from pg_locks
+          where locktype = 'advisory' and not granted and objsubid = 2 and objid = hashtext($1)::oid`,
+        [schema],
+      );
+      return rows[0].n > 0;
+    });
+  }
+
+  test("is the schema's own: a migration waits for one on its own schema, never for another schema's", async () => {
+    const held = await createDatabase("postgres");
+    const other = await createDatabase("postgres");
+    try {
+      const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(held.store.db);
+      const schema = rows[0]?.schema ?? "";
+      const { adapter } = held.store.db.getExecutor();
+      let locked!: () => void;
+      let release!: () => void;
+      const isLocked = new Promise<void>((resolve) => {
+        locked = resolve;
+      });
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      // Holds the lock as a migration of `held`'s schema does, until released.
+      const holding = held.store.db.connection().execute(async (connection) => {
+        await adapter.acquireMigrationLock(connection, lockOptions);
+        locked();
+        await released;
+        await adapter.releaseMigrationLock(connection, lockOptions);
+      });
+      try {
+        await isLocked;
+        assert.deepEqual(await prepareDatabase(other.store), { seeded: true, applied: EVERY_MIGRATION });
+
+        let finished = false;
+        const same = held.openAnother();
+        const migrating = prepareDatabase(same).finally(() => {
+          finished = true;
+        });
+        let waiting = false;
+        for (let i = 0; i < 200 && !waiting && !finished; i++) {
+          waiting = await someoneWaitsFor(schema);
+        }
+        assert.ok(waiting, "a migration of the same schema waits for the lock");
+        assert.equal(finished, false);
+        release();
+        assert.deepEqual(await migrating, { seeded: true, applied: EVERY_MIGRATION });
+      } finally {
+        release();
+        await holding;
+      }
+    } finally {
+      await Promise.all([held.destroy(), other.destroy()]);
     }
   });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { changesAfter } from "../../src/db/changes-repository.js";
+import { changesAfter } from "../../src/db/changes/repository.js";
 import type { Store } from "../../src/db/database.js";
 import { findNote, insertNote } from "../../src/db/notes-repository.js";
 import { prepareDatabase } from "../../src/db/setup.js";

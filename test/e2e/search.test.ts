@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { Page } from "playwright-core";
+import type { Page, Request } from "playwright-core";
 import { gate, SEED, screenshot, settle, useE2E, type WatchedPage } from "./support.js";
 
 describe("search on the home page", () => {
@@ -82,14 +82,21 @@ describe("search on the home page", () => {
       (url) => url.pathname === "/api/notes" && url.searchParams.get("q") === "cool",
       (route) => held.pass(route),
     );
+    // The older search's request ends either way: answered once the gate opens, or dropped by the
+    // page when the newer search starts. Either is what the page has to cope with.
+    const isOlder = (request: Request) => new URL(request.url()).searchParams.get("q") === "cool";
+    const olderEnded = Promise.race([
+      page.waitForEvent("requestfinished", isOlder),
+      page.waitForEvent("requestfailed", isOlder),
+    ]);
     const box = page.getByLabel("Search notes");
     await box.fill("cool");
     await page.getByRole("heading", { name: "Notes matching “cool”" }).waitFor();
     await box.fill("late");
     await page.locator(".search-results .note-card").first().waitFor();
     held.open();
+    await olderEnded;
     await settle(page);
-    await page.waitForTimeout(300);
     assert.deepEqual(await contents(page), [SEED.newestNote.content]);
     assert.equal(await page.getByRole("heading", { name: "Notes matching “late”" }).count(), 1);
   });

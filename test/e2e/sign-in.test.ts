@@ -16,6 +16,7 @@ const storage = (page: Page) =>
 async function signIn(page: Page, token: string): Promise<void> {
   await banner(page).getByRole("button", { name: "Sign in" }).click();
   const dialog = signInDialog(page);
+  await dialog.getByRole("button", { name: "Sign in with a token" }).click();
   await dialog.getByLabel("Token").fill(token);
   await dialog.getByRole("button", { name: "Sign in" }).click();
   await dialog.waitFor({ state: "hidden" });
@@ -68,7 +69,9 @@ describe("signing in with a token", () => {
     await page.locator(".notice").getByRole("button", { name: "Sign in" }).click();
     const dialog = signInDialog(page);
     await dialog.waitFor();
-    assert.equal(await focusedId(page), "sign-in-token", "the dialog opens with focus on the token");
+    assert.equal(await focusedId(page), "sign-in-passkey", "the dialog opens with focus on the passkey button");
+    await dialog.getByRole("button", { name: "Sign in with a token" }).click();
+    assert.equal(await focusedId(page), "sign-in-token", "then on the token");
     await page.keyboard.insertText(mine.token);
     await page.keyboard.press("Enter");
     await dialog.waitFor({ state: "hidden" });
@@ -184,10 +187,11 @@ describe("signing in with a token", () => {
     await page.goto("/");
     await banner(page).getByRole("button", { name: "Sign in" }).click();
     const dialog = signInDialog(page);
+    await dialog.getByRole("button", { name: "Sign in with a token" }).click();
     const token = dialog.getByLabel("Token");
     const sessionReads: string[] = [];
     page.on("request", (request) => {
-      if (request.url().endsWith("/api/session")) sessionReads.push(request.url());
+      if (request.url().endsWith("/api/account")) sessionReads.push(request.url());
     });
 
     await dialog.getByRole("button", { name: "Sign in" }).click();
@@ -280,6 +284,7 @@ describe("signing in with a token", () => {
     await page.locator('[data-live="live"]').waitFor();
     await check("signed out");
     await banner(page).getByRole("button", { name: "Sign in" }).tap();
+    await signInDialog(page).getByRole("button", { name: "Sign in with a token" }).tap();
     await signInDialog(page).getByRole("button", { name: "Sign in" }).tap();
     await signInDialog(page).getByText("Paste your token.").waitFor();
     await check("sign-in dialog with an error");

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createSchema } from "../support/app.js";
+import { START_LIMIT_MS } from "../support/limits.js";
 import {
   freePort,
   RawConnection,
@@ -40,7 +41,11 @@ function logLines(server: RunningServer): LogLine[] {
 }
 
 /** Waits (at most `ms`) until the log holds a line `matches` accepts, and returns it. */
-async function waitForLine(server: RunningServer, matches: (line: LogLine) => boolean, ms = 15_000): Promise<LogLine> {
+async function waitForLine(
+  server: RunningServer,
+  matches: (line: LogLine) => boolean,
+  ms = START_LIMIT_MS,
+): Promise<LogLine> {
   const deadline = Date.now() + ms;
   for (;;) {
     const found = logLines(server).find(matches);
@@ -51,7 +56,7 @@ async function waitForLine(server: RunningServer, matches: (line: LogLine) => bo
 }
 
 /** The pids of the workers that have said they are listening, once there are `count` of them. */
-async function listeningWorkers(server: RunningServer, count: number, ms = 15_000): Promise<number[]> {
+async function listeningWorkers(server: RunningServer, count: number, ms = START_LIMIT_MS): Promise<number[]> {
   const deadline = Date.now() + ms;
   for (;;) {
     const pids = logLines(server)
@@ -282,7 +287,7 @@ describe("cluster supervision", () => {
     assert.equal(exit?.msg, "worker was killed by SIGKILL: restarting it");
     await sleep(100);
     assert.ok(servedBy(server, "GET", "/api/people/1").has(replacement), "the new worker answers requests");
-    assert.equal(await within(server.stop(), 10_000, "the exit"), 0);
+    assert.equal(await within(server.stop(), START_LIMIT_MS, "the exit"), 0);
   });
 
   test("SIGTERM to the primary drains every worker: a request in flight is answered, and it exits 0", async (t) => {
@@ -306,7 +311,7 @@ describe("cluster supervision", () => {
     const response = await upload.next();
     assert.equal(response.status, 201, response.body);
     assert.equal(response.headers.connection, "close");
-    assert.equal(await within(server.exited, 10_000, "the exit"), 0);
+    assert.equal(await within(server.exited, START_LIMIT_MS, "the exit"), 0);
     const lines = logLines(server);
     assert.equal(lines.filter((line) => line.msg === "stopped cleanly").length, 2, "both workers drained");
     assert.deepEqual(
@@ -326,17 +331,17 @@ describe("cluster supervision", () => {
     await sleep(200);
     server.child.kill("SIGTERM");
     await within(upload.closed, 6_000, "the stalled upload being cut");
-    assert.equal(await within(server.exited, 10_000, "the exit"), 1);
+    assert.equal(await within(server.exited, START_LIMIT_MS, "the exit"), 1);
   });
 
   test("workers that cannot start stop the service with one clear line and exit 1", async () => {
     const taken = createServer();
     const port = await freePort();
-    taken.listen(port, "127.0.0.1");
+    await new Promise<void>((listening) => taken.listen(port, "127.0.0.1", listening));
     try {
       const { code, output } = await within(
         runToExit({ WORKERS: "2", PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: sqliteUrl() }),
-        20_000,
+        START_LIMIT_MS,
         "the exit",
       );
       assert.equal(code, 1, output);
@@ -351,7 +356,7 @@ describe("cluster supervision", () => {
   test("an unreachable database at start stops the primary before any worker is forked", async () => {
     const { code, output } = await within(
       runToExit({ WORKERS: "2", DATABASE_URL: "postgres://postgres@127.0.0.1:1/none", DB_CONNECT_TIMEOUT_MS: "500" }),
-      20_000,
+      START_LIMIT_MS,
       "the exit",
     );
     assert.equal(code, 1);
@@ -371,7 +376,7 @@ describe("cluster supervision", () => {
         process.kill(pid, "SIGKILL");
       }
     }
-    assert.equal(await within(server.exited, 20_000, "the exit"), 1);
+    assert.equal(await within(server.exited, START_LIMIT_MS, "the exit"), 1);
     const stops = server
       .output()
       .split("\n")
@@ -396,14 +401,14 @@ describe("cluster supervision", () => {
       (line) => line.level === 40 && /SQLite has one write lock/.test(line.msg ?? ""),
     );
     assert.equal(warning?.workers, 2);
-    assert.equal(await within(server.stop(), 10_000, "the exit"), 0);
+    assert.equal(await within(server.stop(), START_LIMIT_MS, "the exit"), 0);
   });
 
   test("WORKERS=1 on SQLite serves from one process, without the warning", async (t) => {
     const server = await startServer({ WORKERS: "1", LOG_LEVEL: "info", DATABASE_URL: sqliteUrl() });
     t.after(() => server.kill());
     assert.equal((await fetch(`${server.url}/api/people/1`)).status, 200);
-    assert.equal(await within(server.stop(), 10_000, "the exit"), 0);
+    assert.equal(await within(server.stop(), START_LIMIT_MS, "the exit"), 0);
     const lines = logLines(server);
     assert.equal(new Set(lines.map((line) => line.pid)).size, 1, "one process wrote every line");
     assert.ok(!lines.some((line) => /worker|write lock/.test(line.msg ?? "")), server.stdout());
@@ -417,7 +422,7 @@ describe("cluster supervision", () => {
     test(`an invalid ${how} (${JSON.stringify(env.WORKERS ?? args.at(-1))}) stops start-up with a clear message`, async () => {
       const { code, output } = await within(
         runToExit({ DATABASE_URL: sqliteUrl(), ...env }, { args: [...args] }),
-        10_000,
+        START_LIMIT_MS,
         "the exit",
       );
       assert.equal(code, 1);
@@ -440,7 +445,7 @@ describe("start-up checks on PostgreSQL", () => {
       warning.msg ?? "",
       /WORKERS × \(DB_POOL_SIZE \+ 1 listening\) = 122 connections .* max_connections \d+ − reserved \d+ − headroom 3 − in use now \d+ = -?\d+/,
     );
-    assert.equal(await within(server.stop(), 10_000, "the exit"), 0);
+    assert.equal(await within(server.stop(), START_LIMIT_MS, "the exit"), 0);
   });
 });
 
@@ -458,7 +463,7 @@ describe("logs of several workers on one pipe", () => {
     server.child.stdout?.resume();
     const results = await Promise.all(requests);
     assert.ok(!results.some((result) => result.startsWith("failed")), JSON.stringify(tally(results)));
-    assert.equal(await within(server.stop(), 10_000, "the exit"), 0);
+    assert.equal(await within(server.stop(), START_LIMIT_MS, "the exit"), 0);
     const requestLines = logLines(server).filter((line) => line.msg === "request completed");
     assert.equal(requestLines.length, 300, "every request was logged once");
     assert.equal(new Set(requestLines.map((line) => line.pid)).size, 2, "by both workers");
@@ -496,6 +501,6 @@ describe("metrics of several workers", () => {
       );
     assert.ok(line, text.slice(0, 2000));
     assert.equal(Number(line.slice(line.lastIndexOf(" ") + 1)), sent, "the requests of both workers, summed");
-    assert.equal(await within(server.stop(), 10_000, "the exit"), 0);
+    assert.equal(await within(server.stop(), START_LIMIT_MS, "the exit"), 0);
   });
 });

@@ -10,7 +10,8 @@ import type { FastifyInstance } from "fastify";
 import { buildApp } from "../../src/app.js";
 import { openStore } from "../../src/db/database.js";
 import { prepareDatabase } from "../../src/db/setup.js";
-import { DEFAULT_SERVER_LIMITS, type ServerLimits, SHED_RETRY_AFTER_SECONDS } from "../../src/http/server-limits.js";
+import { SHED_RETRY_AFTER_SECONDS } from "../../src/http/server-limits.js";
+import { DEFAULT_SERVER_LIMITS, type ServerLimits } from "../../src/http/settings.js";
 import { createDatabase, type TestDatabase } from "../support/app.js";
 import {
   RawConnection,

@@ -4,11 +4,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { ConfigError, loadConfig, parseDatabaseUrl } from "../../src/config.js";
-import { DEFAULT_FEED_SETTINGS } from "../../src/domain/changes.js";
-import { DEFAULT_EVENT_STREAM_SETTINGS } from "../../src/http/event-stream.js";
+import { DEFAULT_FEED_SETTINGS, DEFAULT_WEBHOOK_SETTINGS } from "../../src/domain/settings.js";
 import { isLoopback } from "../../src/http/loopback.js";
-import { DEFAULT_RATE_LIMITS } from "../../src/http/rate-limits.js";
-import { DEFAULT_SERVER_LIMITS } from "../../src/http/server-limits.js";
+import { DEFAULT_EVENT_STREAM_SETTINGS, DEFAULT_RATE_LIMITS, DEFAULT_SERVER_LIMITS } from "../../src/http/settings.js";
+
+/** One test per case: loading the configuration from `env` fails with a one-line ConfigError matching the message. */
+function refusesEachInOneLine(cases: readonly (readonly [NodeJS.ProcessEnv, RegExp])[]): void {
+  for (const [env, message] of cases) {
+    test(`refuse ${JSON.stringify(env)} in one line`, () => {
+      assert.throws(
+        () => loadConfig(env),
+        (error) => error instanceof ConfigError && message.test(error.message) && !error.message.includes("\n"),
+      );
+    });
+  }
+}
 
 describe("access, rate-limit, precondition and metrics settings", () => {
   test("default to writes limited, anonymous writes beyond loopback refused, no Redis", () => {
@@ -28,6 +38,16 @@ describe("access, rate-limit, precondition and metrics settings", () => {
     assert.equal(loadConfig({ REQUIRE_IF_MATCH: "true" }).requireIfMatch, true);
   });
 
+  test("HISTORY_MAX_VERSIONS keeps every version unless set", () => {
+    assert.deepEqual(loadConfig({}).history, { maxVersions: 0 });
+    assert.deepEqual(loadConfig({ HISTORY_MAX_VERSIONS: "50" }).history, { maxVersions: 50 });
+  });
+
+  test("TRASH_RETENTION_DAYS keeps deleted items 30 days unless set", () => {
+    assert.deepEqual(loadConfig({}).trash, { retentionDays: 30 });
+    assert.deepEqual(loadConfig({ TRASH_RETENTION_DAYS: "7" }).trash, { retentionDays: 7 });
+  });
+
   test("are read from the environment", () => {
     const { access } = loadConfig({
       ALLOW_ANONYMOUS_WRITES: "true",
@@ -42,7 +62,37 @@ describe("access, rate-limit, precondition and metrics settings", () => {
     });
   });
 
-  for (const [env, message] of [
+  test("TRUST_PROXY is off unless it names proxies, by address or CIDR range", () => {
+    assert.equal(loadConfig({}).access.trustProxy, undefined);
+    assert.equal(loadConfig({ TRUST_PROXY: "off" }).access.trustProxy, undefined);
+    assert.equal(loadConfig({ TRUST_PROXY: "" }).access.trustProxy, undefined);
+    assert.deepEqual(loadConfig({ TRUST_PROXY: " 10.0.0.5, 10.0.1.0/24,fd00::/8 ,::1" }).access.trustProxy, [
+      "10.0.0.5",
+      "10.0.1.0/24",
+      "fd00::/8",
+      "::1",
+    ]);
+  });
+
+  refusesEachInOneLine([
+    [{ TRUST_PROXY: "true" }, /TRUST_PROXY must be off or a comma-separated list .*: trusting every peer/],
+    [{ TRUST_PROXY: "*" }, /TRUST_PROXY must be off or .*: trusting every peer/],
+    [
+      { TRUST_PROXY: "0.0.0.0/0" },
+      /TRUST_PROXY must be off or .*: 0\.0\.0\.0\/0 would let any client name its own address/,
+    ],
+    [{ TRUST_PROXY: "10.0.0.5,::/0" }, /::\/0 would let any client name its own address/],
+    [{ TRUST_PROXY: "1" }, /TRUST_PROXY must be off or .*"1" is not an address or CIDR range/],
+    [{ TRUST_PROXY: "haproxy.internal" }, /"haproxy\.internal" is not an address or CIDR range/],
+    [{ TRUST_PROXY: "10.0.0.300" }, /"10\.0\.0\.300" is not an address/],
+    [{ TRUST_PROXY: "10.0.0.0/33" }, /"10\.0\.0\.0\/33" is not an address or CIDR range/],
+    [{ TRUST_PROXY: "fd00::/129" }, /"fd00::\/129" is not an address/],
+    [{ TRUST_PROXY: "10.0.0.0/8/8" }, /"10\.0\.0\.0\/8\/8" is not an address/],
+    [{ TRUST_PROXY: "10.0.0.5," }, /"" is not an address or CIDR range/],
+    [{ TRUST_PROXY: "fe80::1%eth0" }, /"fe80::1%eth0" is not an address/],
+  ]);
+
+  refusesEachInOneLine([
     [{ ALLOW_ANONYMOUS_WRITES: "yes" }, /ALLOW_ANONYMOUS_WRITES must be true or false/],
     [{ REQUIRE_IF_MATCH: "1" }, /REQUIRE_IF_MATCH must be true or false/],
     [{ METRICS: "yes" }, /METRICS must be on or off/],
@@ -50,14 +100,11 @@ describe("access, rate-limit, precondition and metrics settings", () => {
     [{ RATE_LIMIT_WRITES_PER_MINUTE: "-1" }, /RATE_LIMIT_WRITES_PER_MINUTE must be a whole number/],
     [{ RATE_LIMIT_FAILED_SIGN_INS_PER_MINUTE: "many" }, /RATE_LIMIT_FAILED_SIGN_INS_PER_MINUTE must be/],
     [{ REDIS_URL: "127.0.0.1:6379" }, /REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
-  ] as const) {
-    test(`refuse ${JSON.stringify(env)} in one line`, () => {
-      assert.throws(
-        () => loadConfig(env),
-        (error) => error instanceof ConfigError && message.test(error.message) && !error.message.includes("\n"),
-      );
-    });
-  }
+    [{ HISTORY_MAX_VERSIONS: "-1" }, /HISTORY_MAX_VERSIONS must be a whole number/],
+    [{ HISTORY_MAX_VERSIONS: "all" }, /HISTORY_MAX_VERSIONS must be a whole number/],
+    [{ TRASH_RETENTION_DAYS: "0" }, /TRASH_RETENTION_DAYS must be a whole number from 1 to 36500/],
+    [{ TRASH_RETENTION_DAYS: "a month" }, /TRASH_RETENTION_DAYS must be a whole number/],
+  ]);
 
   test("loopback is 127.0.0.0/8, ::1 and localhost; anything else is beyond it", () => {
     for (const host of ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1", "localhost"]) {
@@ -105,7 +152,7 @@ describe("server limits settings", () => {
     assert.equal(loadConfig({ REQUEST_TIMEOUT_MS: "4000" }).serverLimits.headersTimeoutMs, 4000);
   });
 
-  for (const [env, message] of [
+  refusesEachInOneLine([
     [{ HEADERS_TIMEOUT_MS: "0" }, /HEADERS_TIMEOUT_MS must be a whole number from 1/],
     [{ REQUEST_TIMEOUT_MS: "15s" }, /REQUEST_TIMEOUT_MS must be a whole number/],
     [{ KEEP_ALIVE_TIMEOUT_MS: "-1" }, /KEEP_ALIVE_TIMEOUT_MS must be a whole number/],
@@ -113,14 +160,7 @@ describe("server limits settings", () => {
     [{ MAX_CONNECTIONS: "0" }, /MAX_CONNECTIONS must be a whole number from 1/],
     [{ SHED_EVENT_LOOP_DELAY_MS: "1.5" }, /SHED_EVENT_LOOP_DELAY_MS must be a whole number from 0/],
     [{ HEADERS_TIMEOUT_MS: "20000" }, /HEADERS_TIMEOUT_MS \(20000\) must not be above REQUEST_TIMEOUT_MS \(15000\)/],
-  ] as const) {
-    test(`refuse ${JSON.stringify(env)} in one line`, () => {
-      assert.throws(
-        () => loadConfig(env),
-        (error) => error instanceof ConfigError && message.test(error.message) && !error.message.includes("\n"),
-      );
-    });
-  }
+  ]);
 });
 
 describe("change feed and event stream settings", () => {
@@ -143,20 +183,13 @@ describe("change feed and event stream settings", () => {
     assert.equal(loadConfig({ MAX_CONNECTIONS: "100" }).events.streams.maxStreams, 50);
   });
 
-  for (const [env, message] of [
+  refusesEachInOneLine([
     [{ FEED_RETENTION_CHANGES: "0" }, /FEED_RETENTION_CHANGES must be a whole number from 1/],
     [{ FEED_RETENTION_HOURS: "1d" }, /FEED_RETENTION_HOURS must be a whole number/],
     [{ FEED_POLL_MS: "1" }, /FEED_POLL_MS must be a whole number from 10/],
     [{ EVENTS_HEARTBEAT_MS: "10" }, /EVENTS_HEARTBEAT_MS must be a whole number from 100/],
     [{ EVENTS_MAX_STREAMS: "1024" }, /EVENTS_MAX_STREAMS \(1024\) must be below MAX_CONNECTIONS \(1024\)/],
-  ] as const) {
-    test(`refuse ${JSON.stringify(env)} in one line`, () => {
-      assert.throws(
-        () => loadConfig(env),
-        (error) => error instanceof ConfigError && message.test(error.message) && !error.message.includes("\n"),
-      );
-    });
-  }
+  ]);
 });
 
 describe("DATABASE_URL", () => {
@@ -196,4 +229,90 @@ describe("DATABASE_URL", () => {
       rmSync(cwd, { recursive: true, force: true });
     }
   });
+});
+
+describe("account settings", () => {
+  test("default to invites, 14 idle and 90 days in all, 10 sign-ins a minute per name, no PUBLIC_URL", () => {
+    assert.deepEqual(loadConfig({}).accounts, {
+      idleDays: 14,
+      maxDays: 90,
+      signUp: "invite",
+      signInsPerAccountPerMinute: 10,
+    });
+  });
+
+  test("are read from the environment", () => {
+    assert.deepEqual(
+      loadConfig({
+        SESSION_IDLE_DAYS: "2",
+        SESSION_MAX_DAYS: "30",
+        SIGN_UP: "open",
+        RATE_LIMIT_SIGN_INS_PER_ACCOUNT_PER_MINUTE: "0",
+        PUBLIC_URL: "https://notes.example/",
+      }).accounts,
+      { idleDays: 2, maxDays: 30, signUp: "open", signInsPerAccountPerMinute: 0, publicUrl: "https://notes.example" },
+    );
+  });
+
+  refusesEachInOneLine([
+    [{ SIGN_UP: "anyone" }, /SIGN_UP must be invite or open/],
+    [{ SESSION_IDLE_DAYS: "30", SESSION_MAX_DAYS: "7" }, /SESSION_IDLE_DAYS \(30\) must not be above SESSION_MAX_DAYS/],
+    [{ SESSION_MAX_DAYS: "0" }, /SESSION_MAX_DAYS must be a whole number/],
+    [{ PUBLIC_URL: "notes.example" }, /PUBLIC_URL must be an http:\/\/ or https:\/\/ URL/],
+    [{ PUBLIC_URL: "ftp://notes.example" }, /PUBLIC_URL must be an http:\/\/ or https:\/\/ URL/],
+  ]);
+});
+
+describe("webhook settings", () => {
+  test("default to DEFAULT_WEBHOOK_SETTINGS: no private addresses", () => {
+    assert.deepEqual(loadConfig({}).webhooks, DEFAULT_WEBHOOK_SETTINGS);
+    assert.equal(DEFAULT_WEBHOOK_SETTINGS.allowPrivate, false);
+  });
+
+  test("are read from the environment", () => {
+    const { webhooks } = loadConfig({
+      WEBHOOK_ALLOW_PRIVATE: "true",
+      WEBHOOK_TIMEOUT_MS: "3000",
+      WEBHOOK_CONNECT_TIMEOUT_MS: "1000",
+      WEBHOOK_RETRY_HOURS: "2",
+      WEBHOOK_RETRY_BASE_MS: "200",
+      WEBHOOK_RETRY_MAX_MS: "60000",
+      WEBHOOK_POLL_MS: "50",
+      WEBHOOK_CONCURRENCY: "2",
+    });
+    assert.deepEqual(webhooks, {
+      allowPrivate: true,
+      timeoutMs: 3000,
+      connectTimeoutMs: 1000,
+      retryForMs: 2 * 3_600_000,
+      retryBaseMs: 200,
+      retryMaxMs: 60_000,
+      pollMs: 50,
+      concurrency: 2,
+    });
+  });
+
+  test("an attempt shorter than the default connect timeout shortens that too", () => {
+    assert.equal(loadConfig({ WEBHOOK_TIMEOUT_MS: "2000" }).webhooks.connectTimeoutMs, 2000);
+  });
+
+  refusesEachInOneLine([
+    [{ WEBHOOK_ALLOW_PRIVATE: "yes" }, /^WEBHOOK_ALLOW_PRIVATE must be true or false \(got "yes"\)$/],
+    [{ WEBHOOK_TIMEOUT_MS: "10s" }, /^WEBHOOK_TIMEOUT_MS must be a whole number from 100 to 120000 \(got "10s"\)$/],
+    [{ WEBHOOK_TIMEOUT_MS: "50" }, /^WEBHOOK_TIMEOUT_MS must be a whole number from 100 to 120000/],
+    [
+      { WEBHOOK_TIMEOUT_MS: "2000", WEBHOOK_CONNECT_TIMEOUT_MS: "5000" },
+      /^WEBHOOK_CONNECT_TIMEOUT_MS must be a whole number from 1 to 2000 \(got "5000"\)$/,
+    ],
+    [{ WEBHOOK_RETRY_HOURS: "0" }, /^WEBHOOK_RETRY_HOURS must be a whole number from 1 to 720/],
+    [{ WEBHOOK_RETRY_HOURS: "1.5" }, /^WEBHOOK_RETRY_HOURS must be a whole number/],
+    [{ WEBHOOK_RETRY_BASE_MS: "0" }, /^WEBHOOK_RETRY_BASE_MS must be a whole number from 1 to 3600000/],
+    [
+      { WEBHOOK_RETRY_BASE_MS: "10000", WEBHOOK_RETRY_MAX_MS: "5000" },
+      /^WEBHOOK_RETRY_MAX_MS must be a whole number from 10000 to 86400000 \(got "5000"\)$/,
+    ],
+    [{ WEBHOOK_POLL_MS: "5" }, /^WEBHOOK_POLL_MS must be a whole number from 10 to 60000/],
+    [{ WEBHOOK_CONCURRENCY: "0" }, /^WEBHOOK_CONCURRENCY must be a whole number from 1 to 256/],
+    [{ WEBHOOK_CONCURRENCY: "lots" }, /^WEBHOOK_CONCURRENCY must be a whole number/],
+  ]);
 });

@@ -1,22 +1,34 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before } from "node:test";
+import type { Tracer } from "@opentelemetry/api";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
 import pg from "pg";
 import type { components } from "../../openapi/types.js";
-import { type AccessOptions, buildApp } from "../../src/app.js";
+import { type AccessOptions, type AppOptions, buildApp } from "../../src/app.js";
 import { openStore, type Store } from "../../src/db/database.js";
 import { nameKey } from "../../src/db/names.js";
 import type { Engine } from "../../src/db/schema.js";
 import { prepareDatabase } from "../../src/db/setup.js";
+import type { ScryptCost } from "../../src/domain/passwords.js";
+import type { HistorySettings } from "../../src/domain/settings.js";
 import { assertMatchesContract } from "./contract.js";
+import { TEST_DATABASE_LIMITS } from "./limits.js";
 
 export type { Engine };
 export type Person = components["schemas"]["Person"];
 export type Note = components["schemas"]["Note"];
+export type NoteRevision = components["schemas"]["NoteRevision"];
 export type Problem = components["schemas"]["Problem"];
+
+/**
+ * The scrypt cost the test apps hash new passwords with: the lowest the service accepts, 1 MiB and
+ * about a millisecond, where the server's (2^17) takes 128 MiB and a few hundred. The API tests set
+ * hundreds of passwords; one test checks the server's own cost (test/api/accounts.test.ts).
+ */
+export const TEST_PASSWORD_COST: ScryptCost = { log2N: 10, r: 8, p: 1 };
 
 /** The server every PostgreSQL test uses; each test database is a schema of its own on it. */
 export const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -83,23 +95,57 @@ export async function createSchema(prefix = "t"): Promise<TestSchema> {
   };
 }
 
-/** A new, empty database: a temp SQLite file, or a fresh PostgreSQL schema `t_<random>`. */
-export async function createDatabase(engine: Engine): Promise<TestDatabase> {
+/**
+ * A SQLite database migrated and seeded once per test process, which `createDatabase(…, { prepared })`
+ * copies: a copy takes a millisecond where migrating and seeding takes about 100 ms of CPU, and the
+ * API tests make hundreds. PostgreSQL schemas are migrated each time (a schema cannot be copied).
+ */
+let preparedSqlite: Promise<string> | undefined;
+function preparedSqliteFile(): Promise<string> {
+  preparedSqlite ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), "people-notes-prepared-"));
+    // Kept until the process ends: node:test's after() would tie it to the suite that made it first.
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, "people.db");
+    const store = openStore({ engine: "sqlite", path: file, limits: TEST_DATABASE_LIMITS });
+    try {
+      await prepareDatabase(store);
+    } finally {
+      await store.close();
+    }
+    return file;
+  })();
+  return preparedSqlite;
+}
+
+/**
+ * A new database: a temp SQLite file, or a fresh PostgreSQL schema `t_<random>`; empty, or with
+ * `prepared` migrated and seeded as a new server's is. With a tracer, its stores make spans as the
+ * server's do when tracing is on.
+ */
+export async function createDatabase(
+  engine: Engine,
+  tracer?: Tracer,
+  { prepared = false }: { prepared?: boolean } = {},
+): Promise<TestDatabase> {
   let open: () => Store;
   let remove: () => Promise<void>;
   let path: string | undefined;
   if (engine === "sqlite") {
     const dir = mkdtempSync(join(tmpdir(), "people-notes-test-"));
     const file = join(dir, "people.db");
+    if (prepared) copyFileSync(await preparedSqliteFile(), file);
     path = file;
-    open = () => openStore({ engine: "sqlite", path: file });
+    open = () => openStore({ engine: "sqlite", path: file, limits: TEST_DATABASE_LIMITS }, undefined, tracer);
     remove = async () => rmSync(dir, { recursive: true, force: true });
   } else {
     const { schema, drop } = await createSchema();
-    open = () => openStore({ engine: "postgres", url: POSTGRES_URL, schema });
+    open = () =>
+      openStore({ engine: "postgres", url: POSTGRES_URL, schema, limits: TEST_DATABASE_LIMITS }, undefined, tracer);
     remove = drop;
   }
   const store = open();
+  if (prepared && engine === "postgres") await prepareDatabase(store);
   const closeStore = once(() => store.close());
   const others: Store[] = [];
   return {
@@ -132,15 +178,18 @@ export async function startApp({
   engine,
   access,
   requireIfMatch,
+  history,
+  webhooks,
 }: {
   engine: Engine;
   access?: AccessOptions;
   requireIfMatch?: boolean;
+  history?: HistorySettings;
+  webhooks?: AppOptions["webhooks"];
 }): Promise<TestApp> {
-  const database = await createDatabase(engine);
+  const database = await createDatabase(engine, undefined, { prepared: true });
   try {
-    await prepareDatabase(database.store);
-    return await appOn(database, database.store, access, requireIfMatch);
+    return await appOn(database, database.store, access, requireIfMatch, history, webhooks);
   } catch (error) {
     await database.destroy();
     throw error;
@@ -153,8 +202,17 @@ export async function appOn(
   store = database.store,
   access?: AccessOptions,
   requireIfMatch?: boolean,
+  history?: HistorySettings,
+  webhooks?: AppOptions["webhooks"],
 ): Promise<TestApp> {
-  const app = await buildApp({ store, ...(access ? { access } : {}), ...(requireIfMatch ? { requireIfMatch } : {}) });
+  const app = await buildApp({
+    store,
+    // TEST_PASSWORD_COST unless the test names a cost (\`passwordCost: undefined\`: the server's own).
+    access: { passwordCost: TEST_PASSWORD_COST, ...access },
+    ...(requireIfMatch ? { requireIfMatch } : {}),
+    ...(history ? { history } : {}),
+    ...(webhooks ? { webhooks } : {}),
+  });
   await app.ready();
   return {
     engine: store.engine,

@@ -1,5 +1,10 @@
 import { spawn } from "node:child_process";
-import { resolve } from "node:path";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after } from "node:test";
+import { createSchema, type TestSchema } from "./app.js";
+import { TEST_DATABASE_ENV } from "./limits.js";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -30,7 +35,7 @@ export function runCli(
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [entry, ...args], {
       cwd: root,
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...TEST_DATABASE_ENV, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -53,3 +58,23 @@ export function runCli(
 
 /** The non-blank lines of a command's output. */
 export const lines = (text: string) => text.split("\n").filter((line) => line.trim() !== "");
+
+/**
+ * Databases for a CLI test file, each new: a SQLite file in a folder of the file's own, or a
+ * PostgreSQL schema of its own; all removed when the file's tests end.
+ */
+export function cliDatabases(name: string): (engine: "sqlite" | "postgres") => Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), `people-notes-${name}-cli-`));
+  const schemas: TestSchema[] = [];
+  after(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await Promise.all(schemas.map((schema) => schema.drop()));
+  });
+  let databases = 0;
+  return async (engine) => {
+    if (engine === "sqlite") return `sqlite:${join(dir, `${name}-${++databases}.db`)}`;
+    const schema = await createSchema(`cli_${name}`);
+    schemas.push(schema);
+    return schema.url;
+  };
+}

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { EventEmitter, once } from "node:events";
 import { connect, createServer, type Socket } from "node:net";
 import { resolve } from "node:path";
+import { START_LIMIT_MS, TEST_DATABASE_ENV } from "./limits.js";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -43,7 +44,7 @@ function spawnServer(env: Record<string, string>, { args = ["dist/server.js"], u
   const [command = process.execPath, ...prefix] = [...under, process.execPath];
   const child = spawn(command, [...prefix, ...args], {
     cwd: root,
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...TEST_DATABASE_ENV, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -77,12 +78,12 @@ export async function startServer(env: Record<string, string>, options: SpawnOpt
   );
   const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + START_LIMIT_MS;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output()}`);
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error(`server did not answer within 20 s:\n${output()}`);
+      throw new Error(`server did not answer within ${START_LIMIT_MS / 1000} s:\n${output()}`);
     }
     try {
       if ((await fetch(`${url}/healthz`)).ok) break;
@@ -103,14 +104,20 @@ export async function startServer(env: Record<string, string>, options: SpawnOpt
   return { url, child, output, stdout, exited, stop, kill };
 }
 
-/** Runs the server entry point to completion (for start-up failures). */
+/** Runs the server entry point to completion (for start-up failures); killed after START_LIMIT_MS. */
 export async function runToExit(
   env: Record<string, string>,
   options: SpawnOptions = {},
 ): Promise<{ code: number | null; output: string }> {
   const { child, output } = spawnServer(env, options);
-  const [code] = await once(child, "exit");
-  return { code: code as number | null, output: output() };
+  // One that does not stop by itself is killed, so that it cannot keep the test process alive.
+  const limit = setTimeout(() => child.kill("SIGKILL"), START_LIMIT_MS);
+  try {
+    const [code] = await once(child, "exit");
+    return { code: code as number | null, output: output() };
+  } finally {
+    clearTimeout(limit);
+  }
 }
 
 /** The promise's value, or an error naming `what` if it takes longer than `ms`. */
