@@ -11,7 +11,7 @@ import Database from "better-sqlite3";
 import type { NoteRow } from "../src/db/notes-repository.js";
 import type { PersonNoteRow, PersonRow } from "../src/db/people-repository.js";
 import { noteTag, personTag } from "../src/domain/etags.js";
-import { DEFAULT_SERVER_LIMITS } from "../src/http/server-limits.js";
+import { DEFAULT_SERVER_LIMITS } from "../src/http/settings.js";
 
 const EMBEDDED_NOTES = 20;
 const DEFAULT_LIMIT = 100;

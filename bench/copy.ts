@@ -11,15 +11,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
-import { type CopyPhase, copyDatabase } from "../src/db/copy.js";
-import { type DatabaseConfig, openStore } from "../src/db/database.js";
+import { openStore } from "../src/db/database.js";
+import type { DatabaseConfig } from "../src/db/settings.js";
+import { type CopyPhase, copyDatabase } from "../src/db/transfer/copy.js";
+import { type Counts, countsIn, totalOf } from "../src/db/transfer/tables.js";
 import { POSTGRES_URL } from "./postgres.js";
 import { ensureSqliteDataset } from "./seed.js";
 
-export interface CopyMeasurement {
+export interface CopyMeasurement extends Counts {
   direction: string;
-  people: number;
-  notes: number;
   seconds: number;
   /** Seconds per phase, from the end of the one before (the first from the start, migrating the target included). */
   phases: Partial<Record<CopyPhase, number>>;
@@ -47,11 +47,10 @@ async function measure(direction: string, from: DatabaseConfig, to: DatabaseConf
       previous = end;
     }
     const seconds = (ended - started) / 1000;
-    const rows = report.source.people + report.source.notes;
+    const rows = totalOf(report.source);
     return {
       direction,
-      people: report.source.people,
-      notes: report.source.notes,
+      ...countsIn(report.source),
       seconds,
       phases,
       rowsPerSecond: rows / seconds,

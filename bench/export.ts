@@ -8,6 +8,7 @@
  *   npm run bench -- --export --no-postgres --datasets 1k   # SQLite only, 10,000 notes
  */
 import { performance } from "node:perf_hooks";
+import { type Counts, countsIn } from "../src/db/transfer/tables.js";
 import type { DatasetName } from "./dataset.js";
 import { workingCopy } from "./endpoints.js";
 import { createPostgresDataset, postgresVersion } from "./postgres.js";
@@ -32,11 +33,9 @@ const OPTIONS: ExportOptions = {
   ],
 };
 
-export interface ExportMeasurement {
+export interface ExportMeasurement extends Counts {
   engine: string;
   client: string;
-  people: number;
-  notes: number;
   bytes: number;
   seconds: number;
   idleRssMb: number;
@@ -102,13 +101,12 @@ async function measureServer(
       const { bytes, end } = await download(server.url, pauseMs);
       const seconds = (performance.now() - started) / 1000;
       const peakRssMb = memory.stop()[server.name] ?? idleRssMb;
-      const counts = JSON.parse(end) as { type: string; people: number; notes: number };
+      const counts = JSON.parse(end) as Counts & { type: string };
       if (counts.type !== "end") throw new Error(`the export did not end with its end record: ${end}`);
       const result = {
         engine,
         client,
-        people: counts.people,
-        notes: counts.notes,
+        ...countsIn(counts),
         bytes,
         seconds,
         idleRssMb,

@@ -69,11 +69,11 @@ interface WrkReport {
 
 const WRK_SCRIPT: Record<Method, string> = { GET: "get.lua", POST: "post.lua", PUT: "put.lua" };
 
-async function runWrk(baseUrl: string, target: Target, seconds: number): Promise<LoadResult> {
+async function runWrk(baseUrl: string, target: Target, seconds: number, connections: number): Promise<LoadResult> {
   const spread = target.method === "GET" && target.spread !== undefined;
   const script = spread ? "get-spread.lua" : WRK_SCRIPT[target.method];
   const url = target.method === "GET" && !spread ? `${baseUrl}${target.path}` : baseUrl;
-  const args = ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--timeout", "10s", "-s", script, url];
+  const args = ["-t1", `-c${connections}`, `-d${seconds}s`, "--timeout", "10s", "-s", script, url];
   if (spread) args.push("--", target.path, String(target.spread));
   else if (target.ids) args.push("--", ...target.ids.map(String));
   const { stdout } = await run("wrk", args, { cwd: WRK_SCRIPTS, timeout: (seconds + 30) * 1000 });
@@ -90,8 +90,13 @@ async function runWrk(baseUrl: string, target: Target, seconds: number): Promise
   };
 }
 
-async function runAutocannon(baseUrl: string, target: Target, seconds: number): Promise<LoadResult> {
-  const args = ["--no-install", "autocannon", "-j", "-c", String(CONNECTIONS), "-d", String(seconds)];
+async function runAutocannon(
+  baseUrl: string,
+  target: Target,
+  seconds: number,
+  connections: number,
+): Promise<LoadResult> {
+  const args = ["--no-install", "autocannon", "-j", "-c", String(connections), "-d", String(seconds)];
   const [personId, noteId] = target.ids ?? [];
   // autocannon cannot draw ids from a range: a spread read asks for the middle one every time.
   let path =
@@ -121,8 +126,16 @@ async function runAutocannon(baseUrl: string, target: Target, seconds: number): 
   };
 }
 
-export function load(tool: LoadTool, baseUrl: string, target: Target, seconds: number): Promise<LoadResult> {
-  return tool === "wrk" ? runWrk(baseUrl, target, seconds) : runAutocannon(baseUrl, target, seconds);
+export function load(
+  tool: LoadTool,
+  baseUrl: string,
+  target: Target,
+  seconds: number,
+  connections = CONNECTIONS,
+): Promise<LoadResult> {
+  return tool === "wrk"
+    ? runWrk(baseUrl, target, seconds, connections)
+    : runAutocannon(baseUrl, target, seconds, connections);
 }
 
 export function loadToolVersion(tool: LoadTool): string {

@@ -1,7 +1,7 @@
 /**
  * Before any load: the service and the baseline must give the same answers, or the comparison
- * means nothing. Reads must match byte for byte (status, body and headers, except the date and the
- * request id, which differ by nature). Writes are compared with the new id and timestamp masked,
+ * means nothing. Reads must match byte for byte (status, body and headers, except the date, the
+ * request id and the service's Server-Timing with tracing on, which differ by nature). Writes are compared with the new id and timestamp masked,
  * then each side's new note is read back from both servers and must match byte for byte.
  */
 import type { Target } from "./load.js";
@@ -14,6 +14,8 @@ interface Answer {
 
 /** Headers whose values differ between any two answers. */
 const VARYING = new Set(["date", "x-request-id"]);
+/** Headers only the service sends, and only when configured so: Server-Timing with tracing on. */
+const LEFT_OUT = new Set(["server-timing"]);
 
 async function ask(baseUrl: string, method: string, path: string, body?: unknown): Promise<Answer> {
   const response = await fetch(`${baseUrl}${path}`, {
@@ -23,6 +25,7 @@ async function ask(baseUrl: string, method: string, path: string, body?: unknown
   });
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => {
+    if (LEFT_OUT.has(name)) return;
     headers[name] = VARYING.has(name) ? "(varies)" : value;
   });
   return { status: response.status, headers, body: await response.text() };

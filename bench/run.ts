@@ -10,7 +10,12 @@
  *   npm run bench -- --workers     # 1, 2 and 4 workers on PostgreSQL (bench/workers.ts)
  *   npm run bench -- --events      # 500 event streams on one process: memory, CPU, delivery (bench/events.ts)
  *   npm run bench -- --search      # search p50/p99 on the 1m dataset, SQLite and PostgreSQL (bench/search.ts)
- *   options: --rounds N --seconds N --datasets 1k,1m --only TEXT --no-postgres --docs/--no-docs --no-build --fresh
+ *   npm run bench -- --tracing     # tracing off and on (and BENCH_BEFORE_ROOT's build), 1k, SQLite (bench/tracing.ts)
+ *   npm run bench -- --startup     # process start to first answer on 1m, wall and CPU time (bench/startup.ts)
+ *   npm run bench -- --history     # a note PUT with history against a build without it (bench/history.ts)
+ *   npm run bench -- --gate        # CPU per request against bench/gate.json; fails on a costlier endpoint (bench/gate.ts)
+ *   npm run bench -- --gate --update --why TEXT   # commit new gate figures, saying why
+ *   options: --rounds N --seconds N --samples N --datasets 1k,1m --only TEXT --no-postgres --docs/--no-docs --no-build --fresh
  */
 import { execFileSync } from "node:child_process";
 import { parseArgs } from "node:util";
@@ -21,6 +26,8 @@ import type { DatasetName } from "./dataset.js";
 import { endpointsOf, workingCopy } from "./endpoints.js";
 import { measureEvents } from "./events.js";
 import { measureExport } from "./export.js";
+import { runGate } from "./gate.js";
+import { measureHistory } from "./history.js";
 import { CONNECTIONS, ensureLoadTool, loadToolVersion, type Target } from "./load.js";
 import { compareReads, compareWrites } from "./parity.js";
 import { createPostgresDataset, postgresVersion } from "./postgres.js";
@@ -28,11 +35,13 @@ import { machine, type Results, resultsMarkdown, type ScaleCheck, saveJson, writ
 import { measureSearch } from "./search.js";
 import { ensureSqliteDataset, type SeedReport } from "./seed.js";
 import { baselineSpec, PeakMemory, ROOT, type RunningServer, serviceSpec, startServer, stopServer } from "./servers.js";
+import { describeStartup, measureStartup, runStartup } from "./startup.js";
+import { measureTracing } from "./tracing.js";
 import { measureWorkers } from "./workers.js";
 
 const SERVICE_PORT = 5201;
 const BASELINE_PORT = 5202;
-const STARTUP_SAMPLES = 3;
+const STARTUP_SAMPLES = 5;
 
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
@@ -45,6 +54,13 @@ const { values: args } = parseArgs({
     workers: { type: "boolean", default: false },
     search: { type: "boolean", default: false },
     events: { type: "boolean", default: false },
+    tracing: { type: "boolean", default: false },
+    startup: { type: "boolean", default: false },
+    samples: { type: "string" },
+    history: { type: "boolean", default: false },
+    gate: { type: "boolean", default: false },
+    update: { type: "boolean", default: false },
+    why: { type: "string" },
     rounds: { type: "string" },
     seconds: { type: "string" },
     datasets: { type: "string" },
@@ -73,6 +89,20 @@ function fail(what: string, differences: string[]): never {
 }
 
 async function main(): Promise<void> {
+  if (args.gate) {
+    if (!args["no-build"]) build();
+    const rounds = args.rounds === undefined ? undefined : Number(args.rounds);
+    const seconds = args.seconds === undefined ? undefined : Number(args.seconds);
+    const gate = { tool: ensureLoadTool(log), update: args.update, why: args.why, rounds, seconds, log };
+    process.exitCode = await runGate(gate);
+    return;
+  }
+  if (args.history) {
+    if (!args["no-build"]) execFileSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" });
+    const tool = ensureLoadTool(log);
+    await measureHistory({ tool, seconds: settings.seconds, warmupSeconds, rounds: settings.rounds, log });
+    return;
+  }
   if (args["data-layer"]) {
     await measureDataLayer();
     return;
@@ -93,6 +123,16 @@ async function main(): Promise<void> {
   if (args.events) {
     if (!args["no-build"]) build();
     await measureEvents();
+    return;
+  }
+  if (args.tracing) {
+    if (!args["no-build"]) build();
+    await measureTracing(ensureLoadTool(log));
+    return;
+  }
+  if (args.startup) {
+    if (!args["no-build"]) build();
+    await runStartup((args.datasets ?? "1m") as DatasetName, Number(args.samples ?? 5));
     return;
   }
   if (args.workers) {
@@ -116,14 +156,18 @@ async function main(): Promise<void> {
     comparisons: [],
     scale: [],
     peakRssMb: {},
-    startupMs: { service: [], baseline: [], dataset: "" },
+    startup: { service: [], baseline: [], dataset: "", load: [0, 0] },
   };
   const measure: Measure = { tool, seconds: settings.seconds, warmupSeconds, rounds: settings.rounds, log };
 
   await checkTutorialAnswers();
   for (const dataset of settings.datasets) {
     const path = await measureDataset(dataset, results, measure, pgVersion !== undefined);
-    results.startupMs = await measureStartup(dataset, path);
+    results.startup = await measureStartup(dataset, path, Number(args.samples ?? STARTUP_SAMPLES), {
+      service: SERVICE_PORT,
+      baseline: BASELINE_PORT,
+    });
+    log(describeStartup(results.startup));
   }
 
   results.scale = scaleChecks(results.comparisons);
@@ -258,23 +302,6 @@ async function measurePostgresReads(
     await pg.drop();
   }
   return { seed: pg.seed, comparisons };
-}
-
-/** Process start to first answered request, a few fresh starts each, with nothing else running. */
-async function measureStartup(dataset: DatasetName, path: string): Promise<Results["startupMs"]> {
-  const startup: Results["startupMs"] = { service: [], baseline: [], dataset };
-  for (let i = 0; i < STARTUP_SAMPLES; i++) {
-    for (const [spec, into] of [
-      [serviceSpec(SERVICE_PORT, `sqlite:${path}`), startup.service],
-      [baselineSpec(BASELINE_PORT, path), startup.baseline],
-    ] as const) {
-      const server = await startServer(spec);
-      into.push(server.startupMs);
-      await stopServer(server);
-    }
-  }
-  log(`${dataset}: start-up ${startup.service.map((ms) => ms.toFixed(0)).join(", ")} ms`);
-  return startup;
 }
 
 /** A list page must not get slower as the data grows: p99 at 1m within 1.5× of p99 at 1k. */

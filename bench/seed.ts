@@ -10,11 +10,12 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { type DatabaseConfig, migrateToLatest, openStore, type Store } from "../src/db/database.js";
+import { migrateToLatest, openStore, type Store } from "../src/db/database.js";
 import { nameKey } from "../src/db/names.js";
 import { countNotes, foldNoteCounts } from "../src/db/notes-repository.js";
 import { countPeople } from "../src/db/people-repository.js";
 import { seedTutorialData } from "../src/db/seed.js";
+import type { DatabaseConfig } from "../src/db/settings.js";
 import { DATASETS, type DatasetName, generateNotes, generatePeople, isDatasetName } from "./dataset.js";
 
 export const DATA_DIR = resolve(dirname(fileURLToPath(import.meta.url)), ".data");

@@ -1,6 +1,6 @@
 /** Starting, watching and stopping the two servers under test. */
 import { type ChildProcess, spawn } from "node:child_process";
-import { openSync, readFileSync } from "node:fs";
+import { openSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -80,9 +80,12 @@ async function answers(url: string): Promise<boolean> {
 export async function startServer(spec: ServerSpec): Promise<RunningServer> {
   const [command = "", ...args] = spec.command;
   const started = performance.now();
+  const env: NodeJS.ProcessEnv = { ...process.env, ...spec.env };
+  // A server started from a run under c8 would collect coverage too, which costs it CPU.
+  delete env.NODE_V8_COVERAGE;
   const child = spawn(command, args, {
     cwd: ROOT,
-    env: { ...process.env, ...spec.env },
+    env,
     stdio: ["ignore", openSync("/dev/null", "w"), "pipe"],
   });
   let stderr = "";
@@ -138,6 +141,26 @@ export function cpuSeconds(server: RunningServer): number {
   // Fields after the command name (which may hold spaces) start at field 3; utime and stime are 14 and 15.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+/**
+ * CPU time a process's threads have run so far, in seconds, to the nanosecond (the scheduler's own
+ * count, /proc/<pid>/task/<tid>/schedstat) where /proc/<pid>/stat counts 10 ms ticks: a short
+ * measurement needs the precision. Threads that have ended are not counted: for a server's threads,
+ * which live as long as it does.
+ */
+export function threadCpuSeconds(server: RunningServer): number {
+  cpuSeconds(server); // throws, with its stderr, when the server has stopped
+  const tasks = `/proc/${server.process.pid}/task`;
+  let nanoseconds = 0;
+  for (const tid of readdirSync(tasks)) {
+    try {
+      nanoseconds += Number(readFileSync(`${tasks}/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // the thread ended between listing and reading
+    }
+  }
+  return nanoseconds / 1e9;
 }
 
 /** Samples the peak resident memory of some processes while it runs. */
