@@ -71,6 +71,8 @@ describe("search on the home page", () => {
     await page.goForward();
     await page.getByRole("heading", { name: "Notes matching “easter eggs”" }).waitFor();
     assert.equal(await page.getByLabel("Search notes").inputValue(), "easter eggs");
+    // The heading shows at once; the results come with the answer.
+    await page.locator(".search-results .note-card").first().waitFor();
     assert.deepEqual(await contents(page), ["Has anyone seen my Easter eggs?"]);
   });
 
