@@ -1,14 +1,17 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Page, Request } from "playwright-core";
+import { SEARCH_DEBOUNCE_MS } from "../../web/src/controllers/search-controller.js";
 import { gate, SEED, screenshot, settle, useE2E, type WatchedPage } from "./support.js";
 
 describe("search on the home page", () => {
   const e2e = useE2E();
   let watched: WatchedPage;
 
-  async function open(path = "/") {
+  /** `clock`: the page's timers run on a clock the test can stop (Playwright's page.clock). */
+  async function open(path = "/", { clock = false } = {}) {
     watched = await e2e.openPage();
+    if (clock) await watched.page.clock.install();
     await watched.page.goto(path);
     return watched.page;
   }
@@ -27,10 +30,16 @@ describe("search on the home page", () => {
   const marks = (page: Page) => page.locator(".search-results mark").allTextContents();
 
   test("results come as one types, after a pause, with the matches marked and the text in the address", async () => {
-    const page = await open();
+    const page = await open("/", { clock: true });
     await page.locator(".note-card").first().waitFor();
     const asked = searches(page);
+    // The page's time stands still while the word is typed, so that keys a busy machine delivers
+    // slowly do not make pauses; then the pause comes.
+    await page.clock.pauseAt(Date.now() + 1_000);
     await page.getByLabel("Search notes").pressSequentially("useful", { delay: 30 });
+    assert.deepEqual(asked, [], "nothing is searched while the word is typed");
+    await page.clock.runFor(SEARCH_DEBOUNCE_MS);
+    await page.clock.resume();
     await page.getByRole("heading", { name: "Notes matching “useful”" }).waitFor();
     await page.locator(".search-results .note-card").nth(1).waitFor();
     assert.deepEqual((await contents(page)).sort(), ["This could be useful", "Well, sort of useful"]);
