@@ -152,6 +152,10 @@ export class RequestTracing {
     if (!traced) return;
     this.#traces.delete(request.raw);
     const { span } = traced;
+    // Behind a trusted proxy (TRUST_PROXY) the client is the one it forwards, and the scheme the
+    // one it reports; the socket's peer stays network.peer.address.
+    span.setAttribute(ATTR_CLIENT_ADDRESS, request.ip);
+    span.setAttribute(ATTR_URL_SCHEME, request.protocol);
     const route = request.routeOptions.url;
     if (route !== undefined && request.is404 !== true) {
       // The contract's form of the template: /api/people/{person_id}.

@@ -48,13 +48,14 @@ const newTraceparent = () => {
 };
 
 /** The app as the server builds it with tracing on, its log lines kept as objects. */
-async function tracedApp(engine: Engine) {
+async function tracedApp(engine: Engine, { trustProxy }: { trustProxy?: string[] } = {}) {
   const database = await createDatabase(engine, tracing.tracer);
   await prepareDatabase(database.store);
   const lines: Record<string, unknown>[] = [];
   const app = await buildApp({
     store: database.store,
     tracer: tracing.tracer,
+    ...(trustProxy ? { access: { trustProxy } } : {}),
     logger: { level: "info", stream: { write: (line: string) => void lines.push(JSON.parse(line)) } },
   });
   await app.ready();
@@ -166,6 +167,34 @@ for (const engine of engines()) {
     });
   });
 }
+
+describe("tracing behind a trusted proxy", () => {
+  test("the span's client is the forwarded one, its peer the proxy, its scheme the forwarded one", async () => {
+    const proxy = "10.0.0.7";
+    const { database, app, lines } = await tracedApp("sqlite", { trustProxy: [proxy] });
+    try {
+      const requestId = `proxied-${randomBytes(4).toString("hex")}`;
+      const response = await app.inject({
+        url: "/api/people",
+        remoteAddress: proxy,
+        headers: { "x-request-id": requestId, "x-forwarded-for": "203.0.113.9", "x-forwarded-proto": "https" },
+      });
+      assert.equal(response.statusCode, 200);
+      const traceId = lines.find((line) => line.reqId === requestId)?.trace_id;
+      await tracing.flush();
+      const spans = await receiver.waitFor((all) =>
+        all.some((span) => span.traceId === traceId && span.kind === SPAN_KIND.SERVER),
+      );
+      const server = spans.find((span) => span.traceId === traceId && span.kind === SPAN_KIND.SERVER);
+      assert.equal(server?.attributes["client.address"], "203.0.113.9");
+      assert.equal(server?.attributes["network.peer.address"], proxy);
+      assert.equal(server?.attributes["url.scheme"], "https");
+    } finally {
+      await app.close();
+      await database.destroy();
+    }
+  });
+});
 
 describe("tracing off", () => {
   test("is the default, and OTEL_SDK_DISABLED turns it off whatever the endpoint", () => {
