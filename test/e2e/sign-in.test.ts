@@ -165,6 +165,8 @@ describe("signing in with a token", () => {
     assert.deepEqual(await writeControls(page), ["Save changes", "Delete"]);
     await page.goto(`/people/${person.person_id}/notes/${note.note_id}`);
     await page.getByRole("button", { name: "Save note" }).waitFor();
+    // The list, with its Edit note links, loads apart from the note.
+    await page.locator(".note-row").first().waitFor();
     assert.deepEqual(await writeControls(page), ["Save note", "Delete", "Edit note", "Edit person"]);
     await screenshot(page, "sign-in-admin");
 
@@ -336,6 +338,8 @@ describe("while no token exists", () => {
     const { page } = await e2e.openPage();
     await page.goto("/people/1/notes/1");
     await page.getByRole("button", { name: "Save note" }).waitFor();
+    // The list, with its Edit note links, loads apart from the note.
+    await page.locator(".note-row").first().waitFor();
     assert.deepEqual(await writeControls(page), ["Save note", "Delete", "Edit note", "Edit person"]);
     assert.equal(await page.getByRole("button", { name: "Sign in" }).count(), 0);
     const posted = page.waitForRequest((request) => request.method() === "PUT");
