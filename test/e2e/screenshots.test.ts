@@ -6,6 +6,7 @@ import { before, describe, test } from "node:test";
 import type { Page } from "playwright-core";
 import { TUTORIAL_PEOPLE } from "../../src/db/seed.js";
 import { runCli } from "../support/cli.js";
+import { START_LIMIT_MS } from "../support/limits.js";
 import { within } from "../support/server-process.js";
 import { projectRoot, useE2E } from "./support.js";
 
@@ -46,7 +47,7 @@ function tutorialExport(): string {
 const names = ({ fname, lname }: { fname: string; lname: string }) => ({ fname, lname });
 
 async function cli(databaseUrl: string, args: string[]) {
-  const run = await within(runCli(args, { env: { DATABASE_URL: databaseUrl } }), 20_000, args.join(" "));
+  const run = await within(runCli(args, { env: { DATABASE_URL: databaseUrl } }), START_LIMIT_MS, args.join(" "));
   assert.equal(run.code, 0, `${args.join(" ")}: ${run.stderr}`);
   return run;
 }
