@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
 import { runCli } from "../support/cli.js";
+import { START_LIMIT_MS } from "../support/limits.js";
 import { within } from "../support/server-process.js";
 import { describeViolations, SEED, screenshot, seriousAxeViolations, useE2E } from "./support.js";
 
@@ -32,7 +33,7 @@ async function addAuthenticator(context: BrowserContext, page: Page): Promise<vo
 
 /** Runs `people-notes invite create` or `admin create` on the server's database; the link it printed. */
 async function cliLink(databaseUrl: string, args: string[]): Promise<string> {
-  const run = await within(runCli(args, { env: { DATABASE_URL: databaseUrl } }), 20_000, args.join(" "));
+  const run = await within(runCli(args, { env: { DATABASE_URL: databaseUrl } }), START_LIMIT_MS, args.join(" "));
   assert.equal(run.code, 0, run.stderr);
   const link = run.stdout.trim();
   assert.match(link, /\/invite#pi_[A-Za-z0-9_-]{43}$/);

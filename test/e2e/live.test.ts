@@ -30,6 +30,8 @@ describe("live updates", () => {
     const home = await openLive("/");
     const notes = await openLive(`/people/${person.person_id}/notes`);
     await notes.getByText("No notes yet").waitFor();
+    // Loaded before the note is written: a note already in the first answer is not one that arrived.
+    await home.locator(".note-card").first().waitFor();
     await mark(home);
 
     const writer = await openLive(`/people/${person.person_id}/notes`);

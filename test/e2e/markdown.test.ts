@@ -182,6 +182,8 @@ describe("notes written in Markdown", () => {
     // The note can be added from the preview; the editor is empty and writing again.
     await page.getByRole("button", { name: "Add note" }).click();
     await page.locator(".note-row__content strong", { hasText: "loud" }).waitFor();
+    // The note can come by the live updates before the answer to the save, which empties the editor.
+    await page.getByRole("status").filter({ hasText: "Note added." }).waitFor();
     assert.equal(await write.getAttribute("aria-selected"), "true");
     assert.equal(await field.inputValue(), "");
     await e2e.api.deletePerson(person.person_id);

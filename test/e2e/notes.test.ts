@@ -100,6 +100,9 @@ describe("notes page", () => {
     await page.getByRole("button", { name: "Save note" }).click();
     await page.getByRole("status").filter({ hasText: "Note saved." }).waitFor();
     await page.locator(".note-row__content", { hasText: "(edited)" }).waitFor();
+    // The live update can replace the note where it is before the list, loaded again after the save,
+    // moves it to the top.
+    await page.locator(".note-row").first().filter({ hasText: "(edited)" }).waitFor();
     assert.equal((await contents(page))[0], "Cool, a mini-blogging application! (edited)");
     const time = page.locator(".note-row").first().locator("time");
     assert.notEqual(await time.getAttribute("datetime"), SEED.firstNote.iso);

@@ -112,6 +112,8 @@ describe("people page", () => {
     await lastName(page).fill("Farrell Jr");
     await page.getByRole("button", { name: "Add person" }).click();
     await page.locator(".person-row__name", { hasText: "Doug Farrell Jr" }).waitFor();
+    // The new row can come by the live updates before the answer to the save, which clears the message.
+    await page.getByRole("status").filter({ hasText: "Added Doug Farrell Jr." }).waitFor();
     assert.equal(await problem.count(), 0);
   });
 

@@ -13,6 +13,8 @@ const PAGES: { name: string; path: string; ready: (page: Page) => Promise<void> 
     ready: async (page) => {
       await page.locator(".person-row").first().waitFor();
       await page.getByRole("heading", { name: "Edit person" }).waitFor();
+      // The heading shows while the person is still loading; the form's button only once loaded.
+      await page.getByRole("button", { name: "Save changes" }).waitFor();
     },
   },
   { name: "notes", path: "/people/1/notes", ready: (page) => page.locator(".note-row").first().waitFor() },
@@ -22,6 +24,8 @@ const PAGES: { name: string; path: string; ready: (page: Page) => Promise<void> 
     ready: async (page) => {
       await page.locator(".note-row").first().waitFor();
       await page.getByRole("heading", { name: "Edit note" }).waitFor();
+      // The heading shows while the note is still loading; the form's button only once loaded.
+      await page.getByRole("button", { name: "Save note" }).waitFor();
     },
   },
   {

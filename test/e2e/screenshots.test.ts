@@ -6,6 +6,7 @@ import { before, describe, test } from "node:test";
 import type { Page } from "playwright-core";
 import { TUTORIAL_PEOPLE } from "../../src/db/seed.js";
 import { runCli } from "../support/cli.js";
+import { START_LIMIT_MS } from "../support/limits.js";
 import { within } from "../support/server-process.js";
 import { projectRoot, useE2E } from "./support.js";
 
@@ -46,7 +47,7 @@ function tutorialExport(): string {
 const names = ({ fname, lname }: { fname: string; lname: string }) => ({ fname, lname });
 
 async function cli(databaseUrl: string, args: string[]) {
-  const run = await within(runCli(args, { env: { DATABASE_URL: databaseUrl } }), 20_000, args.join(" "));
+  const run = await within(runCli(args, { env: { DATABASE_URL: databaseUrl } }), START_LIMIT_MS, args.join(" "));
   assert.equal(run.code, 0, `${args.join(" ")}: ${run.stderr}`);
   return run;
 }
@@ -103,6 +104,8 @@ describe("the README's screenshots", () => {
   test("people: everyone, and Doug editing his own names", async () => {
     const page = await open(`/people/${DOUG}`);
     await page.getByRole("button", { name: "Save changes" }).waitFor();
+    // The list loads apart from the person in the editor.
+    await page.locator(".person-row").first().waitFor();
     assert.deepEqual(await page.locator(".person-row__name").allTextContents(), [
       "Kent Brockman",
       "Bunny Easter",
@@ -115,6 +118,8 @@ describe("the README's screenshots", () => {
   test("notes: Doug's notes, with the form to write one", async () => {
     const page = await open(`/people/${DOUG}/notes`);
     await page.getByRole("button", { name: "Add note" }).waitFor();
+    // The list loads apart from the person, whose page shows the form.
+    await page.locator(".note-row").first().waitFor();
     assert.deepEqual(await page.locator(".note-row__content").allTextContents(), [
       "Well, sort of useful",
       "This could be useful",

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Page, Route } from "playwright-core";
+import { WAIT_LIMIT_MS } from "../support/limits.js";
 import { describeViolations, screenshot, seriousAxeViolations, useE2E } from "./support.js";
 
 const banner = (page: Page) => page.getByRole("banner");
@@ -165,6 +166,8 @@ describe("signing in with a token", () => {
     assert.deepEqual(await writeControls(page), ["Save changes", "Delete"]);
     await page.goto(`/people/${person.person_id}/notes/${note.note_id}`);
     await page.getByRole("button", { name: "Save note" }).waitFor();
+    // The list, with its Edit note links, loads apart from the note.
+    await page.locator(".note-row").first().waitFor();
     assert.deepEqual(await writeControls(page), ["Save note", "Delete", "Edit note", "Edit person"]);
     await screenshot(page, "sign-in-admin");
 
@@ -317,7 +320,9 @@ describe("signing in with a token", () => {
     await banner(page).getByText("Signed in as Renée Before", { exact: true }).waitFor();
 
     await page.unroute("**/api/events*", noStream);
-    await page.locator('[data-live="live"]').waitFor({ timeout: 20_000 });
+    // The stream was refused meanwhile, so its next try can be as far off as the app's longest
+    // pause between tries (30 s), however long the steps before took.
+    await page.locator('[data-live="live"]').waitFor({ timeout: WAIT_LIMIT_MS });
     await api.request("PUT", `/people/${me.person_id}`, { fname: "Renée", lname: "After" });
     await page.locator(".person-row__name", { hasText: "Renée After" }).waitFor();
     await banner(page).getByText("Signed in as Renée After", { exact: true }).waitFor();
@@ -336,6 +341,8 @@ describe("while no token exists", () => {
     const { page } = await e2e.openPage();
     await page.goto("/people/1/notes/1");
     await page.getByRole("button", { name: "Save note" }).waitFor();
+    // The list, with its Edit note links, loads apart from the note.
+    await page.locator(".note-row").first().waitFor();
     assert.deepEqual(await writeControls(page), ["Save note", "Delete", "Edit note", "Edit person"]);
     assert.equal(await page.getByRole("button", { name: "Sign in" }).count(), 0);
     const posted = page.waitForRequest((request) => request.method() === "PUT");
