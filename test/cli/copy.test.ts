@@ -173,7 +173,7 @@ describe("people-notes db copy", () => {
     timeout: 480_000,
   }, async () => {
     // Forty batches of 250: enough to stop in the middle of the notes, which is what matters here
-    // (the number of batches, not their size); 100,000 notes each way are test/db/copy.test.ts's.
+    // (the number of batches, not their size); the volume each way is test/db/copy.test.ts's.
     const [source, target] = [sqliteUrl("large"), await postgresUrl()];
     await fill(source, 200, 10_000);
     await seedTutorial(target);

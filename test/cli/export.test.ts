@@ -332,8 +332,8 @@ describe("people-notes export and import", () => {
   });
 
   // Five batches of notes at the default 5,000 rows, the last one partial, through pipes between
-  // processes: every batch boundary and the last short batch, each way. 100,000 notes each way are
-  // test/db/copy.test.ts's volume, and a million bench/'s (npm run bench -- --export).
+  // processes: every batch boundary and the last short batch, each way. What is asserted holds at
+  // any size past them; a million notes, with time and memory, are bench/'s (npm run bench -- --export).
   test("22,500 notes go SQLite → PostgreSQL → SQLite and export byte for byte the same each time", {
     timeout: 600_000,
   }, async () => {
