@@ -4,6 +4,7 @@ import { prepareDatabase } from "../db/setup.js";
 import { AccountService, type CreatedInvite } from "../domain/accounts.js";
 import { ProblemError } from "../domain/errors.js";
 import type { Command } from "./command.js";
+import { io, printError, printLine } from "./io.js";
 import { expiryFrom, parse } from "./token.js";
 
 const DAY_MS = 86_400_000;
@@ -15,7 +16,7 @@ const MAX_INVITE_DAYS = 30;
  * would; `base` is where links point: PUBLIC_URL, else the address the server listens on.
  */
 async function onAccounts<T>(work: (accounts: AccountService, base: string) => Promise<T>): Promise<T> {
-  const config = loadConfig();
+  const config = loadConfig(io().env);
   const store: Store = openStore(config.database);
   try {
     await prepareDatabase(store);
@@ -40,8 +41,8 @@ function daysUntil(expires: string | undefined): number {
 
 /** The link alone on standard output (for scripts), what it is for on standard error. */
 function printInvite(created: CreatedInvite, what: string): void {
-  console.log(created.link);
-  console.error(
+  printLine(created.link);
+  printError(
     `people-notes: ${what}: the link above lets ${JSON.stringify(created.account.name)} ` +
       `${created.invite.kind === "reset" ? "replace their passkeys and password" : "set a passkey or a password"} once, until ${created.invite.expires_at}. ` +
       "It is shown this once: pass it on now.",
@@ -64,7 +65,7 @@ export const inviteCreate: Command = {
       INVITE_USAGE,
     );
     if (values.help) {
-      console.error(`Usage: ${INVITE_USAGE}\n${INVITE_OPTIONS}`);
+      printError(`Usage: ${INVITE_USAGE}\n${INVITE_OPTIONS}`);
       return 0;
     }
     if (positionals.length > 0) throw new ConfigError(`unexpected ${positionals.join(" ")}\n\nUsage: ${INVITE_USAGE}`);
@@ -94,7 +95,7 @@ export const adminCreate: Command = {
   async run(args) {
     const { values, positionals } = parse(args, { name: { type: "string" }, expires: { type: "string" } }, ADMIN_USAGE);
     if (values.help) {
-      console.error(`Usage: ${ADMIN_USAGE}\n${ADMIN_OPTIONS}`);
+      printError(`Usage: ${ADMIN_USAGE}\n${ADMIN_OPTIONS}`);
       return 0;
     }
     if (positionals.length > 0) throw new ConfigError(`unexpected ${positionals.join(" ")}\n\nUsage: ${ADMIN_USAGE}`);

@@ -4,6 +4,7 @@ import { BackupCheckError, BackupRefusedError, backupSqlite } from "../db/transf
 import { inWords } from "../db/transfer/tables.js";
 import type { Command } from "./command.js";
 import { failureLine } from "./errors.js";
+import { io, printError, printLine } from "./io.js";
 
 const OPTIONS = `FILE              where the backup goes (refused if it exists)
 --force           replace FILE if it exists
@@ -17,10 +18,10 @@ export const backup: Command = {
   async run(args) {
     const parsed = parseBackupArgs(args);
     if (typeof parsed === "string") {
-      console.error(`people-notes db backup: ${parsed}\n\nUsage: people-notes db backup FILE [--force]\n${OPTIONS}`);
+      printError(`people-notes db backup: ${parsed}\n\nUsage: people-notes db backup FILE [--force]\n${OPTIONS}`);
       return parsed === "help" ? 0 : 2;
     }
-    const { database } = loadConfig();
+    const { database } = loadConfig(io().env);
     if (database.engine !== "sqlite") {
       throw new ConfigError(
         'db backup is for SQLite; back up PostgreSQL with pg_dump, e.g. pg_dump -Fc -d "postgres://…" [-n schema] -f FILE',
@@ -32,7 +33,7 @@ export const backup: Command = {
         lockTimeoutMs: database.limits?.lockTimeoutMs,
       });
       const megabytes = (report.bytes / 1024 / 1024).toFixed(1);
-      console.log(
+      printLine(
         `people-notes: backed up ${database.path} to ${report.file}: ${report.pages.toLocaleString("en-US")} pages ` +
           `(${megabytes} MB, ${report.bytes.toLocaleString("en-US")} bytes), ` +
           `${inWords(report.counts, (n) => n.toLocaleString("en-US"))}; integrity check ok`,

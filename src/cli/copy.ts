@@ -13,6 +13,7 @@ import {
 import { inCommas, inWords, type Plural, TRANSFERRED, totalOf } from "../db/transfer/tables.js";
 import type { Command } from "./command.js";
 import { failureLine, unreachable } from "./errors.js";
+import { io, printError, printLine } from "./io.js";
 import { number, progressDisplay } from "./progress.js";
 
 const OPTIONS = `--from URL        the database to copy from (sqlite:<path> or postgres://…[?schema=name]); only read
@@ -33,7 +34,7 @@ export const copy: Command = {
   async run(args) {
     const parsed = parseCopyArgs(args);
     if (typeof parsed === "string") {
-      console.error(`people-notes db copy: ${parsed}\n\nOptions:\n${OPTIONS}`);
+      printError(`people-notes db copy: ${parsed}\n\nOptions:\n${OPTIONS}`);
       return parsed === "help" ? 0 : 2;
     }
     const limits = databaseLimits();
@@ -49,9 +50,9 @@ export const copy: Command = {
         copyWithProgress(source, target, parsed),
       ),
     );
-    console.log(`people-notes: ${summaryLine(report, (performance.now() - started) / 1000)}`);
+    printLine(`people-notes: ${summaryLine(report, (performance.now() - started) / 1000)}`);
     const warning = tokensLeftBehind(report);
-    if (warning) console.error(`people-notes: ${warning}`);
+    if (warning) printError(`people-notes: ${warning}`);
     return 0;
   },
 };
@@ -114,7 +115,7 @@ function urlOption(name: string, url: string): DatabaseConfig {
 
 /** The deadlines from the environment (DB_*_TIMEOUT_MS); DATABASE_URL plays no part in a copy. */
 export function databaseLimits(): DatabaseLimits {
-  const { limits } = loadConfig({ ...process.env, DATABASE_URL: undefined }).database;
+  const { limits } = loadConfig({ ...io().env, DATABASE_URL: undefined }).database;
   return { ...DEFAULT_DATABASE_LIMITS, ...limits };
 }
 
@@ -149,7 +150,7 @@ export async function withStore<T>(
 }
 
 async function copyWithProgress(source: Store, target: Store, args: CopyArgs): Promise<CopyReport> {
-  const display = progressDisplay(process.stderr, PHASES);
+  const display = progressDisplay(io().stderr, PHASES);
   try {
     return await copyDatabase(source, target, {
       replace: args.replace,

@@ -3,15 +3,16 @@ import { dropAll, migrateToLatest, openStore, type Store } from "../db/database.
 import { isUniqueViolation } from "../db/errors.js";
 import { seedTutorialData } from "../db/seed.js";
 import type { Command } from "./command.js";
+import { io, printLine } from "./io.js";
 
 /** A command on the database named by DATABASE_URL; its result is the line printed on success. */
 function onConfiguredStore(summary: string, work: (store: Store) => Promise<string>): Command {
   return {
     summary,
     async run() {
-      const store = openStore(loadConfig().database);
+      const store = openStore(loadConfig(io().env).database);
       try {
-        console.log(`people-notes: ${await work(store)}`);
+        printLine(`people-notes: ${await work(store)}`);
         return 0;
       } finally {
         await store.close();

@@ -2,15 +2,16 @@ import { inspect } from "node:util";
 import { ConfigError } from "../config.js";
 import { DatabaseUnavailableError, isLoginRefused, translate } from "../db/errors.js";
 import type { DatabaseConfig } from "../db/settings.js";
+import { io, printError } from "./io.js";
 
 /**
  * What a command (or the server starting) prints when it cannot go on: one line saying what failed,
  * where, and what to do. The stack and the error's fields follow only at LOG_LEVEL=debug or trace.
  */
-export function printFailure(error: unknown, context: FailureContext = {}, env: NodeJS.ProcessEnv = process.env): void {
+export function printFailure(error: unknown, context: FailureContext = {}, env: NodeJS.ProcessEnv = io().env): void {
   const line = `people-notes: ${failureMessage(error, context)}`;
   const debug = env.LOG_LEVEL === "debug" || env.LOG_LEVEL === "trace";
-  console.error(debug ? `${line}\n${inspect(error, { depth: 4 })}` : line);
+  printError(debug ? `${line}\n${inspect(error, { depth: 4 })}` : line);
 }
 
 export interface FailureContext {

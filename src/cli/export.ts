@@ -8,6 +8,7 @@ import { EXPORT_FORMATS, type ExportFormat, jsonChunks, ndjsonChunks } from "../
 import type { Command } from "./command.js";
 import { withStore } from "./copy.js";
 import { failureLine } from "./errors.js";
+import { io, printError } from "./io.js";
 import { number, progressDisplay } from "./progress.js";
 
 const OPTIONS = `--format F        ndjson (the default: a record a line, the last one the counts) or json (one document)
@@ -61,17 +62,17 @@ export const exportCommand: Command = {
   async run(args) {
     const given = parseExportArgs(args);
     if (typeof given === "string") {
-      console.error(`people-notes export: ${given}\n\nOptions:\n${OPTIONS}`);
+      printError(`people-notes export: ${given}\n\nOptions:\n${OPTIONS}`);
       return given === "help" ? 0 : 2;
     }
     const parsed: ExportArgs = given;
-    const { database } = loadConfig();
+    const { database } = loadConfig(io().env);
     if (database.engine === "sqlite" && database.path !== ":memory:" && !existsSync(database.path)) {
       throw new ConfigError(`there is no SQLite database at ${database.path}`);
     }
     const started = performance.now();
     const counts = await withStore(database, { setting: "DATABASE_URL" }, async (store) => {
-      const display = progressDisplay(process.stderr, PHASES);
+      const display = progressDisplay(io().stderr, PHASES);
       try {
         await requireLatestSchema(store, "the database");
         const totals = await exportTotals(store);
@@ -86,7 +87,7 @@ export const exportCommand: Command = {
         }
         const chunks =
           parsed.format === "json" ? jsonChunks(counted(), parsed.history) : ndjsonChunks(counted(), parsed.history);
-        await writeAll(process.stdout, chunks);
+        await writeAll(io().stdout, chunks);
         return done;
       } catch (error) {
         display.stop();
@@ -97,7 +98,7 @@ export const exportCommand: Command = {
       }
     });
     const seconds = (performance.now() - started) / 1000;
-    console.error(`people-notes: exported ${inWords(counts, number)} (${parsed.format}) in ${seconds.toFixed(1)} s`);
+    printError(`people-notes: exported ${inWords(counts, number)} (${parsed.format}) in ${seconds.toFixed(1)} s`);
     return 0;
   },
 };

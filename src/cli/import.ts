@@ -28,6 +28,7 @@ import {
 import type { Command } from "./command.js";
 import { withStore } from "./copy.js";
 import { failureLine } from "./errors.js";
+import { io, printError, printLine } from "./io.js";
 import { number, type ProgressDisplay, progressDisplay } from "./progress.js";
 
 const OPTIONS = `FILE              an export (people-notes export, or GET /api/export); its format is told by its name
@@ -114,16 +115,14 @@ export const importCommand: Command = {
   async run(args) {
     const parsed = parseImportArgs(args);
     if (typeof parsed === "string") {
-      console.error(
-        `people-notes import: ${parsed}\n\nUsage: people-notes import FILE [--replace | --merge]\n${OPTIONS}`,
-      );
+      printError(`people-notes import: ${parsed}\n\nUsage: people-notes import FILE [--replace | --merge]\n${OPTIONS}`);
       return parsed === "help" ? 0 : 2;
     }
     const { file } = parsed;
     if (!existsSync(file) || !statSync(file).isFile()) throw new ConfigError(`there is no file ${file}`);
-    const { database } = loadConfig();
+    const { database } = loadConfig(io().env);
     const started = performance.now();
-    const display = progressDisplay(process.stderr, PHASES);
+    const display = progressDisplay(io().stderr, PHASES);
     const nothing = "; nothing was imported";
     let report: ImportReport;
     try {
@@ -153,7 +152,7 @@ export const importCommand: Command = {
     } finally {
       display.stop();
     }
-    console.log(`people-notes: ${summaryLine(file, report, (performance.now() - started) / 1000)}`);
+    printLine(`people-notes: ${summaryLine(file, report, (performance.now() - started) / 1000)}`);
     return 0;
   },
 };

@@ -11,8 +11,11 @@ export interface ProgressDisplay {
 }
 
 /** A progress bar per phase on a terminal; otherwise a line at every tenth of a phase. */
-export function progressDisplay(stream: NodeJS.WriteStream, labels: Record<string, string>): ProgressDisplay {
-  return stream.isTTY ? barDisplay(stream, labels) : lineDisplay(stream, labels);
+export function progressDisplay(
+  stream: NodeJS.WritableStream & { isTTY?: boolean },
+  labels: Record<string, string>,
+): ProgressDisplay {
+  return stream.isTTY ? barDisplay(stream as NodeJS.WriteStream, labels) : lineDisplay(stream, labels);
 }
 
 function rate(done: number, since: number): string {
@@ -53,7 +56,7 @@ function barDisplay(stream: NodeJS.WriteStream, labels: Record<string, string>):
   };
 }
 
-function lineDisplay(stream: NodeJS.WriteStream, labels: Record<string, string>): ProgressDisplay {
+function lineDisplay(stream: NodeJS.WritableStream, labels: Record<string, string>): ProgressDisplay {
   let phase: string | undefined;
   let since = performance.now();
   let shownTenths = -1;

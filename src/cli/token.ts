@@ -6,6 +6,7 @@ import type { TokenRow } from "../db/tokens-repository.js";
 import { ProblemError } from "../domain/errors.js";
 import { TokenService } from "../domain/tokens.js";
 import type { Command } from "./command.js";
+import { io, printError, printLine } from "./io.js";
 
 const CREATE_OPTIONS = `--admin | --person ID   an admin token, or a token for person ID only
 --name NAME             what the token is for ("ops", "Doug's phone")
@@ -14,7 +15,7 @@ The token is printed alone on standard output, once; only its hash is kept.`;
 
 /** Runs `work` on the database named by DATABASE_URL, created, migrated and seeded as the server would. */
 async function onTokens<T>(work: (tokens: TokenService) => Promise<T>): Promise<T> {
-  const store: Store = openStore(loadConfig().database);
+  const store: Store = openStore(loadConfig(io().env).database);
   try {
     await prepareDatabase(store);
     return await work(new TokenService(store));
@@ -70,7 +71,7 @@ export const create: Command = {
       CREATE_USAGE,
     );
     if (values.help) {
-      console.error(`Usage: ${CREATE_USAGE}\n${CREATE_OPTIONS}`);
+      printError(`Usage: ${CREATE_USAGE}\n${CREATE_OPTIONS}`);
       return 0;
     }
     if (positionals.length > 0) throw new ConfigError(`unexpected ${positionals.join(" ")}\n\nUsage: ${CREATE_USAGE}`);
@@ -97,9 +98,9 @@ export const create: Command = {
         throw error;
       }
     });
-    console.log(created.token);
+    printLine(created.token);
     const whose = created.row.kind === "admin" ? "an admin token" : `a token for person ${created.row.person_id}`;
-    console.error(
+    printError(
       `people-notes: made ${whose}, id ${created.row.token_id}, prefix ${created.row.prefix}, named ${JSON.stringify(name)}` +
         `${expiresAt ? `, expiring ${expiresAt}` : ""}. It is shown this once: keep it now.`,
     );
@@ -132,11 +133,9 @@ export const list: Command = {
       Math.max(title.length, ...table.map((cells) => (cells[i] as string).length)),
     );
     for (const cells of [header, ...table]) {
-      console.log(
-        cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] as number))).join("  "),
-      );
+      printLine(cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] as number))).join("  "));
     }
-    if (rows.length === 0) console.error("people-notes: there are no tokens");
+    if (rows.length === 0) printError("people-notes: there are no tokens");
     return 0;
   },
 };
@@ -151,7 +150,7 @@ export const revoke: Command = {
     }
     const revoked = await onTokens((tokens) => tokens.revoke(Number(id)));
     if (!revoked) throw new ConfigError(`there is no token ${id} that is not revoked already`);
-    console.log(`people-notes: revoked token ${id}`);
+    printLine(`people-notes: revoked token ${id}`);
     return 0;
   },
 };

@@ -12,7 +12,7 @@ import { openStore, type Store } from "../../src/db/database.js";
 import { prepareDatabase } from "../../src/db/setup.js";
 import { TokenService } from "../../src/domain/tokens.js";
 import { appOn, createSchema, type Engine, engines, json, type TestApp } from "../support/app.js";
-import { runCli } from "../support/cli.js";
+import { runCommand } from "../support/cli.js";
 
 /** A seeded app on a database a URL names, so the CLI can export the same database. */
 async function appWithUrl(engine: Engine, access: AccessOptions = {}): Promise<{ app: TestApp; url: string }> {
@@ -163,7 +163,7 @@ for (const engine of engines()) {
         assert.equal(without.statusCode, 200, without.body);
         assert.ok(!/note_revision|trash_entry/.test(without.body), without.body);
         assert.match(without.body, /\{"type":"end","people":3,"notes":6\}\n$/);
-        const cli = await runCli(["export", "--no-history"], { env: { DATABASE_URL: url } });
+        const cli = await runCommand(["export", "--no-history"], { env: { DATABASE_URL: url } });
         assert.equal(cli.code, 0, cli.stderr);
         assert.equal(without.body, cli.stdout);
         assert.equal((await app.inject({ url: "/api/export?history=no" })).statusCode, 400);
@@ -174,7 +174,7 @@ for (const engine of engines()) {
         await addNotes(app.store, 2_500);
         const response = await app.inject({ url: "/api/export" });
         assert.equal(response.statusCode, 200);
-        const cli = await runCli(["export", "--format", "ndjson"], { env: { DATABASE_URL: url } });
+        const cli = await runCommand(["export", "--format", "ndjson"], { env: { DATABASE_URL: url } });
         assert.equal(cli.code, 0, cli.stderr);
         assert.equal(response.body, cli.stdout);
         assert.equal(response.body.split("\n").length, 1 + 3 + 2_507 + 1 + 1);

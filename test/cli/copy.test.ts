@@ -14,13 +14,19 @@ import { seedTutorialData } from "../../src/db/seed.js";
 import { TABLES } from "../../src/db/transfer/tables.js";
 import { TokenService } from "../../src/domain/tokens.js";
 import { POSTGRES_URL, withAdmin } from "../support/app.js";
-import { lines, runCli } from "../support/cli.js";
+import { lines, runCli, runCommand } from "../support/cli.js";
 import { TEST_DATABASE_LIMITS } from "../support/limits.js";
 
 const dir = mkdtempSync(join(tmpdir(), "people-notes-copy-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const cli = (args: string[], watch?: (stderr: string, kill: () => void) => void) =>
+/**
+ * Runs `people-notes ARGS…` in this process (`runCommand`: the same code without a process start),
+ * or as the built CLI in a process of its own where the process is part of what is tested: a kill,
+ * exit codes and one-line failures.
+ */
+const cli = (args: string[]) => runCommand(args);
+const cliProcess = (args: string[], watch?: (stderr: string, kill: () => void) => void) =>
   runCli(args, watch ? { watch } : {});
 
 /** A new SQLite file name in the test's folder, as a DATABASE_URL. */
@@ -143,7 +149,7 @@ describe("people-notes db copy", () => {
     await seedTutorial(target);
     const before = await contents(target);
 
-    const refused = await cli(["db", "copy", "--from", source, "--to", target]);
+    const refused = await cliProcess(["db", "copy", "--from", source, "--to", target]);
     assert.equal(refused.code, 1);
     assert.equal(refused.stdout, "");
     assert.deepEqual(lines(refused.stderr), [
@@ -167,7 +173,7 @@ describe("people-notes db copy", () => {
     timeout: 480_000,
   }, async () => {
     // Forty batches of 250: enough to stop in the middle of the notes, which is what matters here
-    // (the number of batches, not their size); 100,000 notes each way are test/db/copy.test.ts's.
+    // (the number of batches, not their size); the volume each way is test/db/copy.test.ts's.
     const [source, target] = [sqliteUrl("large"), await postgresUrl()];
     await fill(source, 200, 10_000);
     await seedTutorial(target);
@@ -175,7 +181,7 @@ describe("people-notes db copy", () => {
 
     const args = ["db", "copy", "--from", source, "--to", target, "--replace", "--batch-rows", "250"];
     let killedAt: number | undefined;
-    const killed = await cli(args, (stderr, kill) => {
+    const killed = await cliProcess(args, (stderr, kill) => {
       const done = [...stderr.matchAll(/copying notes: ([\d,]+)\/10,000/g)].map((m) => Number(m[1]?.replace(/,/g, "")));
       const furthest = Math.max(0, ...done);
       if (killedAt === undefined && furthest >= 5_000) {
@@ -278,14 +284,14 @@ describe("people-notes db copy", () => {
       [["--from", "postgres://postgres@127.0.0.1:5432/test?schema=Bad-Name", "--to", target], /schema must be/],
     ];
     for (const [args, message] of cases) {
-      const run = await cli(["db", "copy", ...args]);
+      const run = await cliProcess(["db", "copy", ...args]);
       assert.equal(run.code, 1, `${args.join(" ")}: ${run.stderr}`);
       assert.equal(run.stdout, "");
       const output = lines(run.stderr);
       assert.equal(output.length, 1, run.stderr);
       assert.match(output[0] ?? "", message);
     }
-    const usage = await cli(["db", "copy", "--from", target]);
+    const usage = await cliProcess(["db", "copy", "--from", target]);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /--from URL and --to URL are both required/);
   });
