@@ -333,6 +333,42 @@ for (const engine of engines()) {
         const me = await app.inject({ url: "/api/account", headers: withCookie(cookie) });
         assert.equal(me.json().account, null);
       }));
+
+    test("a session is over SESSION_MAX_DAYS after sign-in, however recently used; its cookie is cleared", () =>
+      withApp(engine, { accounts: { maxDays: 30 } }, async (app) => {
+        const cookie = await signedUp(app, 1);
+        const own = { origin: OWN_ORIGIN };
+        const row = await app.store.db
+          .selectFrom("account_session")
+          .select(["session_id", "created_at", "expires_at"])
+          .executeTakeFirstOrThrow();
+        assert.equal(Date.parse(row.expires_at) - Date.parse(row.created_at), 30 * 86_400_000, "30 days after sign-in");
+        assert.equal((await writeNote(app, 1, withCookie(cookie, own))).statusCode, 201, "live until then");
+
+        // Used a moment ago (well within SESSION_IDLE_DAYS), but past its absolute end.
+        const justNow = new Date(Date.now() - 1_000).toISOString();
+        const aMinuteAgo = new Date(Date.now() - 60_000).toISOString();
+        await app.store.db
+          .updateTable("account_session")
+          .set({ last_seen_at: justNow, expires_at: aMinuteAgo })
+          .where("session_id", "=", row.session_id)
+          .execute();
+
+        const me = await app.inject({ url: "/api/account", headers: withCookie(cookie) });
+        assert.equal(me.statusCode, 200, me.body);
+        assert.equal(me.json().account, null, "no longer signed in");
+        const cleared = me.cookies.find((c) => c.name === cookie.name);
+        assert.ok(cleared, `the cookie is cleared: ${JSON.stringify(me.headers["set-cookie"])}`);
+        assert.equal(cleared.value, "");
+        assert.ok(cleared.expires && cleared.expires.getTime() <= Date.now(), "cleared: it expires at once");
+
+        const write = await writeNote(app, 1, withCookie(cookie, own));
+        assert.equal(write.statusCode, 401, write.body);
+        assert.ok(
+          write.cookies.some((c) => c.name === cookie.name && c.value === ""),
+          "a write with it clears it too",
+        );
+      }));
   });
 
   describe(`accounts: sign-in (${engine})`, () => {
