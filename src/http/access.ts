@@ -97,39 +97,40 @@ export class AccessControl {
 
   /**
    * The check an operation's `security` asks for, run when the request arrives (before its body
-   * is read or validated): who the token stands for, whether they may do this, and the rate limits.
-   * Undefined for an operation that declares no security.
+   * is read or validated): who the token or session stands for, whether they may do this, and the
+   * rate limits. Only the schemes the operation lists are taken: a session cookie where it lists
+   * `cookieAuth`, a bearer token where it lists `bearerAuth`; anything else the request carries is
+   * as if it were not there. Undefined for an operation that declares no security.
    */
   guardFor(security: SecurityRequirement[] | undefined): onRequestAsyncHookHandler | undefined {
-    const roles =
-      security?.find((requirement) => SCHEME in requirement)?.[SCHEME] ??
-      security?.find((requirement) => COOKIE_SCHEME in requirement)?.[COOKIE_SCHEME];
-    if (!security || roles === undefined) return undefined;
+    const tokenRoles = security?.find((requirement) => SCHEME in requirement)?.[SCHEME];
+    const cookieRoles = security?.find((requirement) => COOKIE_SCHEME in requirement)?.[COOKIE_SCHEME];
+    if (!security || (tokenRoles === undefined && cookieRoles === undefined)) return undefined;
     const optional = security.some((requirement) => Object.keys(requirement).length === 0);
+    const needs =
+      tokenRoles === undefined
+        ? "a signed-in session"
+        : cookieRoles === undefined
+          ? "a token (`Authorization: Bearer <token>`)"
+          : "a token (`Authorization: Bearer <token>`) or a signed-in session";
     return async (request, reply) => {
-      const presented = bearerToken(request);
+      const presented = tokenRoles === undefined ? undefined : bearerToken(request);
       if (presented === "malformed")
         return this.refuse(request, reply, "The Authorization header must be `Bearer <token>`", true);
       if (presented === undefined) {
-        const secret = this.cookie.read(request);
-        if (secret !== undefined) {
+        const secret = cookieRoles === undefined ? undefined : this.cookie.read(request);
+        if (cookieRoles !== undefined && secret !== undefined) {
           const live = await this.accounts.authenticate(secret);
-          if (live) return this.signedIn(request, reply, live, roles, optional);
+          if (live) return this.signedIn(request, reply, live, cookieRoles, optional);
           // The cookie stands for no session any more (ended, or expired): the browser forgets it.
           this.cookie.clear(reply);
         }
         if (optional) return undefined;
-        if (await this.isOn()) {
-          return this.refuse(
-            request,
-            reply,
-            "This change needs a token (`Authorization: Bearer <token>`) or a signed-in session",
-            false,
-          );
-        }
+        if (await this.isOn()) return this.refuse(request, reply, `This change needs ${needs}`, false);
         request.caller = ANONYMOUS;
         return this.limitWrites(request, reply);
       }
+      const roles = tokenRoles as string[];
       request.presentedTokenPrefix = tokenPrefix(presented);
       const principal = await this.tokens.authenticate(presented);
       if (!principal) return this.refuse(request, reply, "The token is unknown, revoked or expired", true);

@@ -5,6 +5,7 @@ import { Redis } from "ioredis";
 import { type AccessOptions, buildApp } from "../../src/app.js";
 import { prepareDatabase } from "../../src/db/setup.js";
 import { AccountService } from "../../src/domain/accounts.js";
+import { PasswordHasher } from "../../src/domain/passwords.js";
 import { TokenService } from "../../src/domain/tokens.js";
 import {
   appOn,
@@ -16,6 +17,22 @@ import {
   TEST_PASSWORD_COST,
   type TestApp,
 } from "../support/app.js";
+
+/** A hasher that notes every check it runs (by the cost of the hash checked against) and every hash it makes. */
+class CountingHasher extends PasswordHasher {
+  readonly checks: string[] = [];
+  hashes = 0;
+
+  override async verify(password: string, stored: string): Promise<boolean> {
+    this.checks.push(stored.split("$").slice(0, 4).join("$"));
+    return super.verify(password, stored);
+  }
+
+  override async hash(password: string): Promise<string> {
+    this.hashes++;
+    return super.hash(password);
+  }
+}
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 /** The origin of requests made with inject: its Host is `localhost:80`. */
@@ -333,9 +350,66 @@ for (const engine of engines()) {
         const me = await app.inject({ url: "/api/account", headers: withCookie(cookie) });
         assert.equal(me.json().account, null);
       }));
+
+    test("a session is over SESSION_MAX_DAYS after sign-in, however recently used; its cookie is cleared", () =>
+      withApp(engine, { accounts: { maxDays: 30 } }, async (app) => {
+        const cookie = await signedUp(app, 1);
+        const own = { origin: OWN_ORIGIN };
+        const row = await app.store.db
+          .selectFrom("account_session")
+          .select(["session_id", "created_at", "expires_at"])
+          .executeTakeFirstOrThrow();
+        assert.equal(Date.parse(row.expires_at) - Date.parse(row.created_at), 30 * 86_400_000, "30 days after sign-in");
+        assert.equal((await writeNote(app, 1, withCookie(cookie, own))).statusCode, 201, "live until then");
+
+        // Used a moment ago (well within SESSION_IDLE_DAYS), but past its absolute end.
+        const justNow = new Date(Date.now() - 1_000).toISOString();
+        const aMinuteAgo = new Date(Date.now() - 60_000).toISOString();
+        await app.store.db
+          .updateTable("account_session")
+          .set({ last_seen_at: justNow, expires_at: aMinuteAgo })
+          .where("session_id", "=", row.session_id)
+          .execute();
+
+        const me = await app.inject({ url: "/api/account", headers: withCookie(cookie) });
+        assert.equal(me.statusCode, 200, me.body);
+        assert.equal(me.json().account, null, "no longer signed in");
+        const cleared = me.cookies.find((c) => c.name === cookie.name);
+        assert.ok(cleared, `the cookie is cleared: ${JSON.stringify(me.headers["set-cookie"])}`);
+        assert.equal(cleared.value, "");
+        assert.ok(cleared.expires && cleared.expires.getTime() <= Date.now(), "cleared: it expires at once");
+
+        const write = await writeNote(app, 1, withCookie(cookie, own));
+        assert.equal(write.statusCode, 401, write.body);
+        assert.ok(
+          write.cookies.some((c) => c.name === cookie.name && c.value === ""),
+          "a write with it clears it too",
+        );
+      }));
   });
 
   describe(`accounts: sign-in (${engine})`, () => {
+    test("an unknown name and a name without a password spend the same password check as a wrong password", () =>
+      withApp(engine, {}, async (app) => {
+        await signedUp(app, 1);
+        await inviteFor(app, 2);
+        const hasher = new CountingHasher(TEST_PASSWORD_COST);
+        const accounts = new AccountService(app.store, undefined, undefined, undefined, hasher);
+        const client = { userAgent: null, address: null };
+        /** The scrypt checks one refused sign-in ran, each by the cost of the hash it checked against. */
+        const checksFor = async (name: string) => {
+          hasher.checks.length = 0;
+          await assert.rejects(accounts.signIn(name, "not the password at all", client), { status: 401 });
+          return [...hasher.checks];
+        };
+        const wrongPassword = await checksFor("Doug Farrell");
+        assert.deepEqual(wrongPassword, ["scrypt$10$8$1"], "a wrong password: one check at the stored cost");
+        assert.deepEqual(await checksFor("Someone Unknown"), wrongPassword, "an unknown name");
+        assert.deepEqual(await checksFor("Kent Brockman"), wrongPassword, "a name with an account but no password");
+        assert.deepEqual(await checksFor("Someone Else Unknown"), wrongPassword, "another unknown name");
+        assert.ok(hasher.hashes <= 1, `the hash checked against is made once, not at every sign-in: ${hasher.hashes}`);
+      }));
+
     test("an unknown name and a wrong password get the same answer", () =>
       withApp(engine, {}, async (app) => {
         await signedUp(app, 1);

@@ -181,6 +181,22 @@ describe("the contract document", () => {
     assert.deepEqual(missing, []);
   });
 
+  test("every operation a token may call may be called signed in too, with the same scopes", () => {
+    // Operations where a session cookie makes no sense, with the reason: none today.
+    const TOKEN_ONLY = new Map<string, string>();
+    const differing: string[] = [];
+    for (const operation of operations) {
+      const security = operationItem(operation).security ?? [];
+      const bearer = security.find((requirement) => "bearerAuth" in requirement)?.bearerAuth;
+      if (bearer === undefined || TOKEN_ONLY.has(operation.operationId)) continue;
+      const cookie = security.find((requirement) => "cookieAuth" in requirement)?.cookieAuth;
+      if (cookie === undefined) differing.push(`${operation.operationId} declares bearerAuth but not cookieAuth`);
+      else if (JSON.stringify([...cookie].sort()) !== JSON.stringify([...bearer].sort()))
+        differing.push(`${operation.operationId} asks bearerAuth for [${bearer}] but cookieAuth for [${cookie}]`);
+    }
+    assert.deepEqual(differing, []);
+  });
+
   test("every parameter's invalid value is a 400 the operation documents", async () => {
     let sent = 0;
     for (const operation of operations) {

@@ -3,6 +3,7 @@ import { afterEach, describe, test } from "node:test";
 import { Webhook } from "standardwebhooks";
 import type { components } from "../../openapi/types.js";
 import type { AppOptions } from "../../src/app.js";
+import { pruneChanges } from "../../src/db/changes/repository.js";
 import { appOn, engines, sendJson, startApp, type TestApp } from "../support/app.js";
 import { eventually } from "../support/eventually.js";
 import { WebhookReceiver } from "../support/webhook-receiver.js";
@@ -245,6 +246,68 @@ for (const engine of engines()) {
         ).content,
         "never arrives",
       );
+    });
+
+    test("changes the feed's retention pruned before an endpoint got them are logged as skipped; the rest still arrive", async () => {
+      const { receiver, app } = await setUp();
+      const hook = await register(app, { url: receiver.url, events: ["note.created"], enabled: false });
+      const from = hook.position;
+      for (let i = 1; i <= 5; i++) await addNote(app, 1, `note ${i}`);
+      // The feed's own pruning with a retention of two changes, while the endpoint (disabled) had none of them.
+      const pruned = await app.store.transaction((tx) => pruneChanges(tx, 2, new Date(0).toISOString()));
+      assert.equal(pruned, from + 3, "three of the five changes pruned");
+      const enabled = await sendJson(app, "PUT", `/api/webhooks/${hook.webhook_id}`, {
+        url: receiver.url,
+        events: ["note.created"],
+        enabled: true,
+      });
+      assert.equal(enabled.statusCode, 200, enabled.body);
+
+      await receiver.until(() => receiver.received.length >= 2, "the two changes still kept");
+      assert.deepEqual(
+        receiver.received.map(
+          (received) => (verified(hook.secret, received).data.resource as { content: string }).content,
+        ),
+        ["note 4", "note 5"],
+      );
+      const log = await eventually(
+        () => deliveries(app, hook.webhook_id),
+        (rows) => rows.length === 3,
+        "the log",
+      );
+      const oldestFirst = [...log].reverse();
+      const skipped = oldestFirst[0];
+      assert.ok(skipped);
+      assert.deepEqual(
+        {
+          revision: skipped.revision,
+          kind: skipped.kind,
+          outcome: skipped.outcome,
+          attempt: skipped.attempt,
+          response_status: skipped.response_status,
+          error: skipped.error,
+        },
+        {
+          revision: pruned,
+          kind: "feed.pruned",
+          outcome: "skipped",
+          attempt: 0,
+          response_status: null,
+          error: `changes after revision ${from} through ${pruned} were pruned by the feed's retention before they were sent`,
+        },
+      );
+      assert.deepEqual(
+        oldestFirst.slice(1).map((row) => [row.revision, row.outcome]),
+        [
+          [pruned + 1, "delivered"],
+          [pruned + 2, "delivered"],
+        ],
+      );
+      // Nor can they be sent again: a replay from a pruned revision is refused, saying so.
+      const replay = await sendJson(app, "POST", `/api/webhooks/${hook.webhook_id}/replay`, {
+        from_revision: from + 1,
+      });
+      assert.equal(replay.statusCode, 409, replay.body);
     });
 
     test("changes committed while no process delivered, and a lease left by a dead one, are all sent after a restart", async () => {
