@@ -30,6 +30,8 @@ interface ShownDelivery {
 
 /** How many attempts the page shows in an open log (DELIVERIES_SHOWN in web/src/model/webhooks.ts). */
 const DELIVERIES_SHOWN = 20;
+/** How often the page reads again (REFRESH_MS in web/src/controllers/webhooks-controller.ts). */
+const REFRESH_MS = 5_000;
 
 /** The page's reads of the webhooks API, and a wait until it has none outstanding. */
 function watchReads(page: Page) {
@@ -339,6 +341,38 @@ describe("webhooks in the browser", () => {
 
     await api.request("DELETE", `/webhooks/${first.webhook_id}`);
     await api.request("DELETE", `/webhooks/${second.webhook_id}`);
+    assert.deepEqual(errors, []);
+  });
+
+  test("the timer starts no read while the newest one is unanswered", async () => {
+    const { api, page, errors } = await openAsAdmin("slow reads");
+    const hook = await api.request<ShownWebhook>("POST", "/webhooks", newWebhook(`${receiver.url}?slow`));
+    await page.clock.install();
+    const reads = watchReads(page);
+    await page.goto("/webhooks");
+    await card(page).waitFor();
+    await reads.quiet();
+    const lists = () => reads.reads.filter((request) => new URL(request.url()).pathname === "/api/webhooks").length;
+
+    // The timer's read goes unanswered while two more of its periods pass.
+    const slow = gate();
+    await page.route("**/api/webhooks", slow.pass);
+    const asked = page.waitForRequest((request) => new URL(request.url()).pathname === "/api/webhooks");
+    await page.clock.runFor(REFRESH_MS);
+    await asked;
+    await settle(page);
+    const held = lists();
+    await page.clock.runFor(2 * REFRESH_MS);
+    await settle(page);
+    assert.equal(lists(), held, "no read while the timer's is unanswered");
+
+    slow.open();
+    await reads.quiet();
+    await page.clock.runFor(REFRESH_MS);
+    await reads.quiet();
+    assert.ok(lists() > held, "the timer reads again once answered");
+
+    await api.request("DELETE", `/webhooks/${hook.webhook_id}`);
     assert.deepEqual(errors, []);
   });
 });
