@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { Page } from "playwright-core";
+import type { Page, Request } from "playwright-core";
 import { Webhook } from "standardwebhooks";
+import { WAIT_LIMIT_MS } from "../support/limits.js";
 import { WebhookReceiver } from "../support/webhook-receiver.js";
-import { describeViolations, SEED, screenshot, seriousAxeViolations, useE2E } from "./support.js";
+import { describeViolations, gate, SEED, screenshot, seriousAxeViolations, settle, useE2E } from "./support.js";
 
 interface ShownWebhook {
   webhook_id: number;
@@ -21,6 +22,57 @@ const cardButton = (page: Page, words: string) =>
   card(page)
     .locator(".webhook__actions")
     .getByRole("button", { name: new RegExp(`^${words} `) });
+
+interface ShownDelivery {
+  delivery_id: number;
+  outcome: string;
+}
+
+/** How many attempts the page shows in an open log (DELIVERIES_SHOWN in web/src/model/webhooks.ts). */
+const DELIVERIES_SHOWN = 20;
+/** How often the page reads again (REFRESH_MS in web/src/controllers/webhooks-controller.ts). */
+const REFRESH_MS = 5_000;
+
+/** The page's reads of the webhooks API, and a wait until it has none outstanding. */
+function watchReads(page: Page) {
+  const reads: Request[] = [];
+  const outstanding = new Set<Request>();
+  const isRead = (request: Request) =>
+    request.method() === "GET" && new URL(request.url()).pathname.startsWith("/api/webhooks");
+  page.on("request", (request) => {
+    if (!isRead(request)) return;
+    reads.push(request);
+    outstanding.add(request);
+  });
+  page.on("requestfinished", (request) => outstanding.delete(request));
+  page.on("requestfailed", (request) => outstanding.delete(request));
+  return {
+    reads,
+    /** Paths with their query, e.g. `/api/webhooks/3/deliveries?limit=1`, from the `from`th read on. */
+    since: (from: number) =>
+      reads.slice(from).map((request) => {
+        const url = new URL(request.url());
+        return `${url.pathname}${url.search}`;
+      }),
+    /**
+     * Resolves once every read the page started has been answered and handled, and the answers
+     * started no further reads.
+     */
+    async quiet(): Promise<void> {
+      const deadline = Date.now() + WAIT_LIMIT_MS;
+      for (;;) {
+        while (outstanding.size > 0) {
+          if (Date.now() > deadline)
+            throw new Error(`reads still outstanding: ${[...outstanding].map((r) => r.url())}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        await settle(page);
+        await settle(page);
+        if (outstanding.size === 0) return;
+      }
+    },
+  };
+}
 
 describe("webhooks in the browser", () => {
   // The receiver is on loopback, which the server refuses unless told otherwise.
@@ -183,5 +235,144 @@ describe("webhooks in the browser", () => {
       errors.filter((error) => !/status of 400/.test(error)),
       [],
     );
+  });
+
+  /** An admin's page at /webhooks, signed in with a token of its own. */
+  async function openAsAdmin(name: string) {
+    const admin = await e2e.createToken("admin", name);
+    const api = e2e.api.withToken(admin.token);
+    const watched = await e2e.openPage();
+    await watched.context.addInitScript((kept) => sessionStorage.setItem("people-notes.token", kept), admin.token);
+    return { api, ...watched };
+  }
+
+  const newWebhook = (url: string) => ({ url, events: ["note.created"], person_id: null, enabled: true });
+
+  test("a read answered after an action's own read never shows what the action changed", async () => {
+    const { api, page, errors } = await openAsAdmin("late reads");
+    const hook = await api.request<ShownWebhook>("POST", "/webhooks", newWebhook(receiver.url));
+    const reads = watchReads(page);
+    await page.goto("/webhooks");
+    await card(page).locator(".badge", { hasText: "Enabled" }).waitFor();
+    await cardButton(page, "Deliveries").click();
+    const deliveries = page.getByRole("region", { name: "Recent deliveries" });
+    await deliveries.getByText("Nothing sent yet.").waitFor();
+    await reads.quiet();
+
+    // A read (the log's Refresh, as the 5 s timer would) whose answers leave the server before the
+    // action and arrive after the action's own read has been shown.
+    const late = gate();
+    const fetched: Promise<unknown>[] = [];
+    let holding = true;
+    await page.route("**/api/webhooks**", (route) => {
+      if (!holding || route.request().method() !== "GET") return route.continue();
+      const answer = route.fetch();
+      fetched.push(answer);
+      return answer.then(async (response) => {
+        await late.opened();
+        await route.fulfill({ response });
+      });
+    });
+    const listAsked = page.waitForRequest((request) => new URL(request.url()).pathname === "/api/webhooks");
+    await deliveries.getByRole("button", { name: "Refresh" }).click();
+    await listAsked;
+    await settle(page);
+    await Promise.all(fetched);
+    holding = false;
+
+    // Meanwhile a note is delivered, and the endpoint is disabled on the page.
+    const before = receiver.received.length;
+    await api.createNote(SEED.bunny.id, "Delivered while a read was slow");
+    await receiver.until(() => receiver.received.length > before, "the delivery");
+    const deadline = Date.now() + WAIT_LIMIT_MS;
+    while ((await api.request<ShownDelivery[]>("GET", `/webhooks/${hook.webhook_id}/deliveries`)).length === 0) {
+      assert.ok(Date.now() < deadline, "the delivery is logged");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await cardButton(page, "Disable").click();
+    await page.getByRole("status").filter({ hasText: "Webhook disabled." }).waitFor();
+    await card(page).locator(".badge", { hasText: "Disabled" }).waitFor();
+    await deliveries.getByText(/^Delivered · HTTP 200/).waitFor();
+    await card(page)
+      .locator(".webhook__last")
+      .getByText(/Delivered · HTTP 200/)
+      .waitFor();
+
+    // The old answers arrive last, and change nothing.
+    late.open();
+    await reads.quiet();
+    assert.equal(await card(page).locator(".badge").textContent(), "Disabled");
+    assert.match((await card(page).locator(".webhook__last").textContent()) ?? "", /Delivered · HTTP 200/);
+    assert.equal(await deliveries.getByText(/^Delivered · HTTP 200/).count(), 1);
+    assert.equal(await deliveries.getByText("Nothing sent yet.").count(), 0);
+
+    await api.request("DELETE", `/webhooks/${hook.webhook_id}`);
+    assert.deepEqual(errors, []);
+  });
+
+  test("each refresh reads the open endpoint's deliveries once, and the others' newest", async () => {
+    const { api, page, errors } = await openAsAdmin("one read each");
+    const first = await api.request<ShownWebhook>("POST", "/webhooks", newWebhook(`${receiver.url}?first`));
+    const second = await api.request<ShownWebhook>("POST", "/webhooks", newWebhook(`${receiver.url}?second`));
+    const reads = watchReads(page);
+    await page.goto("/webhooks");
+    await card(page).nth(1).waitFor();
+    await reads.quiet();
+
+    const firstCard = page.locator(`#webhook-${first.webhook_id}`);
+    await firstCard.getByRole("button", { name: /^Deliveries / }).click();
+    await firstCard.getByText("Nothing sent yet.").waitFor();
+    await reads.quiet();
+    const from = reads.reads.length;
+    await firstCard.getByRole("button", { name: "Refresh" }).click();
+    await reads.quiet();
+
+    // Every refresh (Refresh, and any the timer made meanwhile) reads the list once,
+    // the open log once (its first entry is the endpoint's newest attempt), and the other endpoint's
+    // newest attempt once.
+    const asked = reads.since(from);
+    const of = (hook: ShownWebhook) => asked.filter((path) => path.startsWith(`/api/webhooks/${hook.webhook_id}/`));
+    const refreshes = asked.filter((path) => path === "/api/webhooks").length;
+    assert.ok(refreshes >= 1, `at least the one asked for: ${asked.join(", ")}`);
+    const openLog = `/api/webhooks/${first.webhook_id}/deliveries?limit=${DELIVERIES_SHOWN}`;
+    assert.deepEqual(of(first), Array(refreshes).fill(openLog), asked.join(", "));
+    const newest = `/api/webhooks/${second.webhook_id}/deliveries?limit=1`;
+    assert.deepEqual(of(second), Array(refreshes).fill(newest), asked.join(", "));
+
+    await api.request("DELETE", `/webhooks/${first.webhook_id}`);
+    await api.request("DELETE", `/webhooks/${second.webhook_id}`);
+    assert.deepEqual(errors, []);
+  });
+
+  test("the timer starts no read while the newest one is unanswered", async () => {
+    const { api, page, errors } = await openAsAdmin("slow reads");
+    const hook = await api.request<ShownWebhook>("POST", "/webhooks", newWebhook(`${receiver.url}?slow`));
+    await page.clock.install();
+    const reads = watchReads(page);
+    await page.goto("/webhooks");
+    await card(page).waitFor();
+    await reads.quiet();
+    const lists = () => reads.reads.filter((request) => new URL(request.url()).pathname === "/api/webhooks").length;
+
+    // The timer's read goes unanswered while two more of its periods pass.
+    const slow = gate();
+    await page.route("**/api/webhooks", slow.pass);
+    const asked = page.waitForRequest((request) => new URL(request.url()).pathname === "/api/webhooks");
+    await page.clock.runFor(REFRESH_MS);
+    await asked;
+    await settle(page);
+    const held = lists();
+    await page.clock.runFor(2 * REFRESH_MS);
+    await settle(page);
+    assert.equal(lists(), held, "no read while the timer's is unanswered");
+
+    slow.open();
+    await reads.quiet();
+    await page.clock.runFor(REFRESH_MS);
+    await reads.quiet();
+    assert.ok(lists() > held, "the timer reads again once answered");
+
+    await api.request("DELETE", `/webhooks/${hook.webhook_id}`);
+    assert.deepEqual(errors, []);
   });
 });

@@ -51,6 +51,9 @@ export class WebhooksController implements PageController, WebhooksState {
   #timer: number | undefined;
   #disposed = false;
   #allowed: boolean | undefined;
+  /** The number of the newest read started, and of the newest one answered. */
+  #reads = 0;
+  #finished = 0;
 
   constructor(private readonly host: Host) {}
 
@@ -61,7 +64,9 @@ export class WebhooksController implements PageController, WebhooksState {
   show(): void {
     window.clearInterval(this.#timer);
     this.#timer = window.setInterval(() => {
-      if (document.visibilityState === "visible" && this.#allowed) void this.#refresh();
+      // While the newest read is unanswered, another would only take its place.
+      const reading = this.#finished !== this.#reads;
+      if (document.visibilityState === "visible" && this.#allowed && !reading) void this.#refresh();
     }, REFRESH_MS);
   }
 
@@ -82,40 +87,57 @@ export class WebhooksController implements PageController, WebhooksState {
     await this.#refresh();
   }
 
-  /** Reads the endpoints, their newest attempts and the open log again; forms being filled in stay as they are. */
+  /**
+   * Reads the endpoints, their newest attempts and the open log again; forms being filled in stay as
+   * they are. Reads overlap (the timer's, an action's, the log's Refresh): only the newest one's
+   * answers are shown, since an older one answered late would show what has changed since, such as
+   * an endpoint just disabled as enabled, or one just deleted.
+   */
   async #refresh(): Promise<void> {
-    try {
-      const webhooks = await listWebhooks();
-      // One deleted meanwhile (in another tab) has no log: it is gone from the list on the next read.
-      const newest = (webhookId: number) =>
-        listDeliveries(webhookId, 1).then(
-          (list) => list[0],
-          () => undefined,
-        );
-      const latest = await Promise.all(
-        webhooks.map(async (webhook) => [webhook.webhook_id, await newest(webhook.webhook_id)] as const),
-      );
+    const read = ++this.#reads;
+    const open = this.deliveries?.webhookId;
+    // The open log is read whole, and its first entry is that endpoint's newest attempt.
+    const [endpoints, log] = await Promise.all([
+      settled(this.#endpoints(open)),
+      open === undefined ? undefined : settled(listDeliveries(open, DELIVERIES_SHOWN)),
+    ]);
+    if (read !== this.#reads) return;
+    this.#finished = read;
+    if (endpoints.ok) {
+      const { webhooks, latest } = endpoints.value;
+      const openLatest = log?.ok ? log.value[0] : undefined;
+      if (open !== undefined && openLatest) latest.set(open, openLatest);
       this.webhooks = { status: "ready", value: webhooks };
-      this.latest = new Map(latest.flatMap(([id, delivery]) => (delivery ? [[id, delivery] as const] : [])));
-    } catch (error) {
+      this.latest = latest;
+    } else if (this.webhooks.status !== "ready") {
       // A failed refresh keeps what was shown; only a first load shows the failure.
-      if (this.webhooks.status !== "ready") this.webhooks = { status: "error", error: toApiError(error) };
+      this.webhooks = { status: "error", error: toApiError(endpoints.error) };
     }
-    await this.#refreshDeliveries();
+    const shown = this.deliveries;
+    if (log && shown && shown.webhookId === open) {
+      if (log.ok) shown.list = { status: "ready", value: log.value };
+      else if (shown.list.status !== "ready") shown.list = { status: "error", error: toApiError(log.error) };
+    }
     if (!this.#disposed) this.host.update();
   }
 
-  async #refreshDeliveries(): Promise<void> {
-    const open = this.deliveries;
-    if (!open) return;
-    try {
-      const list = await listDeliveries(open.webhookId, DELIVERIES_SHOWN);
-      if (this.deliveries?.webhookId === open.webhookId) this.deliveries.list = { status: "ready", value: list };
-    } catch (error) {
-      if (this.deliveries?.webhookId === open.webhookId && this.deliveries.list.status !== "ready") {
-        this.deliveries.list = { status: "error", error: toApiError(error) };
-      }
-    }
+  /** The endpoints, and the newest attempt of each but `open` (whose log is read whole). */
+  async #endpoints(open: number | undefined) {
+    const webhooks = await listWebhooks();
+    // One deleted meanwhile (in another tab) has no log: it is gone from the list on the next read.
+    const newest = (webhookId: number) =>
+      listDeliveries(webhookId, 1).then(
+        (list) => list[0],
+        () => undefined,
+      );
+    const latest = new Map<number, WebhookDelivery>();
+    await Promise.all(
+      webhooks.map(async ({ webhook_id: id }) => {
+        const delivery = id === open ? undefined : await newest(id);
+        if (delivery) latest.set(id, delivery);
+      }),
+    );
+    return { webhooks, latest };
   }
 
   /** Runs one change; its failure is shown as the server's problem detail. True when it succeeded. */
@@ -226,8 +248,8 @@ export class WebhooksController implements PageController, WebhooksState {
     }
     this.deliveries = { webhookId: webhook.webhook_id, list: { status: "loading" }, from: "", attempted: false };
     this.host.update();
-    await this.#refreshDeliveries();
-    if (!this.#disposed) this.host.update();
+    // A read like the others: an older one answered later must not show another log over it.
+    await this.#refresh();
   }
 
   get replayError(): string | undefined {
@@ -335,4 +357,14 @@ export class WebhooksController implements PageController, WebhooksState {
 
 function toggled(events: readonly string[], kind: string, on: boolean): string[] {
   return on ? [...new Set([...events, kind])] : events.filter((each) => each !== kind);
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** A promise's outcome as a value, so that reads made together can each fail on their own. */
+function settled<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then(
+    (value) => ({ ok: true, value }),
+    (error: unknown) => ({ ok: false, error }),
+  );
 }
