@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import type { Page } from "playwright-core";
 import { operations as contractOperations, spec } from "../support/contract.js";
 import { WAIT_LIMIT_MS } from "../support/limits.js";
-import { projectRoot, screenshot, useE2E } from "./support.js";
+import { projectRoot, SEED, screenshot, useE2E } from "./support.js";
 
 type Parameter = { name?: string; $ref?: string };
 
@@ -156,22 +157,30 @@ test("Swagger UI fits a phone, shows the app's own mark, and says what the servi
 describe("Swagger UI once access control is on", () => {
   const withTokens = useE2E();
 
+  /** "Write a note for a person", opened and tried out for `personId`; `execute` answers with the response. */
+  async function noteWriter(page: Page, personId: number) {
+    const operation = page.locator(".opblock-post", { hasText: "Write a note for a person" });
+    await operation.locator(".opblock-summary").click();
+    await operation.getByRole("button", { name: "Try it out" }).click();
+    await operation.locator("tr[data-param-name='person_id'] input").fill(String(personId));
+    return {
+      async execute() {
+        const answered = page.waitForResponse(
+          (response) =>
+            response.request().method() === "POST" && response.url().endsWith(`/api/people/${personId}/notes`),
+        );
+        await operation.getByRole("button", { name: "Execute" }).click();
+        return answered;
+      },
+      shownStatus: operation.locator(".live-responses-table .response-col_status"),
+    };
+  }
+
   test("its Authorize button takes a token, and a write refused without it (401) then succeeds (201)", async () => {
     const admin = await withTokens.createToken("admin", "swagger");
     const { page, errors } = await withTokens.openPage();
     await page.goto("/api/ui/");
-    const operation = page.locator(".opblock-post", { hasText: "Write a note for a person" });
-    await operation.locator(".opblock-summary").click();
-    await operation.getByRole("button", { name: "Try it out" }).click();
-    await operation.locator("tr[data-param-name='person_id'] input").fill("1");
-    const execute = async () => {
-      const answered = page.waitForResponse(
-        (response) => response.request().method() === "POST" && response.url().endsWith("/api/people/1/notes"),
-      );
-      await operation.getByRole("button", { name: "Execute" }).click();
-      return answered;
-    };
-    const shownStatus = operation.locator(".live-responses-table .response-col_status");
+    const { execute, shownStatus } = await noteWriter(page, 1);
 
     const refused = await execute();
     assert.equal(refused.status(), 401);
@@ -187,6 +196,49 @@ describe("Swagger UI once access control is on", () => {
     const accepted = await execute();
     assert.equal(accepted.status(), 201);
     assert.equal(accepted.request().headers().authorization, `Bearer ${admin.token}`);
+    await shownStatus.filter({ hasText: "201" }).waitFor();
+    const errorsBut401 = errors.filter((error) => !/status of 401/.test(error));
+    assert.deepEqual(errorsBut401, []);
+  });
+
+  test("a person signed in to the app writes with the session cookie alone, without Authorize (201)", async () => {
+    // An admin invites Bunny; the invite is taken with a password from the page, which signs her in.
+    const admin = await withTokens.createToken("admin", "swagger invites");
+    const invite = await fetch(`${withTokens.origin}/api/invites`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${admin.token}` },
+      body: JSON.stringify({ person_id: SEED.bunny.id }),
+    });
+    assert.equal(invite.status, 201);
+    const { code } = (await invite.json()) as { code: string };
+    const { page, errors } = await withTokens.openPage();
+    await page.goto("/api/ui/");
+    const { execute, shownStatus } = await noteWriter(page, SEED.bunny.id);
+
+    // Not signed in yet: the same write is refused.
+    const refused = await execute();
+    assert.equal(refused.status(), 401);
+    await shownStatus.filter({ hasText: "401" }).waitFor();
+
+    const signedIn = await page.evaluate(
+      async (body) =>
+        (
+          await fetch("/api/invites/accept", {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(body),
+          })
+        ).status,
+      { code, password: "a long and fine passphrase" },
+    );
+    assert.equal(signedIn, 200);
+
+    const accepted = await execute();
+    assert.equal(accepted.status(), 201, await accepted.text());
+    const sent = await accepted.request().allHeaders();
+    assert.equal(sent.authorization, undefined, "no token: the Authorize dialog was not used");
+    assert.match(sent.cookie ?? "", /\bpn_session=/, "the browser sent the session cookie");
+    assert.equal(((await accepted.json()) as { person_id: number }).person_id, SEED.bunny.id);
     await shownStatus.filter({ hasText: "201" }).waitFor();
     const errorsBut401 = errors.filter((error) => !/status of 401/.test(error));
     assert.deepEqual(errorsBut401, []);
