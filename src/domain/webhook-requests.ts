@@ -197,6 +197,11 @@ export function post(request: PostRequest): Promise<PostResult> {
       agent: false,
       lookup: checkedLookup(request.allowPrivate),
     });
+    // Listened for before anything can destroy the request: an error event with no listener would
+    // end the process.
+    outgoing.on("error", (error: NodeJS.ErrnoException) => {
+      fail(error instanceof RefusedAddressError ? error.message : describe(error));
+    });
     request.signal?.addEventListener("abort", onAbort, { once: true });
     if (request.signal?.aborted) return onAbort();
     timers.push(
@@ -212,9 +217,6 @@ export function post(request: PostRequest): Promise<PostResult> {
         const why = request.allowPrivate ? undefined : refusedAddress(remote);
         if (why) fail(refusal(host, remote, why).message);
       });
-    });
-    outgoing.on("error", (error: NodeJS.ErrnoException) => {
-      fail(error instanceof RefusedAddressError ? error.message : describe(error));
     });
     outgoing.on("response", (response: IncomingMessage) => {
       const status = response.statusCode ?? 0;
