@@ -277,9 +277,12 @@ describe("rooms and arrows", () => {
 
   test("what only some processes use is loaded when they use it", () => {
     // Every server process, cluster worker and test app loads src/app.ts; the passkey library (with
-    // its ASN.1 and X.509 modules, half the CPU of loading the app) is loaded by the first ceremony.
+    // its ASN.1 and X.509 modules, half the CPU of loading the app) is loaded by the first ceremony,
+    // the common passwords by the first new password.
     const app = packagesLoaded("src/app.ts");
-    assert.ok(!app.some((chain) => chain.endsWith("→ @simplewebauthn/server")), app.join("\n"));
+    for (const name of ["@simplewebauthn/server", "@zxcvbn-ts/language-common"]) {
+      assert.ok(!app.some((chain) => chain.endsWith(`→ ${name}`)), `src/app.ts loads ${name}:\n${app.join("\n")}`);
+    }
     // A cluster primary, and a start stopped by its configuration, never build the app.
     const server = packagesLoaded("src/server.ts");
     for (const name of ["fastify", "ajv", "@simplewebauthn/server", "markdown-it"]) {
