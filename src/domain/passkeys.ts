@@ -1,11 +1,4 @@
-import {
-  type AuthenticationResponseJSON,
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  type RegistrationResponseJSON,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-} from "@simplewebauthn/server";
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
 import { type AccountRow, findAccount, lockAccount } from "../db/accounts-repository.js";
 import type { UnitOfWork } from "../db/executor.js";
 import {
@@ -59,6 +52,17 @@ const summaryOf = ({ passkey_id, name, created_at, last_used_at }: PasskeyRow): 
 });
 const passkeyNotFound = (passkeyId: number) => notFound(`Passkey not found for Id: ${passkeyId}`);
 
+/**
+ * @simplewebauthn/server, loaded by the first ceremony: with the ASN.1 and X.509 modules it loads,
+ * importing it took about half of the CPU of importing the whole app, which every server process,
+ * cluster worker and test app paid whether or not anyone ever used a passkey.
+ */
+let webauthnLibrary: Promise<typeof import("@simplewebauthn/server")> | undefined;
+const webauthn = () => {
+  webauthnLibrary ??= import("@simplewebauthn/server");
+  return webauthnLibrary;
+};
+
 const notAccepted = () => new ProblemError(401, "Unauthorized", "The passkey was not accepted");
 const notRegistered = (why: string) =>
   badRequest(`The passkey could not be added: ${why}`, [{ in: "body", pointer: "/response", message: why }]);
@@ -108,6 +112,7 @@ export class PasskeyService {
 
   /** Options for the browser's `navigator.credentials.get()`: any of this site's passkeys. */
   async signInOptions(rp: RelyingParty): Promise<CeremonyOptions> {
+    const { generateAuthenticationOptions } = await webauthn();
     const options = await generateAuthenticationOptions({ rpID: rp.id, userVerification: "preferred" });
     const challenge = await this.#remember(options.challenge, "sign_in", null, null);
     return { challenge_id: challenge, options: asJson(options) };
@@ -126,6 +131,7 @@ export class PasskeyService {
     const account = invite?.account ?? target.account;
     if (!account) throw new ProblemError(401, "Unauthorized", "Sign in, or use an invite, to add a passkey");
     const existing = await listPasskeys(this.store, account.account_id);
+    const { generateRegistrationOptions } = await webauthn();
     const options = await generateRegistrationOptions({
       rpName: "People & Notes",
       rpID: rp.id,
@@ -174,6 +180,7 @@ export class PasskeyService {
     if (typeof credentialId !== "string") throw notAccepted();
     const passkey = await findPasskey(this.store, credentialId);
     if (!passkey) throw notAccepted();
+    const { verifyAuthenticationResponse } = await webauthn();
     let verified: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
     try {
       verified = await verifyAuthenticationResponse({
@@ -214,6 +221,7 @@ export class PasskeyService {
     client: Client,
   ): Promise<StartedSession | undefined> {
     if (challenge.account_id === null) throw notRegistered("the challenge is for no account");
+    const { verifyRegistrationResponse } = await webauthn();
     let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
     try {
       verified = await verifyRegistrationResponse({

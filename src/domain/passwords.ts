@@ -1,5 +1,5 @@
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from "node:crypto";
-import { dictionary } from "@zxcvbn-ts/language-common";
+import { createRequire } from "node:module";
 import { badRequest } from "./errors.js";
 
 /**
@@ -28,11 +28,17 @@ export const COMMON_PASSWORDS_REFUSED = 10_000;
 
 /**
  * The 10,000 most common passwords of the list zxcvbn ships (@zxcvbn-ts/language-common, drawn
- * from leaked password sets and ranked by frequency), lower-case as the list is.
+ * from leaked password sets and ranked by frequency), lower-case as the list is. Loaded by the
+ * first new password, not by every process that loads the services.
  */
 let common: Set<string> | undefined;
 function commonPasswords(): Set<string> {
-  common ??= new Set(dictionary["passwords-common"].slice(0, COMMON_PASSWORDS_REFUSED));
+  if (!common) {
+    const { dictionary } = createRequire(import.meta.url)(
+      "@zxcvbn-ts/language-common",
+    ) as typeof import("@zxcvbn-ts/language-common");
+    common = new Set(dictionary["passwords-common"].slice(0, COMMON_PASSWORDS_REFUSED));
+  }
   return common;
 }
 

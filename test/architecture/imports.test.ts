@@ -275,6 +275,24 @@ describe("rooms and arrows", () => {
     }
   });
 
+  test("what only some processes use is loaded when they use it", () => {
+    // Every server process, cluster worker and test app loads src/app.ts; the passkey library (with
+    // its ASN.1 and X.509 modules, half the CPU of loading the app) is loaded by the first ceremony,
+    // the common passwords by the first new password.
+    const app = packagesLoaded("src/app.ts");
+    for (const name of ["@simplewebauthn/server", "@zxcvbn-ts/language-common"]) {
+      assert.ok(!app.some((chain) => chain.endsWith(`→ ${name}`)), `src/app.ts loads ${name}:\n${app.join("\n")}`);
+    }
+    // A cluster primary, and a start stopped by its configuration, never build the app.
+    const server = packagesLoaded("src/server.ts");
+    for (const name of ["fastify", "ajv", "@simplewebauthn/server", "markdown-it"]) {
+      assert.ok(
+        !server.some((chain) => chain.endsWith(`→ ${name}`)),
+        `src/server.ts loads ${name}:\n${server.join("\n")}`,
+      );
+    }
+  });
+
   test("every arrow points down a room, or to a leaf", () => {
     const wrong = upArrows(graph);
     assert.deepEqual(wrong, [], `arrows against the rooms:\n${wrong.join("\n")}`);

@@ -8,7 +8,8 @@ import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { FIRST_RESTART_DELAY_MS, STABLE_AFTER_MS } from "../../src/cluster.js";
 import { createSchema } from "../support/app.js";
-import { START_LIMIT_MS } from "../support/limits.js";
+import { eventually } from "../support/eventually.js";
+import { START_LIMIT_MS, WAIT_LIMIT_MS } from "../support/limits.js";
 import {
   freePort,
   RawConnection,
@@ -26,10 +27,19 @@ const sqliteUrl = () => `sqlite:${join(dir, `cluster-${++databases}.db`)}`;
 
 type LogLine = Record<string, unknown> & { msg?: string; pid?: number };
 
-/** Every line the process wrote to standard output, each of which must be a JSON record. */
+/**
+ * Every line the process has written to standard output so far, each of which must be a JSON
+ * record. A line still being read (a pipe read can end inside one) is not a line yet; once the
+ * process has exited, the output must end with a whole line.
+ */
 function logLines(server: RunningServer): LogLine[] {
-  return server
-    .stdout()
+  const stdout = server.stdout();
+  const exited = server.child.exitCode !== null || server.child.signalCode !== null;
+  if (exited && stdout !== "" && !stdout.endsWith("\n")) {
+    throw new Error(`the output ends inside a line: ${stdout.slice(-300)}`);
+  }
+  return stdout
+    .slice(0, stdout.lastIndexOf("\n") + 1)
     .split("\n")
     .filter((line) => line !== "")
     .map((line) => {
@@ -75,14 +85,30 @@ async function startCluster(env: Record<string, string>): Promise<{ server: Runn
   return { server, pids: await listeningWorkers(server, 2) };
 }
 
+/** The log lines of completed requests for `url`, among the lines after the first `skip`. */
+const requestLines = (server: RunningServer, method: string, url: string, skip = 0) =>
+  logLines(server)
+    .slice(skip)
+    .filter((line) => line.msg === "request completed" && line.method === method && line.url === url);
+
 /** Which processes logged a request whose URL is `url`, among the log lines after the first `skip`. */
 const servedBy = (server: RunningServer, method: string, url: string, skip = 0) =>
-  new Set(
-    logLines(server)
-      .slice(skip)
-      .filter((line) => line.msg === "request completed" && line.method === method && line.url === url)
-      .map((line) => line.pid),
-  );
+  new Set(requestLines(server, method, url, skip).map((line) => line.pid));
+
+/**
+ * Waits until `count` requests for `url` answered after the first `skip` lines are logged: a
+ * worker writes a request's line once the response has gone, so it can reach the pipe after the
+ * client has its answer.
+ */
+async function loggedRequests(server: RunningServer, method: string, url: string, count: number, skip = 0) {
+  const deadline = Date.now() + WAIT_LIMIT_MS;
+  for (;;) {
+    const lines = requestLines(server, method, url, skip);
+    if (lines.length >= count) return lines;
+    if (Date.now() > deadline) throw new Error(`${lines.length} of ${count} ${method} ${url} logged`);
+    await sleep(20);
+  }
+}
 
 const post = (url: string, path: string, body: unknown) =>
   fetch(`${url}${path}`, {
@@ -106,6 +132,15 @@ function tally(results: string[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const result of results) counts[result] = (counts[result] ?? 0) + 1;
   return counts;
+}
+
+async function connectionRefused(url: string): Promise<boolean> {
+  try {
+    (await RawConnection.open(url)).close();
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ECONNREFUSED";
+  }
 }
 
 const uniqueName = () => `P${randomBytes(5).toString("hex")}`;
@@ -153,7 +188,7 @@ describe("two separately started servers on one PostgreSQL schema", () => {
 
   before(async () => {
     schema = await createSchema("cluster");
-    servers = [await startServer({ DATABASE_URL: schema.url }), await startServer({ DATABASE_URL: schema.url })];
+    servers = await Promise.all([startServer({ DATABASE_URL: schema.url }), startServer({ DATABASE_URL: schema.url })]);
     urls = servers.map((server) => server.url);
   });
   after(async () => {
@@ -220,7 +255,7 @@ describe("a cluster of two workers on one PostgreSQL schema", () => {
     for (let round = 0; round < 10 && answeredBy < 2; round++) {
       const logged = logLines(cluster).length;
       assert.deepEqual(await racingCreates([cluster.url], 50), { "201": 1, "409": 49 });
-      await sleep(100);
+      await loggedRequests(cluster, "POST", "/api/people", 50, logged);
       answeredBy = servedBy(cluster, "POST", "/api/people", logged).size;
     }
     assert.equal(answeredBy, 2, "both workers answered one round");
@@ -232,7 +267,7 @@ describe("a cluster of two workers on one PostgreSQL schema", () => {
       const { personId, ids } = await simultaneousNotes([cluster.url], 200);
       assert.equal(new Set(ids).size, 200);
       assert.equal(await notesTotal(cluster.url, personId), 200);
-      await sleep(100);
+      await loggedRequests(cluster, "POST", `/api/people/${personId}/notes`, 200);
       wroteIn = servedBy(cluster, "POST", `/api/people/${personId}/notes`).size;
     }
     assert.equal(wroteIn, 2, "both workers wrote in one round");
@@ -251,22 +286,26 @@ describe("cluster supervision", () => {
     let replacement: number | undefined;
     const results: string[] = [];
     const afterReplacement: string[] = [];
-    // Bounded in count and time; the clients go on until 100 requests were sent after the
-    // replacement, however long the replacement takes to start on a busy machine.
-    const deadline = Date.now() + START_LIMIT_MS;
+    // A bound on a hang: the clients go on until 100 requests were answered after the replacement
+    // listens, however long a busy machine takes to start it.
+    const deadline = Date.now() + 2 * START_LIMIT_MS;
     // Each client sends one request at a time on a fresh connection, so at most one per client can be
     // in flight on the worker when it dies.
     const client = async () => {
-      for (let i = 0; i < 20_000 && Date.now() < deadline; i++) {
+      while (afterReplacement.length < 100 && Date.now() < deadline) {
         const result = await statusOf(
           fetch(`${server.url}/api/people/1`, { headers: { connection: "close" }, signal: AbortSignal.timeout(5_000) }),
         );
         (replacement === undefined ? results : afterReplacement).push(result);
-        if (afterReplacement.length >= 100) return;
       }
     };
     const load = Promise.all(Array.from({ length: clients }, client));
-    await sleep(300);
+    // Killed while the clients' requests are flowing.
+    await eventually(
+      async () => results.length,
+      (answered) => answered >= 20,
+      "the first answers",
+    );
     process.kill(victim, "SIGKILL");
     const restarted = await waitForLine(
       server,
@@ -288,39 +327,12 @@ describe("cluster supervision", () => {
     assert.ok(afterReplacement.length >= 100, "requests kept coming after the replacement");
     const exit = logLines(server).find((line) => line.workerPid === victim && line.signal === "SIGKILL");
     assert.equal(exit?.msg, "worker was killed by SIGKILL: restarting it");
-    await sleep(100);
-    assert.ok(servedBy(server, "GET", "/api/people/1").has(replacement), "the new worker answers requests");
+    // The new worker answers requests (one of the requests after it listened, by its log line).
+    await waitForLine(
+      server,
+      (line) => line.msg === "request completed" && line.url === "/api/people/1" && line.pid === replacement,
+    );
     assert.equal(await within(server.stop(), START_LIMIT_MS, "the exit"), 0);
-  });
-
-  test("SIGTERM to the primary drains every worker: a request in flight is answered, and it exits 0", async (t) => {
-    const { server } = await startCluster({ DATABASE_URL: sqliteUrl(), ...SHUTDOWN });
-    t.after(() => server.kill());
-    const body = JSON.stringify({ content: "written across the shutdown" });
-    const upload = await RawConnection.open(server.url);
-    upload.send(
-      requestHead("POST", "/api/people/1/notes", {
-        "content-type": "application/json",
-        "content-length": Buffer.byteLength(body),
-        expect: "100-continue",
-      }),
-    );
-    assert.equal((await upload.next()).status, 100, "a worker has received the request");
-    upload.send(body.slice(0, 10));
-
-    server.child.kill("SIGTERM");
-    await sleep(1_300);
-    upload.send(body.slice(10));
-    const response = await upload.next();
-    assert.equal(response.status, 201, response.body);
-    assert.equal(response.headers.connection, "close");
-    assert.equal(await within(server.exited, START_LIMIT_MS, "the exit"), 0);
-    const lines = logLines(server);
-    assert.equal(lines.filter((line) => line.msg === "stopped cleanly").length, 2, "both workers drained");
-    assert.deepEqual(
-      lines.filter((line) => line.msg === "worker stopped").map((line) => line.code),
-      [0, 0],
-    );
   });
 
   test("a worker that must cut a request at the drain deadline makes the primary exit 1", async (t) => {
@@ -328,10 +340,14 @@ describe("cluster supervision", () => {
     t.after(() => server.kill());
     const upload = await RawConnection.open(server.url);
     upload.send(
-      requestHead("POST", "/api/people/1/notes", { "content-type": "application/json", "content-length": 100 }),
+      requestHead("POST", "/api/people/1/notes", {
+        "content-type": "application/json",
+        "content-length": 100,
+        expect: "100-continue",
+      }),
     );
+    assert.equal((await upload.next()).status, 100, "a worker has received the request");
     upload.send('{"content":');
-    await sleep(200);
     server.child.kill("SIGTERM");
     await within(upload.closed, 6_000, "the stalled upload being cut");
     assert.equal(await within(server.exited, START_LIMIT_MS, "the exit"), 1);
@@ -422,20 +438,6 @@ describe("cluster supervision", () => {
     }
   });
 
-  test("serve --workers 2 on SQLite warns that writes queue across processes, and stops with 0", async (t) => {
-    const server = await startServer(
-      { LOG_LEVEL: "info", DATABASE_URL: sqliteUrl() },
-      { args: ["dist/cli.js", "serve", "--workers", "2"] },
-    );
-    t.after(() => server.kill());
-    await listeningWorkers(server, 2);
-    const warning = logLines(server).find(
-      (line) => line.level === 40 && /SQLite has one write lock/.test(line.msg ?? ""),
-    );
-    assert.equal(warning?.workers, 2);
-    assert.equal(await within(server.stop(), START_LIMIT_MS, "the exit"), 0);
-  });
-
   test("WORKERS=1 on SQLite serves from one process, without the warning", async (t) => {
     const server = await startServer({ WORKERS: "1", LOG_LEVEL: "info", DATABASE_URL: sqliteUrl() });
     t.after(() => server.kill());
@@ -481,35 +483,49 @@ describe("start-up checks on PostgreSQL", () => {
   });
 });
 
-describe("logs of several workers on one pipe", () => {
-  test("every line on standard output is a whole JSON record, even when the pipe fills up", async (t) => {
-    const { server } = await startCluster({ DATABASE_URL: sqliteUrl() });
-    t.after(() => server.kill());
-    // Request lines of 1 to 2 kB, a few over PIPE_BUF, from both workers at once, while nobody reads
-    // the pipe: writes then wait for room, which is when long writes of two processes mix.
-    server.child.stdout?.pause();
-    const requests = Array.from({ length: 300 }, (_, i) =>
-      statusOf(fetch(`${server.url}/api/people/1?pad=${"x".repeat(i % 50 === 0 ? 6000 : 1000 + (i % 7) * 150)}`)),
-    );
-    await sleep(1_000);
-    server.child.stdout?.resume();
-    const results = await Promise.all(requests);
-    assert.ok(!results.some((result) => result.startsWith("failed")), JSON.stringify(tally(results)));
-    assert.equal(await within(server.stop(), START_LIMIT_MS, "the exit"), 0);
-    const requestLines = logLines(server).filter((line) => line.msg === "request completed");
-    assert.equal(requestLines.length, 300, "every request was logged once");
-    assert.equal(new Set(requestLines.map((line) => line.pid)).size, 2, "by both workers");
-    assert.equal(requestLines.filter((line) => line.truncatedFromBytes !== undefined).length, 6);
-  });
-});
+/**
+ * One cluster for the tests that leave it as it was, started as an operator would: `serve
+ * --workers 2`. The last test ends it with SIGTERM.
+ */
+describe("a cluster of two workers on SQLite, started with serve --workers 2", () => {
+  let server: RunningServer;
 
-describe("metrics of several workers", () => {
-  test("one scrape counts the requests every worker answered", async (t) => {
-    const { server } = await startCluster({ DATABASE_URL: sqliteUrl() });
-    t.after(() => server.kill());
+  before(async () => {
+    server = await startServer(
+      { LOG_LEVEL: "info", DATABASE_URL: sqliteUrl(), ...SHUTDOWN },
+      { args: ["dist/cli.js", "serve", "--workers", "2"] },
+    );
+    await listeningWorkers(server, 2);
+  });
+  after(() => server.kill());
+
+  test("it warns that SQLite's writes queue across processes", () => {
+    const warning = logLines(server).find(
+      (line) => line.level === 40 && /SQLite has one write lock/.test(line.msg ?? ""),
+    );
+    assert.equal(warning?.workers, 2);
+  });
+
+  test("one scrape counts the requests every worker answered", async () => {
+    const skip = logLines(server).length;
+    const counted = async () => {
+      const scrape = await fetch(`${server.url}/metrics`);
+      assert.equal(scrape.status, 200);
+      const text = await scrape.text();
+      const line = text
+        .split("\n")
+        .find(
+          (l) =>
+            l.startsWith("http_requests_total{") &&
+            l.includes('operation="people.read_one"') &&
+            l.includes('status="200"'),
+        );
+      return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
+    };
+    const before = await counted();
     let sent = 0;
     // Fresh connections, many at once, until both workers have answered some (bounded).
-    for (let round = 0; round < 10 && servedBy(server, "GET", "/api/people/1").size < 2; round++) {
+    for (let round = 0; round < 10 && servedBy(server, "GET", "/api/people/1", skip).size < 2; round++) {
       const answers = await Promise.all(
         Array.from({ length: 20 }, () =>
           statusOf(fetch(`${server.url}/api/people/1`, { headers: { connection: "close" } })),
@@ -517,22 +533,61 @@ describe("metrics of several workers", () => {
       );
       assert.deepEqual(tally(answers), { 200: 20 });
       sent += 20;
-      await sleep(100);
+      await loggedRequests(server, "GET", "/api/people/1", sent, skip);
     }
-    assert.equal(servedBy(server, "GET", "/api/people/1").size, 2, "both workers answered");
-    const scrape = await fetch(`${server.url}/metrics`);
-    assert.equal(scrape.status, 200);
-    const text = await scrape.text();
-    const line = text
-      .split("\n")
-      .find(
-        (l) =>
-          l.startsWith("http_requests_total{") &&
-          l.includes('operation="people.read_one"') &&
-          l.includes('status="200"'),
-      );
-    assert.ok(line, text.slice(0, 2000));
-    assert.equal(Number(line.slice(line.lastIndexOf(" ") + 1)), sent, "the requests of both workers, summed");
-    assert.equal(await within(server.stop(), START_LIMIT_MS, "the exit"), 0);
+    assert.equal(servedBy(server, "GET", "/api/people/1", skip).size, 2, "both workers answered");
+    assert.equal((await counted()) - before, sent, "the requests of both workers, summed");
+  });
+
+  test("every line on standard output is a whole JSON record, even when the pipe fills up", async () => {
+    const skip = logLines(server).length;
+    const url = (i: number) => `/api/people/1?pad=${"x".repeat(i % 50 === 0 ? 6000 : 1000 + (i % 7) * 150)}`;
+    // Request lines of 1 to 2 kB, a few over PIPE_BUF, from both workers at once, while nobody reads
+    // the pipe: writes then wait for room, which is when long writes of two processes mix.
+    server.child.stdout?.pause();
+    const requests = Array.from({ length: 300 }, (_, i) => statusOf(fetch(`${server.url}${url(i)}`)));
+    await sleep(1_000);
+    server.child.stdout?.resume();
+    const results = await Promise.all(requests);
+    assert.ok(!results.some((result) => result.startsWith("failed")), JSON.stringify(tally(results)));
+    // Every line so far parses (logLines checks each); these requests' lines, once all are written:
+    const padded = (line: LogLine) =>
+      line.msg === "request completed" && /^\/api\/people\/1\?pad=/.test(String(line.url));
+    const deadline = Date.now() + WAIT_LIMIT_MS;
+    while (logLines(server).slice(skip).filter(padded).length < 300 && Date.now() < deadline) await sleep(20);
+    const lines = logLines(server).slice(skip).filter(padded);
+    assert.equal(lines.length, 300, "every request was logged once");
+    assert.equal(new Set(lines.map((line) => line.pid)).size, 2, "by both workers");
+    assert.equal(lines.filter((line) => line.truncatedFromBytes !== undefined).length, 6);
+  });
+
+  // Last: it ends the cluster.
+  test("SIGTERM to the primary drains every worker: a request in flight is answered, and it exits 0", async () => {
+    const body = JSON.stringify({ content: "written across the shutdown" });
+    const upload = await RawConnection.open(server.url);
+    upload.send(
+      requestHead("POST", "/api/people/1/notes", {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(body),
+        expect: "100-continue",
+      }),
+    );
+    assert.equal((await upload.next()).status, 100, "a worker has received the request");
+    upload.send(body.slice(0, 10));
+
+    server.child.kill("SIGTERM");
+    await eventually(() => connectionRefused(server.url), Boolean, "the listeners closed once the delay has passed");
+    upload.send(body.slice(10));
+    const response = await upload.next();
+    assert.equal(response.status, 201, response.body);
+    assert.equal(response.headers.connection, "close");
+    assert.equal(await within(server.exited, START_LIMIT_MS, "the exit"), 0);
+    // Every line the cluster wrote, the tests' above included, is whole, up to the last.
+    const lines = logLines(server);
+    assert.equal(lines.filter((line) => line.msg === "stopped cleanly").length, 2, "both workers drained");
+    assert.deepEqual(
+      lines.filter((line) => line.msg === "worker stopped").map((line) => line.code),
+      [0, 0],
+    );
   });
 });
