@@ -5,8 +5,10 @@
  *   tsx bench/profile.ts                         # every endpoint of the 1k dataset, 5 s each
  *   tsx bench/profile.ts --endpoint "notes/{note_id}" --dataset 1m --seconds 10
  *   tsx bench/profile.ts --summarize some.cpuprofile
+ *   tsx bench/profile.ts --endpoint "POST /api" --memory   # the database in /dev/shm: fsync costs
+ *                                                          # nothing, so the profile shows CPU, not disk waits
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Endpoint } from "./compare.js";
@@ -71,6 +73,7 @@ const { values: args } = parseArgs({
     seconds: { type: "string", default: "5" },
     endpoint: { type: "string" },
     summarize: { type: "string" },
+    memory: { type: "boolean", default: false },
   },
 });
 
@@ -93,7 +96,12 @@ async function main(): Promise<void> {
     return;
   }
   const dataset = await ensureSqliteDataset(args.dataset as DatasetName);
-  const path = workingCopy(dataset.path, `profile-${args.dataset}`);
+  let path = workingCopy(dataset.path, `profile-${args.dataset}`);
+  if (args.memory) {
+    const dir = mkdtempSync(join("/dev/shm", "people-notes-profile-"));
+    copyFileSync(path, join(dir, "profile.db"));
+    path = join(dir, "profile.db");
+  }
   const endpoints = endpointsOf(path).filter((e) => !args.endpoint || e.name.includes(args.endpoint));
   for (const endpoint of endpoints) console.log(await profileEndpoint(path, endpoint, Number(args.seconds)));
 }
