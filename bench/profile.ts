@@ -97,13 +97,17 @@ async function main(): Promise<void> {
   }
   const dataset = await ensureSqliteDataset(args.dataset as DatasetName);
   let path = workingCopy(dataset.path, `profile-${args.dataset}`);
-  if (args.memory) {
-    const dir = mkdtempSync(join("/dev/shm", "people-notes-profile-"));
-    copyFileSync(path, join(dir, "profile.db"));
-    path = join(dir, "profile.db");
+  const memory = args.memory ? mkdtempSync(join("/dev/shm", "people-notes-profile-")) : undefined;
+  try {
+    if (memory) {
+      copyFileSync(path, join(memory, "profile.db"));
+      path = join(memory, "profile.db");
+    }
+    const endpoints = endpointsOf(path).filter((e) => !args.endpoint || e.name.includes(args.endpoint));
+    for (const endpoint of endpoints) console.log(await profileEndpoint(path, endpoint, Number(args.seconds)));
+  } finally {
+    if (memory) rmSync(memory, { recursive: true, force: true });
   }
-  const endpoints = endpointsOf(path).filter((e) => !args.endpoint || e.name.includes(args.endpoint));
-  for (const endpoint of endpoints) console.log(await profileEndpoint(path, endpoint, Number(args.seconds)));
 }
 
 await main();
