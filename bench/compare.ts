@@ -38,7 +38,11 @@ export interface Endpoint {
   target: Target;
 }
 
-export const TARGET_RATIO = { read: 0.8, write: 0.7 } as const;
+/**
+ * Service/baseline req/s, issue 22: every read at least 0.9 of the bare server; note POST and PUT
+ * 1.5 times it, every write still synced before its answer (issue 4 asked 0.8 and 0.7).
+ */
+export const TARGET_RATIO = { read: 0.9, write: 1.5 } as const;
 
 export const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);

@@ -9,7 +9,8 @@ import { ROOT } from "./servers.js";
 
 const run = promisify(execFile);
 const WRK_SCRIPTS = resolve(ROOT, "bench/wrk");
-export const CONNECTIONS = 20;
+/** wrk connections per round: 20, or BENCH_CONNECTIONS (issue 22 states its write target at 16). */
+export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
 
 export type Method = "GET" | "POST" | "PUT";
 

@@ -5,8 +5,10 @@
  *   tsx bench/profile.ts                         # every endpoint of the 1k dataset, 5 s each
  *   tsx bench/profile.ts --endpoint "notes/{note_id}" --dataset 1m --seconds 10
  *   tsx bench/profile.ts --summarize some.cpuprofile
+ *   tsx bench/profile.ts --endpoint "POST /api" --memory   # the database in /dev/shm: fsync costs
+ *                                                          # nothing, so the profile shows CPU, not disk waits
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Endpoint } from "./compare.js";
@@ -71,6 +73,7 @@ const { values: args } = parseArgs({
     seconds: { type: "string", default: "5" },
     endpoint: { type: "string" },
     summarize: { type: "string" },
+    memory: { type: "boolean", default: false },
   },
 });
 
@@ -93,9 +96,18 @@ async function main(): Promise<void> {
     return;
   }
   const dataset = await ensureSqliteDataset(args.dataset as DatasetName);
-  const path = workingCopy(dataset.path, `profile-${args.dataset}`);
-  const endpoints = endpointsOf(path).filter((e) => !args.endpoint || e.name.includes(args.endpoint));
-  for (const endpoint of endpoints) console.log(await profileEndpoint(path, endpoint, Number(args.seconds)));
+  let path = workingCopy(dataset.path, `profile-${args.dataset}`);
+  const memory = args.memory ? mkdtempSync(join("/dev/shm", "people-notes-profile-")) : undefined;
+  try {
+    if (memory) {
+      copyFileSync(path, join(memory, "profile.db"));
+      path = join(memory, "profile.db");
+    }
+    const endpoints = endpointsOf(path).filter((e) => !args.endpoint || e.name.includes(args.endpoint));
+    for (const endpoint of endpoints) console.log(await profileEndpoint(path, endpoint, Number(args.seconds)));
+  } finally {
+    if (memory) rmSync(memory, { recursive: true, force: true });
+  }
 }
 
 await main();

@@ -8,7 +8,8 @@
  *   npm run bench -- --search --no-postgres --datasets 1k
  *
  * Seeding 1m notes into PostgreSQL takes about ten minutes here; BENCH_SEARCH_POSTGRES_SCHEMA=name
- * measures a schema seeded before (and leaves it) instead.
+ * measures a schema seeded before (and leaves it) instead. BENCH_SEARCH_SQLITE=0 measures
+ * PostgreSQL only.
  */
 import { performance } from "node:perf_hooks";
 import type { FastifyInstance } from "fastify";
@@ -107,13 +108,16 @@ async function measureStore(engine: keyof typeof SAMPLES, store: Store): Promise
 export async function measureSearch(postgres: boolean, dataset: DatasetName = "1m"): Promise<void> {
   const cached = await ensureSqliteDataset(dataset);
   console.log(`${dataset}: ${cached.people} people, ${cached.notes} notes (${cached.path})`);
-  const sqlite = openStore({ engine: "sqlite", path: cached.path });
   let common: Measured | undefined;
-  try {
-    const results = await measureStore("SQLite", sqlite);
-    common = results.find((r) => r.name.startsWith("common word, page of 20"));
-  } finally {
-    await sqlite.close();
+  // BENCH_SEARCH_SQLITE=0: PostgreSQL only.
+  if (process.env.BENCH_SEARCH_SQLITE !== "0") {
+    const sqlite = openStore({ engine: "sqlite", path: cached.path });
+    try {
+      const results = await measureStore("SQLite", sqlite);
+      common = results.find((r) => r.name.startsWith("common word, page of 20"));
+    } finally {
+      await sqlite.close();
+    }
   }
   if (common) {
     const verdict = common.p50 < TARGET_MS && common.p99 < TARGET_MS ? "within" : "NOT within";

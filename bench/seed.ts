@@ -143,7 +143,9 @@ export async function ensureSqliteDataset(dataset: DatasetName, fresh = false): 
 
 /** Seeds a PostgreSQL schema (made empty first) and says how long it took. */
 export async function seedPostgres(config: DatabaseConfig, dataset: DatasetName): Promise<SeedReport> {
-  const store = openStore(config);
+  // Folding the counts of a million notes is one statement; on a busy machine it outlasted the
+  // service's default 5 s statement timeout, and the seed failed.
+  const store = openStore({ ...config, limits: { statementTimeoutMs: 10 * 60_000, ...config.limits } });
   try {
     const report = await seedStore(store, dataset);
     // As a running service would within a second: the seeded notes are counted in full, not live.
