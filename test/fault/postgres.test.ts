@@ -332,12 +332,15 @@ describe("writes whose database connection is lost", () => {
 
 describe("a slow database", () => {
   test(
-    "1 s of latency: 503 past the deadline, never a 500, and afterwards the pool holds only idle connections",
+    "1.5 s of latency: 503 past the deadline, never a 500, and afterwards the pool holds only idle connections",
     TEST_TIMEOUT,
     async (t) => {
       const poolSize = 4;
       const { server, proxy, schema } = await serverBehindProxy(t, { ...FAIL_FAST, DB_POOL_SIZE: String(poolSize) });
-      proxy.latency(1_000);
+      // Each way: a round trip takes 3 s, clearly past the service's own deadline for a statement
+      // (the statement timeout and a 1 s margin: 2 s). With 1 s each way the round trip and the
+      // deadline were equal, and an answer sometimes won the race (a 200 at load 24).
+      proxy.latency(1_500);
       const storm = await Promise.all(
         Array.from({ length: 3 * poolSize }, (_, i) =>
           i % 2 === 0
