@@ -33,13 +33,13 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
  * A file not named here (a new or moved one) is ordered by its layer and size.
  */
 const SLOWEST = [
-  "test/cli/export.test.ts",
-  "test/cli/copy.test.ts",
   "test/e2e/swagger-ui.test.ts",
-  "test/db/copy.test.ts",
   "test/fault/cluster.test.ts",
+  "test/cli/export.test.ts",
   "test/api/fuzz.test.ts",
-  "test/api/export.test.ts",
+  "test/e2e/sign-in.test.ts",
+  "test/db/copy.test.ts",
+  "test/e2e/quality.test.ts",
 ];
 /**
  * Files whose bounds other test files on the same cores would break: run after the others, one at a
