@@ -6,21 +6,25 @@ import { type AccessOptions, buildApp } from "../../src/app.js";
 import { prepareDatabase } from "../../src/db/setup.js";
 import { TokenService } from "../../src/domain/tokens.js";
 import { closeRedis, openRedis } from "../../src/http/redis.js";
-import { appOn, createDatabase, engines, json, sendJson, startApp, type TestApp } from "../support/app.js";
+import {
+  appOn,
+  bearer,
+  createDatabase,
+  engines,
+  json,
+  sendJson,
+  startApp,
+  type TestApp,
+  withStartedApp,
+} from "../support/app.js";
 import { freePort } from "../support/server-process.js";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
 async function withApp(engine: "sqlite" | "postgres", access: AccessOptions, work: (app: TestApp) => Promise<void>) {
-  const app = await startApp({ engine, access });
-  try {
-    await work(app);
-  } finally {
-    await app.close();
-  }
+  return withStartedApp({ engine, access }, work);
 }
 
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const note = (content: string) => json({ content });
 
 /** A write with a JSON body (or none) and, when given, the token. */

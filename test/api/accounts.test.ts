@@ -16,6 +16,7 @@ import {
   startApp,
   TEST_PASSWORD_COST,
   type TestApp,
+  withStartedApp,
 } from "../support/app.js";
 
 /** A hasher that notes every check it runs (by the cost of the hash checked against) and every hash it makes. */
@@ -41,12 +42,7 @@ const ADMIN = { kind: "admin" } as const;
 const PASSWORD = "a walk in the tall grass";
 
 async function withApp(engine: Engine, access: AccessOptions, work: (app: TestApp) => Promise<void>) {
-  const app = await startApp({ engine, access });
-  try {
-    await work(app);
-  } finally {
-    await app.close();
-  }
+  return withStartedApp({ engine, access }, work);
 }
 
 /** An invite for the person, made as the CLI or an admin would. */

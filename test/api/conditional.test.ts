@@ -1,14 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { engines, sendJson, startApp, type TestApp } from "../support/app.js";
+import { engines, sendJson, type TestApp, withStartedApp } from "../support/app.js";
 
 async function withApp(engine: "sqlite" | "postgres", work: (app: TestApp) => Promise<void>, requireIfMatch = false) {
-  const app = await startApp({ engine, ...(requireIfMatch ? { requireIfMatch } : {}) });
-  try {
-    await work(app);
-  } finally {
-    await app.close();
-  }
+  return withStartedApp({ engine, ...(requireIfMatch ? { requireIfMatch } : {}) }, work);
 }
 
 /** A write with a JSON body (or none) and, when given, If-Match. */

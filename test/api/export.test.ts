@@ -11,7 +11,7 @@ import { parseDatabaseUrl } from "../../src/config.js";
 import { openStore, type Store } from "../../src/db/database.js";
 import { prepareDatabase } from "../../src/db/setup.js";
 import { TokenService } from "../../src/domain/tokens.js";
-import { appOn, createSchema, type Engine, engines, json, type TestApp } from "../support/app.js";
+import { appOn, bearer, createSchema, type Engine, engines, json, type TestApp } from "../support/app.js";
 import { runCommand } from "../support/cli.js";
 
 /** A seeded app on a database a URL names, so the CLI can export the same database. */
@@ -58,8 +58,6 @@ async function withApp(engine: Engine, access: AccessOptions, work: (app: TestAp
     await app.close();
   }
 }
-
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 /** `notes` notes of about 1 KiB for person 1, written in bulk. */
 async function addNotes(store: Store, notes: number): Promise<void> {

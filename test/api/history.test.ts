@@ -4,19 +4,23 @@ import type { AccessOptions } from "../../src/app.js";
 import { changesAfter } from "../../src/db/changes/repository.js";
 import type { HistorySettings } from "../../src/domain/settings.js";
 import { TokenService } from "../../src/domain/tokens.js";
-import { engines, type Note, type NoteRevision, sendJson, startApp, type TestApp } from "../support/app.js";
+import {
+  bearer,
+  engines,
+  type Note,
+  type NoteRevision,
+  sendJson,
+  startApp,
+  type TestApp,
+  withStartedApp,
+} from "../support/app.js";
 
 async function withApp(
   engine: "sqlite" | "postgres",
   work: (app: TestApp) => Promise<void>,
   options: { history?: HistorySettings; access?: AccessOptions } = {},
 ) {
-  const app = await startApp({ engine, ...options });
-  try {
-    await work(app);
-  } finally {
-    await app.close();
-  }
+  return withStartedApp({ engine, ...options }, work);
 }
 
 const noteUrl = (note: Pick<Note, "person_id" | "note_id">) => `/api/people/${note.person_id}/notes/${note.note_id}`;
@@ -265,7 +269,6 @@ for (const engine of engines()) {
         const admin = (await tokens.create({ kind: "admin", name: "ops" })).token;
         const doug = (await tokens.create({ kind: "person", personId: 1, name: "Doug's" })).token;
         const kent = (await tokens.create({ kind: "person", personId: 2, name: "Kent's" })).token;
-        const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
         const note = await write(app, 1, "Doug wrote this", bearer(doug));
         await edit(app, note, "The admin changed it", bearer(admin));
         const changes = await changeCount(app);

@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import type { LightMyRequestResponse } from "fastify";
 import { AccountService } from "../../src/domain/accounts.js";
 import { TokenService } from "../../src/domain/tokens.js";
-import { type Engine, engines, sendJson, startApp, type TestApp } from "../support/app.js";
+import { type Engine, engines, sendJson, type TestApp, withStartedApp } from "../support/app.js";
 import { SoftAuthenticator } from "../support/webauthn.js";
 
 /** Requests made with inject name the host `localhost:80`: the relying party is `localhost`. */
@@ -11,12 +11,7 @@ const ORIGIN = "http://localhost:80";
 const OWN = { origin: ORIGIN };
 
 async function withApp(engine: Engine, work: (app: TestApp) => Promise<void>) {
-  const app = await startApp({ engine });
-  try {
-    await work(app);
-  } finally {
-    await app.close();
-  }
+  return withStartedApp({ engine }, work);
 }
 
 const post = (app: TestApp, url: string, body: object, headers: Record<string, string> = {}) =>

@@ -7,13 +7,14 @@ import { purgeExpired } from "../../src/db/trash-repository.js";
 import { TokenService } from "../../src/domain/tokens.js";
 import { TrashService } from "../../src/domain/trash.js";
 import {
+  bearer,
   engines,
   type Note,
   type NoteRevision,
   type Person,
   sendJson,
-  startApp,
   type TestApp,
+  withStartedApp,
 } from "../support/app.js";
 
 type TrashEntry = components["schemas"]["TrashEntry"];
@@ -23,12 +24,7 @@ async function withApp(
   work: (app: TestApp) => Promise<void>,
   options: { access?: AccessOptions } = {},
 ) {
-  const app = await startApp({ engine, ...options });
-  try {
-    await work(app);
-  } finally {
-    await app.close();
-  }
+  return withStartedApp({ engine, ...options }, work);
 }
 
 const noteUrl = (personId: number, noteId: number) => `/api/people/${personId}/notes/${noteId}`;
@@ -339,7 +335,6 @@ for (const engine of engines()) {
         engine,
         async (app) => {
           const tokens = new TokenService(app.store);
-          const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
           const admin = bearer((await tokens.create({ kind: "admin", name: "ops" })).token);
           const doug = bearer((await tokens.create({ kind: "person", personId: 1, name: "Doug's" })).token);
           const kent = bearer((await tokens.create({ kind: "person", personId: 2, name: "Kent's" })).token);

@@ -4,13 +4,12 @@ import { Webhook } from "standardwebhooks";
 import { limits } from "../../openapi/limits.js";
 import type { components } from "../../openapi/types.js";
 import { TokenService } from "../../src/domain/tokens.js";
-import { engines, type Problem, sendJson, startApp, type TestApp } from "../support/app.js";
+import { bearer, engines, type Problem, sendJson, startApp, type TestApp } from "../support/app.js";
 
 type Shown = components["schemas"]["Webhook"];
 type Created = components["schemas"]["CreatedWebhook"];
 type Delivery = components["schemas"]["WebhookDelivery"];
 
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 /** A public address, so that no name is resolved and nothing is refused as private. */
 const PUBLIC = "https://93.184.215.14/hooks/people-notes";
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { AccessOptions } from "../../src/app.js";
 import { AccountService } from "../../src/domain/accounts.js";
-import { sendJson, startApp, type TestApp } from "../support/app.js";
+import { sendJson, type TestApp, withStartedApp } from "../support/app.js";
 
 /**
  * Who a request comes from when the server stands behind a balancer (TRUST_PROXY). Which address a
@@ -14,12 +14,7 @@ const OTHER_PEER = "10.0.0.9";
 const PASSWORD = "a walk in the tall grass";
 
 async function withApp(access: AccessOptions, work: (app: TestApp) => Promise<void>) {
-  const app = await startApp({ engine: "sqlite", access });
-  try {
-    await work(app);
-  } finally {
-    await app.close();
-  }
+  return withStartedApp({ engine: "sqlite", access }, work);
 }
 
 /** A note written from `peer`, which says (or not) who it forwards for. */

@@ -173,6 +173,14 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export interface StartAppOptions {
+  engine: Engine;
+  access?: AccessOptions;
+  requireIfMatch?: boolean;
+  history?: HistorySettings;
+  webhooks?: AppOptions["webhooks"];
+}
+
 /** Builds the app as it runs in production, on a new database migrated and seeded with the tutorial's data. */
 export async function startApp({
   engine,
@@ -180,19 +188,26 @@ export async function startApp({
   requireIfMatch,
   history,
   webhooks,
-}: {
-  engine: Engine;
-  access?: AccessOptions;
-  requireIfMatch?: boolean;
-  history?: HistorySettings;
-  webhooks?: AppOptions["webhooks"];
-}): Promise<TestApp> {
+}: StartAppOptions): Promise<TestApp> {
   const database = await createDatabase(engine, undefined, { prepared: true });
   try {
     return await appOn(database, database.store, access, requireIfMatch, history, webhooks);
   } catch (error) {
     await database.destroy();
     throw error;
+  }
+}
+
+/** The Authorization header for a token. */
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** Starts an app (startApp), runs `work` on it, and closes it whether `work` passed or failed. */
+export async function withStartedApp(options: StartAppOptions, work: (app: TestApp) => Promise<void>): Promise<void> {
+  const app = await startApp(options);
+  try {
+    await work(app);
+  } finally {
+    await app.close();
   }
 }
 
