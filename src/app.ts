@@ -65,7 +65,6 @@ import {
 } from "./http/settings.js";
 import { pathMethods, responseOnlyTypes, securityByOperation } from "./http/spec.js";
 import type { RequestTracing } from "./http/tracing.js";
-import { compileValidator } from "./http/validation.js";
 import { registerWeakEtags } from "./http/weak-etags.js";
 import { registerWebApp } from "./http/web.js";
 import { projectRoot } from "./paths.js";
@@ -205,7 +204,6 @@ export async function buildApp({
 
   const spec = loadSpec();
   acceptJsonOnly(app, responseOnlyTypes(spec.document));
-  app.setValidatorCompiler(compileValidator);
   registerSecurityHeaders(app);
   registerLifecycle(app, lifecycle);
   registerServerLimits(app, serverLimits);

@@ -177,7 +177,7 @@ export class PeopleService {
       // Locked (PostgreSQL): nobody changes the person or adds a note until this commits.
       const row = await findPersonForChange(tx, personId);
       if (!row) throw personNotFound(personId);
-      if (ifMatch !== undefined) await this.#versionMatching(tx, personId, ifMatch);
+      if (ifMatch !== undefined) await this.#requireMatch(tx, row, ifMatch);
       const { notes, revisions } = await rowsOfPerson(tx, personId);
       if (!(await deletePerson(tx, personId, row.version))) throw changedMeanwhile(personId);
       await insertTrashEntry(tx, {
@@ -229,10 +229,15 @@ export class PeopleService {
   async #versionMatching(tx: Executor, personId: number, ifMatch: string): Promise<number> {
     const row = await findPerson(tx, personId);
     if (!row) throw personNotFound(personId);
-    const { etag } = tagged(row, await newestNotes(tx, [personId], EMBEDDED_NOTES));
-    if (!matchesIfMatch(ifMatch, etag)) {
-      throw new PreconditionFailed(etag, `Person ${personId} has changed since it was read (it is now ${etag})`);
-    }
+    await this.#requireMatch(tx, row, ifMatch);
     return row.version;
+  }
+
+  /** Goes on when If-Match lists the person's current tag (which covers their newest notes); else the 412 with that tag. */
+  async #requireMatch(tx: Executor, row: PersonRow, ifMatch: string): Promise<void> {
+    const { etag } = tagged(row, await newestNotes(tx, [row.person_id], EMBEDDED_NOTES));
+    if (!matchesIfMatch(ifMatch, etag)) {
+      throw new PreconditionFailed(etag, `Person ${row.person_id} has changed since it was read (it is now ${etag})`);
+    }
   }
 }

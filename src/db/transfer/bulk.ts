@@ -355,7 +355,9 @@ export async function verifyLoad(
   progress: Progress<"verifying">,
   source = "the source",
 ): Promise<{ found: RowSummary; problems: string[] }> {
-  const total = totalOf(expected ?? (await keptCounts(tx)));
+  // Read before the rows, in the same transaction: nothing writes in between.
+  const kept = await keptCounts(tx);
+  const total = totalOf(expected ?? kept);
   const digest = new RowDigest();
   for (const table of TRANSFERRED) {
     for await (const rows of rowsOf(write, table, batchRows)) {
@@ -372,7 +374,6 @@ export async function verifyLoad(
       `checksums differ: ${source.replace(/^the /, "")} sha256 ${expected.checksum}, target sha256 ${found.checksum}`,
     );
   }
-  const kept = await keptCounts(tx);
   if (!sameCounts(kept, found)) {
     problems.push(`the target's kept counts say ${inWords(kept)}, its rows are ${numbersOf(found)}`);
   }

@@ -51,10 +51,6 @@ function passkeyFailure(error: unknown): ApiError {
   return new ApiError("This browser could not use a passkey here.", undefined);
 }
 
-export async function passkeysSupported(): Promise<boolean> {
-  return (await webauthn()).browserSupportsWebAuthn();
-}
-
 /** One button: the browser offers this site's passkeys, and the one chosen signs in. */
 export async function signInWithPasskey(): Promise<AccountState> {
   const { challenge_id, options } = unwrap(
