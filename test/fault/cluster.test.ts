@@ -57,26 +57,28 @@ async function waitForLine(
   matches: (line: LogLine) => boolean,
   ms = START_LIMIT_MS,
 ): Promise<LogLine> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const found = logLines(server).find(matches);
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no such log line within ${ms} ms:\n${server.output().slice(-3000)}`);
-    await sleep(25);
-  }
+  const found = await eventually(
+    async () => logLines(server).find(matches),
+    (line) => line !== undefined,
+    "a log line",
+    ms,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; the output ends:\n${server.output().slice(-3000)}`);
+  });
+  return found as LogLine;
 }
 
 /** The pids of the workers that have said they are listening, once there are `count` of them. */
-async function listeningWorkers(server: RunningServer, count: number, ms = START_LIMIT_MS): Promise<number[]> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const pids = logLines(server)
-      .filter((line) => line.msg === "worker listening")
-      .map((line) => line.workerPid as number);
-    if (pids.length >= count) return pids;
-    if (Date.now() > deadline) throw new Error(`${pids.length} of ${count} workers listening after ${ms} ms`);
-    await sleep(25);
-  }
+function listeningWorkers(server: RunningServer, count: number, ms = START_LIMIT_MS): Promise<number[]> {
+  return eventually(
+    async () =>
+      logLines(server)
+        .filter((line) => line.msg === "worker listening")
+        .map((line) => line.workerPid as number),
+    (pids) => pids.length >= count,
+    `${count} workers listening`,
+    ms,
+  );
 }
 
 /** A cluster of two workers, logging every request, once both workers listen. */
@@ -100,14 +102,12 @@ const servedBy = (server: RunningServer, method: string, url: string, skip = 0) 
  * worker writes a request's line once the response has gone, so it can reach the pipe after the
  * client has its answer.
  */
-async function loggedRequests(server: RunningServer, method: string, url: string, count: number, skip = 0) {
-  const deadline = Date.now() + WAIT_LIMIT_MS;
-  for (;;) {
-    const lines = requestLines(server, method, url, skip);
-    if (lines.length >= count) return lines;
-    if (Date.now() > deadline) throw new Error(`${lines.length} of ${count} ${method} ${url} logged`);
-    await sleep(20);
-  }
+function loggedRequests(server: RunningServer, method: string, url: string, count: number, skip = 0) {
+  return eventually(
+    async () => requestLines(server, method, url, skip),
+    (lines) => lines.length >= count,
+    `${count} ${method} ${url} logged`,
+  );
 }
 
 const post = (url: string, path: string, body: unknown) =>
