@@ -19,7 +19,6 @@ import {
   DEFAULT_EVENT_STREAM_SETTINGS,
   DEFAULT_RATE_LIMITS,
   DEFAULT_SERVER_LIMITS,
-  DEFAULT_SIGN_INS_PER_ACCOUNT_PER_MINUTE,
   type EventStreamSettings,
   type MetricsSettings,
   type RateLimitSettings,
@@ -49,7 +48,8 @@ export interface Config {
   /** Server processes sharing the port; above 1 the process becomes a cluster primary. */
   workers: number;
   access: AccessConfig;
-  accounts: AccountConfig;
+  /** PUBLIC_URL, SESSION_IDLE_DAYS, SESSION_MAX_DAYS, SIGN_UP. */
+  accounts: AccountSettings;
   /** REQUIRE_IF_MATCH: PUT and DELETE without If-Match are refused (428). */
   requireIfMatch: boolean;
   /** METRICS (on/off) and METRICS_FROM (loopback/any). */
@@ -79,11 +79,6 @@ export interface AccessConfig {
   redisUrl?: string;
   /** TRUST_PROXY: the proxies (addresses, CIDR ranges) whose X-Forwarded-For is believed; unset, none. */
   trustProxy?: string[];
-}
-
-/** PUBLIC_URL, SESSION_IDLE_DAYS, SESSION_MAX_DAYS, SIGN_UP, RATE_LIMIT_SIGN_INS_PER_ACCOUNT_PER_MINUTE. */
-export interface AccountConfig extends AccountSettings {
-  signInsPerAccountPerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -377,7 +372,7 @@ export function publicUrl(env: NodeJS.ProcessEnv): string | undefined {
   return given.replace(/\/+$/, "");
 }
 
-function accountSettings(env: NodeJS.ProcessEnv): AccountConfig {
+function accountSettings(env: NodeJS.ProcessEnv): AccountSettings {
   const defaults = DEFAULT_ACCOUNT_SETTINGS;
   const maxDays = wholeNumber(env, "SESSION_MAX_DAYS", defaults.maxDays, 1, 3650);
   const idleDays = wholeNumber(env, "SESSION_IDLE_DAYS", Math.min(defaults.idleDays, maxDays), 1, 3650);
@@ -389,14 +384,7 @@ function accountSettings(env: NodeJS.ProcessEnv): AccountConfig {
     throw new ConfigError(`SIGN_UP must be invite or open (got ${JSON.stringify(signUp)})`);
   }
   const url = publicUrl(env);
-  const signInsPerAccountPerMinute = wholeNumber(
-    env,
-    "RATE_LIMIT_SIGN_INS_PER_ACCOUNT_PER_MINUTE",
-    DEFAULT_SIGN_INS_PER_ACCOUNT_PER_MINUTE,
-    0,
-    1_000_000,
-  );
-  return { idleDays, maxDays, signUp, signInsPerAccountPerMinute, ...(url ? { publicUrl: url } : {}) };
+  return { idleDays, maxDays, signUp, ...(url ? { publicUrl: url } : {}) };
 }
 
 const TRUST_PROXY_FORM =
@@ -452,6 +440,13 @@ function accessConfig(env: NodeJS.ProcessEnv): AccessConfig {
         env,
         "RATE_LIMIT_FAILED_SIGN_INS_PER_MINUTE",
         defaults.failedSignInsPerMinute,
+        0,
+        1_000_000,
+      ),
+      signInsPerAccountPerMinute: wholeNumber(
+        env,
+        "RATE_LIMIT_SIGN_INS_PER_ACCOUNT_PER_MINUTE",
+        defaults.signInsPerAccountPerMinute ?? 0,
         0,
         1_000_000,
       ),

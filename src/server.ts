@@ -93,7 +93,7 @@ function accessOptions(config: Config, redis: Redis | undefined): AccessOptions 
   const open = isLoopback(config.host) || config.access.allowAnonymousWrites;
   return {
     mode: open ? "once-a-token-exists" : "always",
-    rateLimits: { ...config.access.rateLimits, signInsPerAccountPerMinute: config.accounts.signInsPerAccountPerMinute },
+    rateLimits: config.access.rateLimits,
     accounts: config.accounts,
     ...(redis ? { redis } : {}),
     ...(config.access.trustProxy ? { trustProxy: config.access.trustProxy } : {}),

@@ -44,10 +44,12 @@ export interface RateLimitSettings {
   signInsPerAccountPerMinute?: number;
 }
 
-export const DEFAULT_RATE_LIMITS: RateLimitSettings = { writesPerMinute: 600, failedSignInsPerMinute: 30 };
+export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
+  writesPerMinute: 600,
+  failedSignInsPerMinute: 30,
+  signInsPerAccountPerMinute: 10,
+};
 export const NO_RATE_LIMITS: RateLimitSettings = { writesPerMinute: 0, failedSignInsPerMinute: 0 };
-/** RATE_LIMIT_SIGN_INS_PER_ACCOUNT_PER_MINUTE's default, read with the account settings. */
-export const DEFAULT_SIGN_INS_PER_ACCOUNT_PER_MINUTE = 10;
 
 export interface EventStreamSettings {
   /** Streams one process keeps open at most; one more is answered 503. */

@@ -53,11 +53,12 @@ describe("access, rate-limit, precondition and metrics settings", () => {
       ALLOW_ANONYMOUS_WRITES: "true",
       RATE_LIMIT_WRITES_PER_MINUTE: "0",
       RATE_LIMIT_FAILED_SIGN_INS_PER_MINUTE: "5",
+      RATE_LIMIT_SIGN_INS_PER_ACCOUNT_PER_MINUTE: "0",
       REDIS_URL: "redis://127.0.0.1:6379",
     });
     assert.deepEqual(access, {
       allowAnonymousWrites: true,
-      rateLimits: { writesPerMinute: 0, failedSignInsPerMinute: 5 },
+      rateLimits: { writesPerMinute: 0, failedSignInsPerMinute: 5, signInsPerAccountPerMinute: 0 },
       redisUrl: "redis://127.0.0.1:6379",
     });
   });
@@ -237,8 +238,8 @@ describe("account settings", () => {
       idleDays: 14,
       maxDays: 90,
       signUp: "invite",
-      signInsPerAccountPerMinute: 10,
     });
+    assert.equal(loadConfig({}).access.rateLimits.signInsPerAccountPerMinute, 10);
   });
 
   test("are read from the environment", () => {
@@ -247,10 +248,9 @@ describe("account settings", () => {
         SESSION_IDLE_DAYS: "2",
         SESSION_MAX_DAYS: "30",
         SIGN_UP: "open",
-        RATE_LIMIT_SIGN_INS_PER_ACCOUNT_PER_MINUTE: "0",
         PUBLIC_URL: "https://notes.example/",
       }).accounts,
-      { idleDays: 2, maxDays: 30, signUp: "open", signInsPerAccountPerMinute: 0, publicUrl: "https://notes.example" },
+      { idleDays: 2, maxDays: 30, signUp: "open", publicUrl: "https://notes.example" },
     );
   });
 
