@@ -50,6 +50,18 @@ export interface NoteRevisionTable {
 }
 
 /**
+ * A note's own columns, without what is derived from them (`search_text`), in the order its
+ * transfer carries and checks them; the trash keeps a deleted note's rows with these.
+ */
+export const NOTE_COLUMNS = [
+  "note_id",
+  "person_id",
+  "content",
+  "timestamp",
+  "version",
+] as const satisfies readonly (keyof NoteTable)[];
+
+/**
  * Every column of a kept version, in the order its transfer carries and checks them
  * (src/db/transfer/tables.ts); the history and the trash read them all.
  */

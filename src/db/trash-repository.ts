@@ -6,6 +6,7 @@ import {
   type ChangedBy,
   type Database,
   type Engine,
+  NOTE_COLUMNS,
   NOTE_REVISION_COLUMNS,
   type NoteRevisionTable,
   TRASH_ENTRY_COLUMNS,
@@ -42,7 +43,6 @@ export type NewTrashEntry = Omit<FullTrashEntry, "trash_id">;
 
 type ListedColumn = Exclude<(typeof TRASH_ENTRY_COLUMNS)[number], "rows">;
 const ENTRY_COLUMNS = TRASH_ENTRY_COLUMNS.filter((column): column is ListedColumn => column !== "rows");
-const NOTE_COLUMNS = ["note_id", "person_id", "content", "timestamp", "version"] as const;
 
 /**
  * Every note of the person, oldest first (the order of the index on the person's notes, so nothing

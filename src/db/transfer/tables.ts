@@ -12,7 +12,7 @@ import { nameKey } from "../names.js";
 import { countAllRevisions } from "../note-revisions-repository.js";
 import { countNotes } from "../notes-repository.js";
 import { countPeople } from "../people-repository.js";
-import { type Database, NOTE_REVISION_COLUMNS, TRASH_ENTRY_COLUMNS } from "../schema.js";
+import { type Database, NOTE_COLUMNS, NOTE_REVISION_COLUMNS, TRASH_ENTRY_COLUMNS } from "../schema.js";
 import { searchText } from "../search-text.js";
 import { countTrash } from "../trash-repository.js";
 
@@ -127,7 +127,7 @@ const note = describe({
   name: "note",
   plural: "notes",
   key: "note_id",
-  columns: ["note_id", "person_id", "content", "timestamp", "version"],
+  columns: NOTE_COLUMNS,
   leftToDatabase: ["search"],
   writtenWith: { columns: ["search_text"], derive: (row) => ({ search_text: searchText(String(row.content)) }) },
   version: "version",
@@ -136,7 +136,7 @@ const note = describe({
   count: countNotes,
   exported: {
     schema: "ExportNote",
-    columns: ["note_id", "person_id", "content", "timestamp", "version"],
+    columns: NOTE_COLUMNS,
     trimmed: ["content"],
   },
 });
