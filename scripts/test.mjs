@@ -8,9 +8,8 @@
 //   node scripts/test.mjs --concurrency=N …      N test files at a time (default: see CONCURRENCY)
 //   node scripts/test.mjs --list …               the files, in the order they start
 //   node scripts/test.mjs --ci                   what `npm test` does: build; then at the same time
-//                                                typecheck + lint, every test under c8, and the API
-//                                                and database tests on Node 24; then, alone, the
-//                                                benchmark gate (bench/gate.ts); a summary of times
+//                                                typecheck + lint and every test under c8; a summary
+//                                                of times
 //
 // Test files run slowest first (SLOWEST, then by the LAYERS order, then by size), each in a process
 // of its own, so the long ones start while the short ones fill the gaps, and those that measure
@@ -51,6 +50,26 @@ const ALONE = ["test/fault/sqlite-lock.test.ts", "test/fault/topology.test.ts"];
 const LAYERS = ["cli", "e2e", "fault", "api", "db", "http", "domain", "architecture"];
 
 /**
+ * Layers whose files test in-process (an app through `inject`, a store, a module): their files run
+ * several to a process (scripts/test-group.mjs), GROUP_SIZE at most, instead of one each. A test
+ * process pays about 2 s of CPU before its first test (Node, tsx, importing the app and the test
+ * support, the first compiles), more than most of these files' tests take; measured in
+ * docs/decisions.md, "A suite that people run".
+ */
+const GROUPED = ["api", "db", "domain", "http", "web", "architecture"];
+const GROUP_SIZE = 6;
+/** Files of those layers that keep a process of their own, and why. */
+const OWN_PROCESS = [
+  // Installs the process's global tracer provider: every app built after it in the process would trace.
+  "test/api/tracing.test.ts",
+  // About a fresh process's first request to each operation, before any validator is compiled.
+  "test/api/first-request.test.ts",
+  // Long enough alone to be started first (SLOWEST).
+  "test/api/fuzz.test.ts",
+  "test/db/copy.test.ts",
+];
+
+/**
  * Test files at a time. Most of a test file's time is spent waiting (for PostgreSQL, a child
  * process, a browser, a timer), so on 2 cores 4 at a time finish sooner than 1 (node --test's own
  * default there) or 2; more than that only adds contention. Measured in docs/decisions.md.
@@ -88,6 +107,8 @@ function order(files) {
     const slow = SLOWEST.indexOf(file);
     if (slow !== -1) return slow - SLOWEST.length;
     const layer = LAYERS.indexOf(relative("test", dirname(file)));
+    // A group of files (jobs) takes longer than any one file of the layers: right after SLOWEST.
+    if (GROUPED.includes(relative("test", dirname(file))) && !OWN_PROCESS.includes(file)) return -0.5;
     return layer === -1 ? LAYERS.length : layer;
   };
   const size = (file) => statSync(join(root, file)).size;
@@ -98,6 +119,36 @@ function allLayers() {
   return readdirSync(join(root, "test"), { withFileTypes: true })
     .filter((entry) => entry.isDirectory() && entry.name !== "support")
     .map((entry) => entry.name);
+}
+
+/**
+ * What the pool runs, each in a process of its own: a file, or a group of files of the GROUPED
+ * layers (sizes spread evenly over the groups), in the order given, each group where its first
+ * file was.
+ */
+function jobs(files) {
+  const groupable = files.filter(
+    (file) => GROUPED.includes(relative("test", dirname(file))) && !OWN_PROCESS.includes(file),
+  );
+  const groups = Array.from({ length: Math.ceil(groupable.length / GROUP_SIZE) }, () => ({ files: [], size: 0 }));
+  const size = (file) => statSync(join(root, file)).size;
+  for (const file of [...groupable].sort((a, b) => size(b) - size(a))) {
+    const group = groups.reduce((least, next) => (next.size < least.size ? next : least));
+    group.files.push(file);
+    group.size += size(file);
+  }
+  const groupOf = new Map(groups.flatMap((group) => group.files.map((file) => [file, group.files])));
+  const started = new Set();
+  const result = [];
+  for (const file of files) {
+    const group = groups.length > 1 || groupable.length > 1 ? groupOf.get(file) : undefined;
+    if (!group) result.push([file]);
+    else if (!started.has(group)) {
+      started.add(group);
+      result.push(group);
+    }
+  }
+  return result;
 }
 
 /** `api` → test/api's files; a path → itself. */
@@ -173,8 +224,6 @@ function killGroup(child, signal) {
  * takes a few minutes on a loaded machine.
  */
 const FILE_LIMIT_MS = 25 * 60_000;
-/** The benchmark gate takes under a minute; a hung server must not hold `npm test`. */
-const GATE_LIMIT_MS = 5 * 60_000;
 /** GNU time, when the machine has it: the CPU (user + system) of a process and every one it waited for. */
 const TIME = "/usr/bin/time";
 
@@ -211,13 +260,15 @@ function counts(output) {
  * totals and the slowest files. Fails when a file fails, or when a test was skipped or left to do.
  */
 async function pool(files, concurrency) {
-  const queue = [...files];
+  const queue = jobs(files);
   const results = [];
   const env = testEnv();
   const worker = async () => {
-    for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+    for (let job = queue.shift(); job !== undefined; job = queue.shift()) {
       const started = Date.now();
-      const args = ["--import", "tsx", "--test-reporter=spec", file];
+      const file = job.length === 1 ? job[0] : `${job.length} files: ${job.join(" ")}`;
+      const args = ["--import", "tsx", "--test-reporter=spec"];
+      args.push(...(job.length === 1 ? job : [join("scripts", "test-group.mjs"), ...job]));
       const { code, output, cpu } = await runCounted(process.execPath, args, env);
       const seconds = (Date.now() - started) / 1000;
       const counted = counts(output);
@@ -230,14 +281,15 @@ async function pool(files, concurrency) {
     }
   };
   const started = Date.now();
-  const alone = queue.filter((file) => ALONE.includes(file));
-  queue.splice(0, queue.length, ...queue.filter((file) => !ALONE.includes(file)));
-  await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+  const jobCount = queue.length;
+  const alone = queue.filter((job) => ALONE.includes(job[0]));
+  queue.splice(0, queue.length, ...queue.filter((job) => !ALONE.includes(job[0])));
+  await Promise.all(Array.from({ length: Math.min(concurrency, jobCount) }, worker));
   queue.push(...alone);
   await worker();
   const total = (name) => results.reduce((sum, result) => sum + (Number.isNaN(result[name]) ? 0 : result[name]), 0);
   console.log(
-    `\n── ${files.length} files, ${Math.min(concurrency, files.length)} at a time, in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    `\n── ${files.length} files in ${jobCount} processes, ${Math.min(concurrency, jobCount)} at a time, in ${((Date.now() - started) / 1000).toFixed(0)} s`,
   );
   console.log(COUNTED.map((name) => `${name} ${total(name)}`).join(", "));
   console.log("slowest files:");
@@ -304,29 +356,13 @@ async function ci(concurrency) {
   const started = Date.now();
   const build = await timed("build", () => run(...npm("build")));
   if (build.code !== 0) process.exit(build.code);
-  // The tests are mostly waiting; the checks and the Node 24 run (half as many files at a time: it
-  // runs beside the main run) fill the cores meanwhile.
+  // The tests are mostly waiting; the checks fill the cores meanwhile. The Node 24 run of the
+  // runtime-sensitive files (npm run test:node24) and the benchmark gate (npm run bench -- --gate)
+  // are CI's steps after this command (.ci/run): docs/decisions.md, "A suite that people run".
   const lanes = await Promise.all([
     timed("typecheck + lint", checks),
-    timed("tests (Node 20, coverage)", () => runTests(filesFor([]), { coverage: true, concurrency })),
-    timed("API and database tests on Node 24", () =>
-      run(process.execPath, [join("scripts", "node24.mjs"), "test", `--concurrency=${Math.ceil(concurrency / 2)}`], {
-        quiet: true,
-        env: testEnv(),
-      }),
-    ),
+    timed("tests (coverage)", () => runTests(filesFor([]), { coverage: true, concurrency })),
   ]);
-  // CPU time per request, service against baseline: a ratio, so the machine's speed cancels out;
-  // but a write's CPU grows with contention (docs/benchmarks.md, "The gate"), so it runs once the
-  // lanes are done, on cores of its own.
-  lanes.push(
-    await timed("benchmark gate (bench/gate.json)", () =>
-      run(process.execPath, ["--import", "tsx", join("bench", "run.ts"), "--gate", "--no-build"], {
-        quiet: true,
-        limitMs: GATE_LIMIT_MS,
-      }),
-    ),
-  );
   for (const lane of lanes) {
     if (lane.output) process.stdout.write(`\n== ${lane.name}\n${lane.output}`);
   }
@@ -348,7 +384,7 @@ const targets = argv.filter((arg) => !arg.startsWith("--"));
 if (flag("pool")) {
   process.exit(await pool(targets, concurrency));
 } else if (flag("list")) {
-  for (const file of filesFor(targets)) console.log(file);
+  for (const job of jobs(filesFor(targets))) console.log(job.join(" "));
 } else if (flag("ci")) {
   await ci(concurrency);
 } else {
