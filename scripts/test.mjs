@@ -50,23 +50,27 @@ const ALONE = ["test/fault/sqlite-lock.test.ts", "test/fault/topology.test.ts"];
 const LAYERS = ["cli", "e2e", "fault", "api", "db", "http", "domain", "architecture"];
 
 /**
- * Layers whose files test in-process (an app through `inject`, a store, a module): their files run
- * several to a process (scripts/test-group.mjs), GROUP_SIZE at most, instead of one each. A test
- * process pays about 2 s of CPU before its first test (Node, tsx, importing the app and the test
- * support, the first compiles), more than most of these files' tests take; measured in
- * docs/decisions.md, "A suite that people run".
+ * Files that run several to a process (scripts/test-group.mjs) rather than one each: those of the
+ * layers that test in-process (an app through `inject`, a store, a module), and the browser files,
+ * whose tests each start their own server and browser. A test process pays about 2 s of CPU before
+ * its first test (Node, tsx, importing the app or Playwright and the test support, the first
+ * compiles), more than most of these files' tests take; measured in docs/decisions.md, "A suite
+ * that people run". Each entry: the layers, and at most how many files to a process.
  */
-const GROUPED = ["api", "db", "domain", "http", "web", "architecture"];
-const GROUP_SIZE = 6;
+const GROUPS = [
+  { layers: ["api", "db", "domain", "http", "web", "architecture"], size: 6 },
+  { layers: ["e2e"], size: 3 },
+];
 /** Files of those layers that keep a process of their own, and why. */
 const OWN_PROCESS = [
   // Installs the process's global tracer provider: every app built after it in the process would trace.
   "test/api/tracing.test.ts",
   // About a fresh process's first request to each operation, before any validator is compiled.
   "test/api/first-request.test.ts",
-  // Long enough alone to be started first (SLOWEST).
-  "test/api/fuzz.test.ts",
-  "test/db/copy.test.ts",
+  // Rewrites the README's screenshots: alone, as `npm run screenshots` runs it.
+  "test/e2e/screenshots.test.ts",
+  // And those long enough to be started first (SLOWEST).
+  ...SLOWEST,
 ];
 
 /**
@@ -107,8 +111,8 @@ function order(files) {
     const slow = SLOWEST.indexOf(file);
     if (slow !== -1) return slow - SLOWEST.length;
     const layer = LAYERS.indexOf(relative("test", dirname(file)));
-    // A group of files (jobs) takes longer than any one file of the layers: right after SLOWEST.
-    if (GROUPED.includes(relative("test", dirname(file))) && !OWN_PROCESS.includes(file)) return -0.5;
+    // A group of files (jobs) takes longer than one file of its layer: right after SLOWEST.
+    if (GROUPS.some(({ layers }) => layers.includes(layerOf(file))) && !OWN_PROCESS.includes(file)) return -0.5;
     return layer === -1 ? LAYERS.length : layer;
   };
   const size = (file) => statSync(join(root, file)).size;
@@ -122,26 +126,28 @@ function allLayers() {
 }
 
 /**
- * What the pool runs, each in a process of its own: a file, or a group of files of the GROUPED
+ * What the pool runs, each in a process of its own: a file, or a group of files of GROUPS
  * layers (sizes spread evenly over the groups), in the order given, each group where its first
  * file was.
  */
 function jobs(files) {
-  const groupable = files.filter(
-    (file) => GROUPED.includes(relative("test", dirname(file))) && !OWN_PROCESS.includes(file),
-  );
-  const groups = Array.from({ length: Math.ceil(groupable.length / GROUP_SIZE) }, () => ({ files: [], size: 0 }));
   const size = (file) => statSync(join(root, file)).size;
-  for (const file of [...groupable].sort((a, b) => size(b) - size(a))) {
-    const group = groups.reduce((least, next) => (next.size < least.size ? next : least));
-    group.files.push(file);
-    group.size += size(file);
+  const groupOf = new Map();
+  for (const { layers, size: most } of GROUPS) {
+    const groupable = files.filter((file) => layers.includes(layerOf(file)) && !OWN_PROCESS.includes(file));
+    if (groupable.length < 2) continue;
+    const groups = Array.from({ length: Math.ceil(groupable.length / most) }, () => ({ files: [], size: 0 }));
+    for (const file of [...groupable].sort((a, b) => size(b) - size(a))) {
+      const group = groups.reduce((least, next) => (next.size < least.size ? next : least));
+      group.files.push(file);
+      group.size += size(file);
+    }
+    for (const group of groups) for (const file of group.files) groupOf.set(file, group.files);
   }
-  const groupOf = new Map(groups.flatMap((group) => group.files.map((file) => [file, group.files])));
   const started = new Set();
   const result = [];
   for (const file of files) {
-    const group = groups.length > 1 || groupable.length > 1 ? groupOf.get(file) : undefined;
+    const group = groupOf.get(file);
     if (!group) result.push([file]);
     else if (!started.has(group)) {
       started.add(group);
@@ -150,6 +156,8 @@ function jobs(files) {
   }
   return result;
 }
+
+const layerOf = (file) => relative("test", dirname(file));
 
 /** `api` → test/api's files; a path → itself. */
 function filesFor(targets) {
