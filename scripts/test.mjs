@@ -5,16 +5,17 @@
 //   node scripts/test.mjs api db                 the files of test/api and test/db (npm run test:api, …)
 //   node scripts/test.mjs test/api/notes.test.ts some files
 //   node scripts/test.mjs --coverage …           under c8, which checks the coverage floor (.c8rc.json)
-//   node scripts/test.mjs --concurrency=N …      N test files at a time (default: see CONCURRENCY)
-//   node scripts/test.mjs --list …               the files, in the order they start
+//   node scripts/test.mjs --concurrency=N …      N test processes at a time (default: see CONCURRENCY)
+//   node scripts/test.mjs --list …               the files, a process a line, in the order they start
 //   node scripts/test.mjs --ci                   what `npm test` does: build; then at the same time
 //                                                typecheck + lint and every test under c8; a summary
 //                                                of times
 //
-// Test files run slowest first (SLOWEST, then by the LAYERS order, then by size), each in a process
-// of its own, so the long ones start while the short ones fill the gaps, and those that measure
-// their own event-loop lag (ALONE) run after the others, one at a time; each file's report is
-// printed when it ends, then the totals and the slowest files. A skipped or todo test fails the run.
+// Test files run slowest first (SLOWEST, then the groups, then by the LAYERS order, then by size), a
+// process to each file or to each group of small files (GROUPS), so the long ones start while the
+// short ones fill the gaps, and those that measure their own event-loop lag (ALONE) run after the
+// others, one at a time; each process's report is printed when it ends, then the totals and the
+// slowest. A skipped or todo test fails the run.
 // Temporary files (SQLite databases, export files, browser profiles) go to /dev/shm when it has
 // room: the tests' many small commits each wait for a disk flush otherwise. This file uses Node's
 // own modules only.
