@@ -1,10 +1,10 @@
 /**
- * The gate: `npm test` fails when a change makes a benchmarked endpoint costlier. For each endpoint
+ * The gate: CI (.ci/run) fails when a change makes a benchmarked endpoint costlier. For each endpoint
  * it measures the service's CPU time per request against the bare baseline's in the same run (a
  * ratio, so the machine's speed and how busy it is mostly cancel out) and compares the median ratio
  * with the figure committed in bench/gate.json; beyond the band, it fails naming the endpoint.
  *
- *   npm run bench -- --gate                      # measure and compare (a lane of `npm test`)
+ *   npm run bench -- --gate                      # measure and compare (a step of .ci/run)
  *   npm run bench -- --gate --update --why TEXT  # measure and commit the figures anew, saying why
  */
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
