@@ -97,9 +97,6 @@ const accountOfPerson = prepareQuery((db, personId: number) =>
 const setPasswordQuery = prepareQuery((db, accountId: number, passwordHash: string) =>
   db.updateTable("account").set({ password_hash: passwordHash }).where("account_id", "=", accountId),
 );
-const anyWithPassword = prepareQuery((db) =>
-  db.selectFrom("account").select("account_id").where("password_hash", "is not", null).limit(1),
-);
 const anyAdmin = prepareQuery((db) =>
   db.selectFrom("account").select("account_id").where("kind", "=", "admin").limit(1),
 );
@@ -242,11 +239,6 @@ export const findAccountOfPerson = (ex: Executor, personId: number): Promise<Acc
 
 export async function setPassword(ex: Executor, accountId: number, passwordHash: string): Promise<void> {
   await setPasswordQuery.run(ex, accountId, passwordHash);
-}
-
-/** Whether any account can sign in with a password. */
-export async function anyAccountWithPassword(ex: Executor): Promise<boolean> {
-  return (await anyWithPassword.first(ex)) !== undefined;
 }
 
 /** Whether any admin account exists, set up or waiting for its setup link. */

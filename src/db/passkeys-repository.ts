@@ -61,8 +61,6 @@ const deleteOneQuery = prepareQuery((db, passkeyId: number, accountId: number) =
 const recordUse = prepareQuery((db, passkeyId: number, signCount: number, now: string) =>
   db.updateTable("passkey").set({ sign_count: signCount, last_used_at: now }).where("passkey_id", "=", passkeyId),
 );
-// Read from the account index, so the answer never reads a passkey row.
-const anyPasskeyQuery = prepareQuery((db) => db.selectFrom("passkey").select("account_id").limit(1));
 const deleteOfAccount = prepareQuery((db, accountId: number) =>
   db.deleteFrom("passkey").where("account_id", "=", accountId),
 );
@@ -128,11 +126,6 @@ export async function deletePasskey(ex: Executor, passkeyId: number, accountId: 
 
 export async function recordPasskeyUse(ex: Executor, passkeyId: number, signCount: number, now: string) {
   await recordUse.run(ex, passkeyId, signCount, now);
-}
-
-/** Whether any account has a passkey. */
-export async function anyPasskey(ex: Executor): Promise<boolean> {
-  return (await anyPasskeyQuery.first(ex)) !== undefined;
 }
 
 export async function deletePasskeysOf(ex: Executor, accountId: number): Promise<number> {

@@ -74,6 +74,19 @@ const usableCount = prepareQuery((db, now: string) =>
 );
 const anyUsable = prepareQuery((db, now: string) => unexpired(db, now));
 const anyUsableAdmin = prepareQuery((db, now: string) => unexpired(db, now).where("kind", "=", "admin"));
+// One statement for what a write without credentials asks on every request (AccessControl.isOn).
+const anyCredentialQuery = prepareQuery((db, now: string) =>
+  db.selectNoFrom((eb) =>
+    eb
+      .or([
+        eb.exists(unexpired(db, now)),
+        eb.exists(db.selectFrom("account").select("account_id").where("password_hash", "is not", null)),
+        // Read from the account index, so the answer never reads a passkey row.
+        eb.exists(db.selectFrom("passkey").select("account_id")),
+      ])
+      .as("any"),
+  ),
+);
 const all = prepareQuery((db) => db.selectFrom("token").select(columns).orderBy("token_id"));
 const ofPerson = prepareQuery((db, personId: number) =>
   db.selectFrom("token").select(columns).where("person_id", "=", personId).orderBy("token_id"),
@@ -122,6 +135,14 @@ export function findUsableToken(ex: Executor, secretHash: string, now: string): 
 export async function anyUsableToken(ex: Executor, now: string, kind?: "admin"): Promise<boolean> {
   const query = kind === "admin" ? anyUsableAdmin : anyUsable;
   return (await query.first(ex, now)) !== undefined;
+}
+
+/**
+ * Whether any token could be used at `now`, or any account can sign in (it has a password or a
+ * passkey), asked in one statement.
+ */
+export async function anyCredential(ex: Executor, now: string): Promise<boolean> {
+  return Boolean((await anyCredentialQuery.first(ex, now))?.any);
 }
 
 /** How many tokens could be used at `now`. */

@@ -134,10 +134,10 @@ const dueFor = (engine: Engine) => (db: Kysely<Database>, settled: number, now: 
     .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", nowMs[engine])]))
     .orderBy("webhook_id");
 const due = prepareQuery({ sqlite: dueFor("sqlite"), postgres: dueFor("postgres") });
-const earliestRetry = prepareQuery((db) =>
+const enabledSummary = prepareQuery((db) =>
   db
     .selectFrom("webhook")
-    .select((eb) => eb.fn.min("next_attempt_at").as("at"))
+    .select((eb) => [eb.fn.min("next_attempt_at").as("at"), eb.fn.countAll<number | string>().as("enabled")])
     .where("enabled", "=", 1),
 );
 
@@ -299,9 +299,10 @@ export async function dueWebhooks(ex: Executor, settled: number, now: string): P
   return (await due.run(ex, settled, now)).rows.map((row) => row.webhook_id);
 }
 
-/** When the next retry of any enabled endpoint is due, or undefined. */
-export async function earliestRetryAt(ex: Executor): Promise<string | undefined> {
-  return (await earliestRetry.first(ex))?.at ?? undefined;
+/** How many endpoints are enabled, and when the next retry of any of them is due (or undefined). */
+export async function enabledWebhooks(ex: Executor): Promise<{ count: number; earliestRetryAt: string | undefined }> {
+  const row = await enabledSummary.first(ex);
+  return { count: Number(row?.enabled ?? 0), earliestRetryAt: row?.at ?? undefined };
 }
 
 /**

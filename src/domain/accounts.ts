@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import {
   type AccountRow,
-  anyAccountWithPassword,
   anyAdminAccount,
   clearPassword,
   deleteDeadSessionRows,
@@ -25,8 +24,9 @@ import {
 } from "../db/accounts-repository.js";
 import type { Executor, UnitOfWork } from "../db/executor.js";
 import { nameKey } from "../db/names.js";
-import { anyPasskey, deletePasskeysOf } from "../db/passkeys-repository.js";
+import { deletePasskeysOf } from "../db/passkeys-repository.js";
 import { findPerson } from "../db/people-repository.js";
+import { anyCredential } from "../db/tokens-repository.js";
 import { badRequest, conflict, ProblemError, personNotFound } from "./errors.js";
 import { checkNewPassword, normalizePassword, PasswordHasher } from "./passwords.js";
 import type { PeopleService } from "./people.js";
@@ -92,9 +92,12 @@ export class AccountService {
     this.hasher = hasher;
   }
 
-  /** Whether any account can sign in (a password or a passkey): then writes need a token or a session. */
-  async anyCanSignIn(): Promise<boolean> {
-    return (await anyAccountWithPassword(this.store)) || (await anyPasskey(this.store));
+  /**
+   * Whether any token could be used now, or any account can sign in (a password or a passkey): then
+   * writes need a token or a session. Asked of the database on every such write, in one statement.
+   */
+  anyCredential(): Promise<boolean> {
+    return anyCredential(this.store, this.now().toISOString());
   }
 
   /** Whether an admin account exists (set up or waiting for its setup link). */

@@ -145,10 +145,28 @@ export class ChangeFeed {
   }
 
   /** Told by a unit of work (`src/domain/unit-of-work.ts`) after a transaction that recorded changes committed. */
-  committed(): void {
+  committed(changes: readonly FeedEvent[]): void {
     this.store.changeSignals.announce();
+    if (this.#passCommitted(changes)) return;
     // Across processes the announcement comes back as a signal; without signals, read at once.
     if (!this.store.changeSignals.crossProcess) this.wake();
+  }
+
+  /**
+   * Passes on changes this process has just committed without reading them back, when they are
+   * exactly the next revisions: every revision up to the feed's position has been passed on, so
+   * nothing can come between (on PostgreSQL, a lower revision still committing would leave a gap
+   * below them). Not while a read is under way (it may return them too) or a gap is open; then,
+   * and when anything else committed first, the table is read as before. True when passed on.
+   */
+  #passCommitted(changes: readonly FeedEvent[]): boolean {
+    if (this.#listeners.size === 0 || this.#reading !== undefined || this.#gap !== undefined) return false;
+    if (!changes.every((change, i) => change.revision === this.#position + 1 + i)) return false;
+    const last = changes.at(-1);
+    if (last === undefined) return false;
+    this.#position = last.revision;
+    this.#passOn([...changes]);
+    return true;
   }
 
   /** Reads the feed soon; several wakes while a read runs make one more read. */

@@ -1,6 +1,6 @@
 import { recordChange } from "../db/changes/repository.js";
 import type { Executor, UnitOfWork as Transactional } from "../db/executor.js";
-import type { Change } from "./changes.js";
+import type { Change, FeedEvent } from "./changes.js";
 
 /** One transaction of a write: it runs the repositories' statements and records what they changed. */
 export interface WriteTransaction extends Executor {
@@ -11,9 +11,13 @@ export interface WriteTransaction extends Executor {
   record(change: Change): Promise<void>;
 }
 
-/** Told after a transaction that recorded changes has committed (the process's change feed). */
+/**
+ * Told after a transaction that recorded changes has committed (the process's change feed), with
+ * those changes as recorded, in revision order: the feed can pass them on without reading back the
+ * rows it was just told of.
+ */
 export interface ChangeAnnouncer {
-  committed(): void;
+  committed(changes: readonly FeedEvent[]): void;
 }
 
 /** For stores with nobody listening (the CLI, tests): changes are recorded, and nobody is told. */
@@ -32,7 +36,7 @@ export class UnitOfWork {
   ) {}
 
   async transaction<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
-    let recorded = 0;
+    const recorded: FeedEvent[] = [];
     const result = await this.store.transaction(async (tx) => {
       let open = true;
       const write: WriteTransaction = {
@@ -41,14 +45,21 @@ export class UnitOfWork {
         executeQueryFirst: (query) => tx.executeQueryFirst(query),
         record: async (change) => {
           if (!open) throw new Error("a change cannot be recorded: its transaction has ended");
-          await recordChange(tx, {
+          const data = JSON.stringify(change.resource);
+          const revision = await recordChange(tx, {
             kind: change.kind,
             person_id: change.personId,
             resource_id: change.resourceId,
-            data: JSON.stringify(change.resource),
+            data,
             recorded_at: this.now(),
           });
-          recorded++;
+          recorded.push({
+            revision,
+            kind: change.kind,
+            personId: change.personId,
+            resourceId: change.resourceId,
+            data,
+          });
         },
       };
       try {
@@ -57,7 +68,7 @@ export class UnitOfWork {
         open = false;
       }
     });
-    if (recorded > 0) this.announcer.committed();
+    if (recorded.length > 0) this.announcer.committed(recorded);
     return result;
   }
 }

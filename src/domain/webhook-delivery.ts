@@ -9,7 +9,7 @@ import {
   advanceWebhook,
   changesFor,
   dueWebhooks,
-  earliestRetryAt,
+  enabledWebhooks,
   leaseWebhook,
   logDelivery,
   recordWebhookFailure,
@@ -80,6 +80,13 @@ export class WebhookDelivery {
   #scanning: Promise<void> | undefined;
   #scanAgain = false;
   #retryTimer: NodeJS.Timeout | undefined;
+  /**
+   * Whether the last look found an enabled endpoint (until there has been one, assume so). Only
+   * then does a change committed wake the delivery: with none, a write costs it nothing, and an
+   * endpoint added or enabled by another process is found by the next poll, within `pollMs` (the
+   * process that added it is woken at once, as is this one for its own).
+   */
+  #anyEnabled = true;
   readonly #stopped = new AbortController();
   #started: Promise<void> | undefined;
   #reported = false;
@@ -104,7 +111,7 @@ export class WebhookDelivery {
         const subscription = await this.feed.subscribe(undefined, (events) => {
           const last = events.at(-1);
           if (last) this.#settled = Math.max(this.#settled, last.revision);
-          this.kick();
+          if (this.#anyEnabled) this.kick();
         });
         if (signal.aborted) subscription.close();
         else this.#subscription = subscription;
@@ -177,9 +184,10 @@ export class WebhookDelivery {
     }
   }
 
-  /** Wakes at the earliest retry due, rather than at the next poll. */
+  /** Wakes at the earliest retry due, rather than at the next poll; notes whether any endpoint is enabled. */
   async #scheduleRetry(): Promise<void> {
-    const at = await earliestRetryAt(this.store);
+    const { count, earliestRetryAt: at } = await enabledWebhooks(this.store);
+    this.#anyEnabled = count > 0;
     clearTimeout(this.#retryTimer);
     if (at === undefined || this.#stopped.signal.aborted) return;
     const wait = Math.max(0, Date.parse(at) - this.now().getTime());

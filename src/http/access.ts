@@ -48,7 +48,7 @@ export class AccessControl {
 
   /** Whether writes need a token or a signed-in session right now. */
   async isOn(): Promise<boolean> {
-    return this.mode === "always" || (await this.tokens.anyUsable()) || (await this.accounts.anyCanSignIn());
+    return this.mode === "always" || (await this.accounts.anyCredential());
   }
 
   /**

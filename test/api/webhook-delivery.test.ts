@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Webhook } from "standardwebhooks";
 import type { components } from "../../openapi/types.js";
 import type { AppOptions } from "../../src/app.js";
@@ -371,6 +372,40 @@ for (const engine of engines()) {
         Array.from({ length: count }, (_, i) => `note ${i + 1}`),
       );
       assert.equal(receiver.maxInFlight, 1);
+    });
+
+    test("an endpoint registered through another process is found by the next poll of one that had seen none", async () => {
+      const receiver = await WebhookReceiver.start();
+      cleanups.push(() => receiver.close());
+      // The process the endpoint is registered through never delivers; the one written through
+      // does, and had looked and found no endpoint before it was registered.
+      const registering = await startApp({ engine, webhooks: { allowPrivate: true } });
+      const pollMs = 300;
+      const delivering = await appOn(
+        registering.database,
+        registering.database.openAnother(),
+        undefined,
+        undefined,
+        undefined,
+        { ...FAST, pollMs },
+      );
+      cleanups.push(async () => {
+        await delivering.app.close();
+        await registering.close();
+      });
+      await addNote(delivering, 1, "before any endpoint");
+      await sleep(2 * pollMs);
+      const hook = await register(registering, { url: receiver.url, events: ["note.created"] });
+      const writtenAt = Date.now();
+      for (let i = 1; i <= 3; i++) await addNote(delivering, 1, `after ${i}`);
+      await receiver.until(() => receiver.received.length >= 3, "the three changes");
+      assert.deepEqual(
+        receiver.received.map((r) => (verified(hook.secret, r).data.resource as { content: string }).content),
+        ["after 1", "after 2", "after 3"],
+      );
+      const waited = (receiver.received[0]?.at ?? Number.POSITIVE_INFINITY) - writtenAt;
+      // Within the poll, with room for a busy machine.
+      assert.ok(waited < pollMs + 3_000, `the first change came ${waited} ms after its write`);
     });
 
     test("a loopback destination is refused at delivery time too, after resolving the name", async () => {

@@ -4,6 +4,7 @@ import { changesAfter } from "../../src/db/changes/repository.js";
 import type { Store } from "../../src/db/database.js";
 import { findNote, insertNote } from "../../src/db/notes-repository.js";
 import { prepareDatabase } from "../../src/db/setup.js";
+import type { FeedEvent } from "../../src/domain/changes.js";
 import { UnitOfWork } from "../../src/domain/unit-of-work.js";
 import { createDatabase, engines } from "../support/app.js";
 
@@ -60,6 +61,44 @@ for (const engine of engines()) {
           ],
         );
       }));
+
+    test("the announcement carries the changes as stored: their revisions, kinds, ids and data, in order", async () => {
+      const database = await createDatabase(engine);
+      try {
+        await prepareDatabase(database.store);
+        const announced: FeedEvent[][] = [];
+        const unit = new UnitOfWork(database.store, { committed: (changes) => announced.push([...changes]) }, () => AT);
+        const noteId = await unit.transaction(async (tx) => {
+          const id = (await insertNote(tx, 1, "announced", AT)) as number;
+          await tx.record({
+            kind: "note.created",
+            personId: 1,
+            resourceId: id,
+            resource: { id, content: "announced" },
+          });
+          await tx.record({
+            kind: "note.updated",
+            personId: 1,
+            resourceId: id,
+            resource: { id, content: 'é \\ "quoted"' },
+          });
+          return id;
+        });
+        const { rows } = await changesAfter(database.store, 0, 1000);
+        const stored = rows.slice(-2).map((row) => ({
+          revision: row.revision,
+          kind: row.kind,
+          personId: row.person_id,
+          resourceId: row.resource_id,
+          data: row.data,
+        }));
+        assert.deepEqual(announced, [stored]);
+        assert.equal(stored[0]?.resourceId, noteId);
+        assert.equal((stored[1]?.revision ?? 0) - (stored[0]?.revision ?? 0), 1);
+      } finally {
+        await database.destroy();
+      }
+    });
 
     test("a rollback announces nothing and leaves no change behind", () =>
       withUnitOfWork(engine, async (unit, happened, store) => {

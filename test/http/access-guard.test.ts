@@ -23,7 +23,7 @@ const accounts = {
       session: { session_id: 11 },
     } as unknown as LiveSession;
   },
-  anyCanSignIn: async () => true,
+  anyCredential: async () => true,
 } as unknown as AccountService;
 const tokens = {
   async authenticate(secret: string): Promise<Principal | undefined> {
