@@ -56,7 +56,8 @@ const LAYERS = ["cli", "e2e", "fault", "api", "db", "http", "domain", "architect
  * whose tests each start their own server and browser. A test process pays about 2 s of CPU before
  * its first test (Node, tsx, importing the app or Playwright and the test support, the first
  * compiles), more than most of these files' tests take; measured in docs/decisions.md, "A suite
- * that people run". Each entry: the layers, and at most how many files to a process.
+ * that people run". Each entry: the layers, and about how many files to a process (the files are
+ * spread over the groups by size, so a group may have a file more or less).
  */
 const GROUPS = [
   { layers: ["api", "db", "domain", "http", "web", "architecture"], size: 6 },
