@@ -309,7 +309,9 @@ async function pool(files, concurrency) {
   }
   const cpu = results.reduce((sum, result) => sum + (Number.isNaN(result.cpu) ? 0 : result.cpu), 0);
   if (cpu > 0)
-    console.log(`CPU of the test processes and what they started (not the database servers): ${cpu.toFixed(0)} s`);
+    console.log(
+      `CPU of the test processes and what they waited for (not the database servers, nor Chromium's renderers, which its zygote starts): ${cpu.toFixed(0)} s`,
+    );
   const failed = results.filter((result) => result.failed);
   for (const result of failed) console.log(`FAILED ${result.file}`);
   const leftOut = total("skipped") + total("todo");
