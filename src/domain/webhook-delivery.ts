@@ -84,7 +84,8 @@ export class WebhookDelivery {
    * Whether the last look found an enabled endpoint (until there has been one, assume so). Only
    * then does a change committed wake the delivery: with none, a write costs it nothing, and an
    * endpoint added or enabled by another process is found by the next poll, within `pollMs` (the
-   * process that added it is woken at once, as is this one for its own).
+   * process that added it is woken at once, as is this one for its own). A change committed while
+   * a scan runs always makes it look again: that scan may be the one that finds the first endpoint.
    */
   #anyEnabled = true;
   readonly #stopped = new AbortController();
@@ -111,7 +112,8 @@ export class WebhookDelivery {
         const subscription = await this.feed.subscribe(undefined, (events) => {
           const last = events.at(-1);
           if (last) this.#settled = Math.max(this.#settled, last.revision);
-          if (this.#anyEnabled) this.kick();
+          // While a scan runs, its look may be about to find the first endpoint: mark it to look again.
+          if (this.#anyEnabled || this.#scanning !== undefined) this.kick();
         });
         if (signal.aborted) subscription.close();
         else this.#subscription = subscription;
