@@ -114,7 +114,7 @@ function order(files) {
     if (slow !== -1) return slow - SLOWEST.length;
     const layer = LAYERS.indexOf(relative("test", dirname(file)));
     // A group of files (jobs) takes longer than one file of its layer: right after SLOWEST.
-    if (GROUPS.some(({ layers }) => layers.includes(layerOf(file))) && !OWN_PROCESS.includes(file)) return -0.5;
+    if (groupFor(file)) return -0.5;
     return layer === -1 ? LAYERS.length : layer;
   };
   const size = (file) => statSync(join(root, file)).size;
@@ -135,10 +135,10 @@ function allLayers() {
 function jobs(files) {
   const size = (file) => statSync(join(root, file)).size;
   const groupOf = new Map();
-  for (const { layers, size: most } of GROUPS) {
-    const groupable = files.filter((file) => layers.includes(layerOf(file)) && !OWN_PROCESS.includes(file));
+  for (const entry of GROUPS) {
+    const groupable = files.filter((file) => groupFor(file) === entry);
     if (groupable.length < 2) continue;
-    const groups = Array.from({ length: Math.ceil(groupable.length / most) }, () => ({ files: [], size: 0 }));
+    const groups = Array.from({ length: Math.ceil(groupable.length / entry.size) }, () => ({ files: [], size: 0 }));
     for (const file of [...groupable].sort((a, b) => size(b) - size(a))) {
       const group = groups.reduce((least, next) => (next.size < least.size ? next : least));
       group.files.push(file);
@@ -160,6 +160,9 @@ function jobs(files) {
 }
 
 const layerOf = (file) => relative("test", dirname(file));
+/** The GROUPS entry a file runs in, or undefined for a file with a process of its own. */
+const groupFor = (file) =>
+  OWN_PROCESS.includes(file) ? undefined : GROUPS.find(({ layers }) => layers.includes(layerOf(file)));
 
 /** `api` → test/api's files; a path → itself. */
 function filesFor(targets) {

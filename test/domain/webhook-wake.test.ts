@@ -27,23 +27,22 @@ test("a change committed while the scan that finds the first endpoint runs bring
   let hold: Promise<void> | undefined;
   const isDue = (query: CompiledQuery) => /"lease_until"/.test(query.sql) && /"position" </.test(query.sql);
   const isEnabledLook = (query: CompiledQuery) => /count\(\*\)/.test(query.sql) && /"webhook"/.test(query.sql);
+  const watch = async (query: CompiledQuery) => {
+    if (isDue(query)) dueLooks++;
+    if (isEnabledLook(query)) {
+      enabledLooks++;
+      await hold;
+    }
+  };
   const watched: UnitOfWork = {
     engine: store.engine,
     transaction: (work) => store.transaction(work),
     async executeQuery(query) {
-      if (isDue(query)) dueLooks++;
-      if (isEnabledLook(query)) {
-        enabledLooks++;
-        await hold;
-      }
+      await watch(query);
       return store.executeQuery(query);
     },
     async executeQueryFirst(query) {
-      if (isDue(query)) dueLooks++;
-      if (isEnabledLook(query)) {
-        enabledLooks++;
-        await hold;
-      }
+      await watch(query);
       return store.executeQueryFirst(query);
     },
   };

@@ -31,7 +31,6 @@ const tokens = {
       ? { tokenId: 3, prefix: "pn_live", name: "script", kind: "person", personId: 1 }
       : undefined;
   },
-  anyUsable: async () => true,
 } as unknown as TokenService;
 const limits = {
   write: async () => ({ allowed: true }),
