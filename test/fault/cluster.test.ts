@@ -11,12 +11,14 @@ import { createSchema } from "../support/app.js";
 import { eventually } from "../support/eventually.js";
 import { START_LIMIT_MS, WAIT_LIMIT_MS } from "../support/limits.js";
 import {
+  connectionRefused,
   freePort,
   RawConnection,
   type RunningServer,
   requestHead,
   runToExit,
   startServer,
+  startUpload,
   within,
 } from "../support/server-process.js";
 
@@ -132,15 +134,6 @@ function tally(results: string[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const result of results) counts[result] = (counts[result] ?? 0) + 1;
   return counts;
-}
-
-async function connectionRefused(url: string): Promise<boolean> {
-  try {
-    (await RawConnection.open(url)).close();
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "ECONNREFUSED";
-  }
 }
 
 const uniqueName = () => `P${randomBytes(5).toString("hex")}`;
@@ -564,16 +557,7 @@ describe("a cluster of two workers on SQLite, started with serve --workers 2", (
   // Last: it ends the cluster.
   test("SIGTERM to the primary drains every worker: a request in flight is answered, and it exits 0", async () => {
     const body = JSON.stringify({ content: "written across the shutdown" });
-    const upload = await RawConnection.open(server.url);
-    upload.send(
-      requestHead("POST", "/api/people/1/notes", {
-        "content-type": "application/json",
-        "content-length": Buffer.byteLength(body),
-        expect: "100-continue",
-      }),
-    );
-    assert.equal((await upload.next()).status, 100, "a worker has received the request");
-    upload.send(body.slice(0, 10));
+    const upload = await startUpload(server.url, body, 10);
 
     server.child.kill("SIGTERM");
     await eventually(() => connectionRefused(server.url), Boolean, "the listeners closed once the delay has passed");

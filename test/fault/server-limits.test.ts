@@ -14,6 +14,7 @@ import { SHED_RETRY_AFTER_SECONDS } from "../../src/http/server-limits.js";
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from "../../src/http/settings.js";
 import { createDatabase, type TestDatabase } from "../support/app.js";
 import {
+  noteUpload,
   RawConnection,
   type RawResponse,
   type RunningServer,
@@ -53,15 +54,6 @@ async function opened(t: TestContext, url: string): Promise<RawConnection> {
   const connection = await RawConnection.open(url);
   t.after(() => connection.close());
   return connection;
-}
-
-/** The head of a note upload for person 1 that asks for a 100 first, so that a test knows the server has it. */
-function noteUpload(body: string): string {
-  return requestHead("POST", "/api/people/1/notes", {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(body),
-    expect: "100-continue",
-  });
 }
 
 /** The response the server sent before closing the connection, if any. */

@@ -11,12 +11,14 @@ import { prepareDatabase } from "../../src/db/setup.js";
 import { POSTGRES_URL } from "../support/app.js";
 import { eventually } from "../support/eventually.js";
 import {
+  connectionRefused,
   RawConnection,
   type RawResponse,
   rawRequest,
   requestHead,
   runToExit,
   startServer,
+  startUpload,
   within,
 } from "../support/server-process.js";
 
@@ -105,32 +107,6 @@ const SHUTDOWN_TIMEOUT_MS = 2_500;
 const SHUTDOWN = { SHUTDOWN_DELAY_MS: String(SHUTDOWN_DELAY_MS), SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) };
 /** Long enough for the server to handle the signal it was just sent. */
 const SIGNAL_HANDLED_MS = 200;
-
-/** The head of a note upload for person 1, sent with `Expect: 100-continue` so its 100 proves the server has it. */
-function noteUpload(body: string): string {
-  return requestHead("POST", "/api/people/1/notes", {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(body),
-    expect: "100-continue",
-  });
-}
-
-async function startUpload(url: string, body: string, sent: number): Promise<RawConnection> {
-  const connection = await RawConnection.open(url);
-  connection.send(noteUpload(body));
-  assert.equal((await connection.next()).status, 100, "the server has received the request");
-  connection.send(body.slice(0, sent));
-  return connection;
-}
-
-async function connectionRefused(url: string): Promise<boolean> {
-  try {
-    (await RawConnection.open(url)).close();
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "ECONNREFUSED";
-  }
-}
 
 /** A server with shutdown delays, and a keep-alive connection to it that has had one answer. */
 async function answeredKeepAlive(t: TestContext) {

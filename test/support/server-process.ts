@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { EventEmitter, once } from "node:events";
 import { connect, createServer, type Socket } from "node:net";
@@ -247,5 +248,33 @@ export async function rawRequest(
     return await connection.next();
   } finally {
     connection.close();
+  }
+}
+
+/** The head of a note upload for person 1, sent with `Expect: 100-continue` so its 100 proves the server has it. */
+export function noteUpload(body: string): string {
+  return requestHead("POST", "/api/people/1/notes", {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+    expect: "100-continue",
+  });
+}
+
+/** A note upload held open: its head answered with 100, and the first `sent` characters of its body sent. */
+export async function startUpload(url: string, body: string, sent: number): Promise<RawConnection> {
+  const connection = await RawConnection.open(url);
+  connection.send(noteUpload(body));
+  assert.equal((await connection.next()).status, 100, "the server has received the request");
+  connection.send(body.slice(0, sent));
+  return connection;
+}
+
+/** Whether a new connection to the server is refused (its listener has closed). */
+export async function connectionRefused(url: string): Promise<boolean> {
+  try {
+    (await RawConnection.open(url)).close();
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ECONNREFUSED";
   }
 }
