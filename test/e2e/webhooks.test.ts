@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Page, Request } from "playwright-core";
 import { Webhook } from "standardwebhooks";
+import { REFRESH_MS } from "../../web/src/controllers/webhooks-controller.js";
+import { DELIVERIES_SHOWN } from "../../web/src/model/webhooks.js";
 import { WAIT_LIMIT_MS } from "../support/limits.js";
 import { WebhookReceiver } from "../support/webhook-receiver.js";
 import { describeViolations, gate, SEED, screenshot, seriousAxeViolations, settle, useE2E } from "./support.js";
@@ -27,11 +29,6 @@ interface ShownDelivery {
   delivery_id: number;
   outcome: string;
 }
-
-/** How many attempts the page shows in an open log (DELIVERIES_SHOWN in web/src/model/webhooks.ts). */
-const DELIVERIES_SHOWN = 20;
-/** How often the page reads again (REFRESH_MS in web/src/controllers/webhooks-controller.ts). */
-const REFRESH_MS = 5_000;
 
 /** The page's reads of the webhooks API, and a wait until it has none outstanding. */
 function watchReads(page: Page) {

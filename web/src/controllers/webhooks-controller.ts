@@ -23,7 +23,7 @@ import type { Host, PageController } from "./page.js";
  * How often the page reads the endpoints and the open delivery log again: deliveries happen in
  * the background, after the change that caused them, and no event announces them.
  */
-const REFRESH_MS = 5_000;
+export const REFRESH_MS = 5_000;
 /** What the rotation offers by default: the contract's default overlap. */
 const DEFAULT_OVERLAP_HOURS = "24";
 
@@ -97,26 +97,28 @@ export class WebhooksController implements PageController, WebhooksState {
     const read = ++this.#reads;
     const open = this.deliveries?.webhookId;
     // The open log is read whole, and its first entry is that endpoint's newest attempt.
-    const [endpoints, log] = await Promise.all([
-      settled(this.#endpoints(open)),
-      open === undefined ? undefined : settled(listDeliveries(open, DELIVERIES_SHOWN)),
+    // Each read may fail on its own.
+    const [endpoints, log] = await Promise.allSettled([
+      this.#endpoints(open),
+      open === undefined ? undefined : listDeliveries(open, DELIVERIES_SHOWN),
     ]);
     if (read !== this.#reads) return;
     this.#finished = read;
-    if (endpoints.ok) {
+    if (endpoints.status === "fulfilled") {
       const { webhooks, latest } = endpoints.value;
-      const openLatest = log?.ok ? log.value[0] : undefined;
+      const openLatest = log.status === "fulfilled" ? log.value?.[0] : undefined;
       if (open !== undefined && openLatest) latest.set(open, openLatest);
       this.webhooks = { status: "ready", value: webhooks };
       this.latest = latest;
     } else if (this.webhooks.status !== "ready") {
       // A failed refresh keeps what was shown; only a first load shows the failure.
-      this.webhooks = { status: "error", error: toApiError(endpoints.error) };
+      this.webhooks = { status: "error", error: toApiError(endpoints.reason) };
     }
     const shown = this.deliveries;
-    if (log && shown && shown.webhookId === open) {
-      if (log.ok) shown.list = { status: "ready", value: log.value };
-      else if (shown.list.status !== "ready") shown.list = { status: "error", error: toApiError(log.error) };
+    if (open !== undefined && shown && shown.webhookId === open) {
+      if (log.status === "fulfilled") {
+        if (log.value) shown.list = { status: "ready", value: log.value };
+      } else if (shown.list.status !== "ready") shown.list = { status: "error", error: toApiError(log.reason) };
     }
     if (!this.#disposed) this.host.update();
   }
@@ -357,14 +359,4 @@ export class WebhooksController implements PageController, WebhooksState {
 
 function toggled(events: readonly string[], kind: string, on: boolean): string[] {
   return on ? [...new Set([...events, kind])] : events.filter((each) => each !== kind);
-}
-
-type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
-/** A promise's outcome as a value, so that reads made together can each fail on their own. */
-function settled<T>(promise: Promise<T>): Promise<Settled<T>> {
-  return promise.then(
-    (value) => ({ ok: true, value }),
-    (error: unknown) => ({ ok: false, error }),
-  );
 }
