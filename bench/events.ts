@@ -106,9 +106,10 @@ export async function measureEvents(): Promise<EventsFigures> {
     const every = Math.ceil(STREAMS / WATCHED);
     const watched: Stream[] = [];
     for (let i = 0; i < STREAMS; i++) {
-      const stream = await openStream(`${server.url}/api/events`, i % every === every - 1 || every === 1);
+      const isWatched = i % every === every - 1;
+      const stream = await openStream(`${server.url}/api/events`, isWatched);
       streams.push(stream);
-      if (i % every === every - 1 || every === 1) watched.push(stream);
+      if (isWatched) watched.push(stream);
     }
     const openSeconds = (performance.now() - opening) / 1000;
     await sleep(1000);

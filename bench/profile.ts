@@ -96,13 +96,14 @@ async function main(): Promise<void> {
     return;
   }
   const dataset = await ensureSqliteDataset(args.dataset as DatasetName);
-  let path = workingCopy(dataset.path, `profile-${args.dataset}`);
+  // With --memory the dataset is copied straight into /dev/shm, else beside the others.
   const memory = args.memory ? mkdtempSync(join("/dev/shm", "people-notes-profile-")) : undefined;
+  let path: string;
   try {
     if (memory) {
-      copyFileSync(path, join(memory, "profile.db"));
       path = join(memory, "profile.db");
-    }
+      copyFileSync(dataset.path, path);
+    } else path = workingCopy(dataset.path, `profile-${args.dataset}`);
     const endpoints = endpointsOf(path).filter((e) => !args.endpoint || e.name.includes(args.endpoint));
     for (const endpoint of endpoints) console.log(await profileEndpoint(path, endpoint, Number(args.seconds)));
   } finally {

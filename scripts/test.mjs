@@ -112,12 +112,11 @@ function order(files) {
     if (ALONE.includes(file)) return LAYERS.length + 1;
     const slow = SLOWEST.indexOf(file);
     if (slow !== -1) return slow - SLOWEST.length;
-    const layer = LAYERS.indexOf(relative("test", dirname(file)));
+    const layer = LAYERS.indexOf(layerOf(file));
     // A group of files (jobs) takes longer than one file of its layer: right after SLOWEST.
     if (groupFor(file)) return -0.5;
     return layer === -1 ? LAYERS.length : layer;
   };
-  const size = (file) => statSync(join(root, file)).size;
   return [...files].sort((a, b) => rank(a) - rank(b) || size(b) - size(a) || a.localeCompare(b));
 }
 
@@ -133,7 +132,6 @@ function allLayers() {
  * file was.
  */
 function jobs(files) {
-  const size = (file) => statSync(join(root, file)).size;
   const groupOf = new Map();
   for (const entry of GROUPS) {
     const groupable = files.filter((file) => groupFor(file) === entry);
@@ -160,6 +158,7 @@ function jobs(files) {
 }
 
 const layerOf = (file) => relative("test", dirname(file));
+const size = (file) => statSync(join(root, file)).size;
 /** The GROUPS entry a file runs in, or undefined for a file with a process of its own. */
 const groupFor = (file) =>
   OWN_PROCESS.includes(file) ? undefined : GROUPS.find(({ layers }) => layers.includes(layerOf(file)));
