@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { after, before } from "node:test";
 import type { Tracer } from "@opentelemetry/api";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
-import pg from "pg";
 import type { components } from "../../openapi/types.js";
 import { type AccessOptions, type AppOptions, buildApp } from "../../src/app.js";
 import { openStore, type Store } from "../../src/db/database.js";
@@ -16,6 +15,10 @@ import type { ScryptCost } from "../../src/domain/passwords.js";
 import type { HistorySettings } from "../../src/domain/settings.js";
 import { assertMatchesContract } from "./contract.js";
 import { TEST_DATABASE_LIMITS } from "./limits.js";
+import { createSchema, POSTGRES_URL } from "./postgres.js";
+import { takePreparedSchema } from "./prepared-schemas.js";
+
+export { createSchema, POSTGRES_URL, type TestSchema, withAdmin } from "./postgres.js";
 
 export type { Engine };
 export type Person = components["schemas"]["Person"];
@@ -29,9 +32,6 @@ export type Problem = components["schemas"]["Problem"];
  * hundreds of passwords; one test checks the server's own cost (test/api/accounts.test.ts).
  */
 export const TEST_PASSWORD_COST: ScryptCost = { log2N: 10, r: 8, p: 1 };
-
-/** The server every PostgreSQL test uses; each test database is a schema of its own on it. */
-export const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
 /**
  * Both engines, always. PostgreSQL is part of every run (CI and on these machines): when it cannot
@@ -59,46 +59,11 @@ function once(close: () => Promise<void>): () => Promise<void> {
   };
 }
 
-/** Runs `work` with a client of the test server, for creating and dropping schemas. */
-export async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-export interface TestSchema {
-  schema: string;
-  /** POSTGRES_URL naming the schema, as a DATABASE_URL. */
-  url: string;
-  drop(): Promise<void>;
-}
-
-/** A new, empty PostgreSQL schema `<prefix>_<random>` on the test server. */
-export async function createSchema(prefix = "t"): Promise<TestSchema> {
-  const schema = `${prefix}_${randomBytes(8).toString("hex")}`;
-  await withAdmin((client) => client.query(`create schema ${schema}`));
-  const url = new URL(POSTGRES_URL);
-  url.searchParams.set("schema", schema);
-  return {
-    schema,
-    url: url.toString(),
-    drop: () =>
-      withAdmin(async (client) => {
-        // A server under test may still hold locks for a moment after it was killed.
-        await client.query("set lock_timeout = '10s'");
-        await client.query(`drop schema ${schema} cascade`);
-      }),
-  };
-}
-
 /**
  * A SQLite database migrated and seeded once per test process, which `createDatabase(…, { prepared })`
  * copies: a copy takes a millisecond where migrating and seeding takes about 100 ms of CPU, and the
- * API tests make hundreds. PostgreSQL schemas are migrated each time (a schema cannot be copied).
+ * API tests make hundreds. A schema cannot be copied: prepared PostgreSQL schemas are reused instead
+ * (prepared-schemas.ts).
  */
 let preparedSqlite: Promise<string> | undefined;
 function preparedSqliteFile(): Promise<string> {
@@ -139,13 +104,15 @@ export async function createDatabase(
     open = () => openStore({ engine: "sqlite", path: file, limits: TEST_DATABASE_LIMITS }, undefined, tracer);
     remove = async () => rmSync(dir, { recursive: true, force: true });
   } else {
-    const { schema, drop } = await createSchema();
+    // Prepared: a schema migrated and seeded once in this process, and put back as it was after each use.
+    const { schema, drop } = prepared
+      ? await takePreparedSchema().then((taken) => ({ ...taken, drop: taken.giveBack }))
+      : await createSchema();
     open = () =>
       openStore({ engine: "postgres", url: POSTGRES_URL, schema, limits: TEST_DATABASE_LIMITS }, undefined, tracer);
     remove = drop;
   }
   const store = open();
-  if (prepared && engine === "postgres") await prepareDatabase(store);
   const closeStore = once(() => store.close());
   const others: Store[] = [];
   return {
