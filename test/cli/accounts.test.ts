@@ -5,9 +5,9 @@ import { describe, test } from "node:test";
 import { parseDatabaseUrl } from "../../src/config.js";
 import { openStore } from "../../src/db/database.js";
 import { AccountService } from "../../src/domain/accounts.js";
-import { engines } from "../support/app.js";
 import { cliDatabases, lines, runCli, runCommand } from "../support/cli.js";
 import { TEST_DATABASE_LIMITS } from "../support/limits.js";
+import { engines } from "../support/postgres.js";
 import { freePort, within } from "../support/server-process.js";
 
 const databaseUrl = cliDatabases("accounts");

@@ -8,8 +8,8 @@ import Database from "better-sqlite3";
 import { sql } from "kysely";
 import { migrateToLatest, openStore, type Store } from "../../src/db/database.js";
 import { nameKey } from "../../src/db/names.js";
-import { POSTGRES_URL } from "../support/app.js";
 import { lines, runCli } from "../support/cli.js";
+import { POSTGRES_URL } from "../support/postgres.js";
 
 const dir = mkdtempSync(join(tmpdir(), "people-notes-backup-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -13,9 +13,9 @@ import { countPeople } from "../../src/db/people-repository.js";
 import { seedTutorialData } from "../../src/db/seed.js";
 import { TABLES } from "../../src/db/transfer/tables.js";
 import { TokenService } from "../../src/domain/tokens.js";
-import { POSTGRES_URL, withAdmin } from "../support/app.js";
 import { lines, runCli, runCommand } from "../support/cli.js";
 import { TEST_DATABASE_LIMITS } from "../support/limits.js";
+import { POSTGRES_URL, withAdmin } from "../support/postgres.js";
 
 const dir = mkdtempSync(join(tmpdir(), "people-notes-copy-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

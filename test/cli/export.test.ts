@@ -11,9 +11,9 @@ import { nameKey } from "../../src/db/names.js";
 import { countNotes, countNotesOfPerson } from "../../src/db/notes-repository.js";
 import { countPeople } from "../../src/db/people-repository.js";
 import { seedTutorialData } from "../../src/db/seed.js";
-import { createSchema } from "../support/app.js";
 import { lines, runCli, runCommand } from "../support/cli.js";
 import { TEST_DATABASE_LIMITS } from "../support/limits.js";
+import { createSchema } from "../support/postgres.js";
 
 const dir = mkdtempSync(join(tmpdir(), "people-notes-export-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

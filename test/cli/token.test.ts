@@ -5,9 +5,9 @@ import { describe, test } from "node:test";
 import { parseDatabaseUrl } from "../../src/config.js";
 import { openStore } from "../../src/db/database.js";
 import { TokenService } from "../../src/domain/tokens.js";
-import { engines } from "../support/app.js";
 import { cliDatabases, lines, runCli, runCommand } from "../support/cli.js";
 import { START_LIMIT_MS, TEST_DATABASE_LIMITS } from "../support/limits.js";
+import { engines } from "../support/postgres.js";
 import { freePort, runToExit, within } from "../support/server-process.js";
 
 const databaseUrl = cliDatabases("token");

@@ -7,9 +7,9 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { FIRST_RESTART_DELAY_MS, STABLE_AFTER_MS } from "../../src/cluster.js";
-import { createSchema } from "../support/app.js";
 import { eventually } from "../support/eventually.js";
 import { START_LIMIT_MS, WAIT_LIMIT_MS } from "../support/limits.js";
+import { createSchema } from "../support/postgres.js";
 import {
   connectionRefused,
   freePort,

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createSchema, POSTGRES_URL } from "../support/app.js";
 import { type OpenStream, openStream } from "../support/event-stream.js";
+import { createSchema, POSTGRES_URL } from "../support/postgres.js";
 import { type RunningServer, startServer } from "../support/server-process.js";
 import { startTcpProxy } from "../support/tcp-proxy.js";
 

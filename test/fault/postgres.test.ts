@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { READY_TIMEOUT_MS } from "../../src/app.js";
-import { createSchema, POSTGRES_URL, withAdmin } from "../support/app.js";
+import { createSchema, POSTGRES_URL, withAdmin } from "../support/postgres.js";
 import { type RunningServer, startServer, within } from "../support/server-process.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 

@@ -8,8 +8,8 @@ import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import { openStore } from "../../src/db/database.js";
 import { prepareDatabase } from "../../src/db/setup.js";
-import { POSTGRES_URL } from "../support/app.js";
 import { eventually } from "../support/eventually.js";
+import { POSTGRES_URL } from "../support/postgres.js";
 import {
   connectionRefused,
   RawConnection,

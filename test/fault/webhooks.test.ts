@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { Webhook } from "standardwebhooks";
 import type { components } from "../../openapi/types.js";
-import { createSchema, engines } from "../support/app.js";
+import { createSchema, engines } from "../support/postgres.js";
 import { type RunningServer, startServer } from "../support/server-process.js";
 import { WebhookReceiver } from "../support/webhook-receiver.js";
 

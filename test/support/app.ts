@@ -18,7 +18,7 @@ import { TEST_DATABASE_LIMITS } from "./limits.js";
 import { createSchema, POSTGRES_URL } from "./postgres.js";
 import { takePreparedSchema } from "./prepared-schemas.js";
 
-export { createSchema, POSTGRES_URL, type TestSchema, withAdmin } from "./postgres.js";
+export { createSchema, engines, POSTGRES_URL, type TestSchema, withAdmin } from "./postgres.js";
 
 export type { Engine };
 export type Person = components["schemas"]["Person"];
@@ -32,14 +32,6 @@ export type Problem = components["schemas"]["Problem"];
  * hundreds of passwords; one test checks the server's own cost (test/api/accounts.test.ts).
  */
 export const TEST_PASSWORD_COST: ScryptCost = { log2N: 10, r: 8, p: 1 };
-
-/**
- * Both engines, always. PostgreSQL is part of every run (CI and on these machines): when it cannot
- * be reached the tests that use it fail, they are never skipped.
- */
-export function engines(): Engine[] {
-  return ["sqlite", "postgres"];
-}
 
 export interface TestDatabase {
   store: Store;

@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Writable } from "node:stream";
 import { after } from "node:test";
-import { createSchema, type TestSchema } from "./app.js";
 import { TEST_DATABASE_ENV } from "./limits.js";
+import { createSchema, type TestSchema } from "./postgres.js";
 
 const root = resolve(import.meta.dirname, "../..");
 

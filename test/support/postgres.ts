@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import type { Engine } from "../../src/db/schema.js";
 
 /** The server every PostgreSQL test uses; each test database is a schema of its own on it. */
 export const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -38,4 +39,12 @@ export async function createSchema(prefix = "t"): Promise<TestSchema> {
         await client.query(`drop schema ${schema} cascade`);
       }),
   };
+}
+
+/**
+ * Both engines, always. PostgreSQL is part of every run (CI and on these machines): when it cannot
+ * be reached the tests that use it fail, they are never skipped.
+ */
+export function engines(): Engine[] {
+  return ["sqlite", "postgres"];
 }
