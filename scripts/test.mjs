@@ -11,11 +11,11 @@
 //                                                typecheck + lint and every test under c8; a summary
 //                                                of times
 //
-// Test files run slowest first (SLOWEST, then the groups, then by the LAYERS order, then by size), a
-// process to each file or to each group of small files (GROUPS), so the long ones start while the
-// short ones fill the gaps, and those that measure their own event-loop lag (ALONE) run after the
-// others, one at a time; each process's report is printed when it ends, then the totals and the
-// slowest. A skipped or todo test fails the run.
+// Those whose timing bounds other test files would break (ALONE) run first, one at a time; then the
+// others, slowest first (SLOWEST, then the groups, then by the LAYERS order, then by size), a process
+// to each file or to each group of small files (GROUPS), so the long ones start while the short ones
+// fill the gaps; each process's report is printed when it ends, then the totals and the slowest. A
+// skipped or todo test fails the run.
 // Temporary files (SQLite databases, export files, browser profiles) go to /dev/shm when it has
 // room: the tests' many small commits each wait for a disk flush otherwise. This file uses Node's
 // own modules only.
@@ -42,10 +42,12 @@ const SLOWEST = [
   "test/e2e/quality.test.ts",
 ];
 /**
- * Files whose bounds other test files on the same cores would break: run after the others, one at a
- * time. test/fault/sqlite-lock.test.ts measures its own server's event-loop lag (it failed so with
- * four files at a time at load 7, and passed alone); test/fault/topology.test.ts asserts when HAProxy
- * marks a host down, and a 1 s health check that a loaded host answers late marks it down early.
+ * Files whose bounds other test files on the same cores would break: run before the others, one at
+ * a time (in `npm test` only the typecheck and lint run beside them, about one core), so that no
+ * core is left idle at the end of the run while they go on. test/fault/sqlite-lock.test.ts measures
+ * its own server's event-loop lag (it failed so with four files at a time at load 7, and passed
+ * alone); test/fault/topology.test.ts asserts when HAProxy marks a host down, and a 1 s health check
+ * that a loaded host answers late marks it down early. Both passed beside a typecheck at load 5–7.
  */
 const ALONE = ["test/fault/sqlite-lock.test.ts", "test/fault/topology.test.ts"];
 const LAYERS = ["cli", "e2e", "fault", "api", "db", "http", "domain", "architecture"];
@@ -109,7 +111,7 @@ function layerFiles(layer) {
 /** Slowest first: by layer, then the larger file first within one. */
 function order(files) {
   const rank = (file) => {
-    if (ALONE.includes(file)) return LAYERS.length + 1;
+    if (ALONE.includes(file)) return -SLOWEST.length - 1;
     const slow = SLOWEST.indexOf(file);
     if (slow !== -1) return slow - SLOWEST.length;
     const layer = LAYERS.indexOf(layerOf(file));
@@ -294,11 +296,11 @@ async function pool(files, concurrency) {
   };
   const started = Date.now();
   const jobCount = queue.length;
-  const alone = queue.filter((job) => ALONE.includes(job[0]));
-  queue.splice(0, queue.length, ...queue.filter((job) => !ALONE.includes(job[0])));
-  await Promise.all(Array.from({ length: Math.min(concurrency, jobCount) }, worker));
-  queue.push(...alone);
+  const others = queue.filter((job) => !ALONE.includes(job[0]));
+  queue.splice(0, queue.length, ...queue.filter((job) => ALONE.includes(job[0])));
   await worker();
+  queue.push(...others);
+  await Promise.all(Array.from({ length: Math.min(concurrency, jobCount) }, worker));
   const total = (name) => results.reduce((sum, result) => sum + (Number.isNaN(result[name]) ? 0 : result[name]), 0);
   console.log(
     `\n── ${files.length} files in ${jobCount} processes, ${Math.min(concurrency, jobCount)} at a time, in ${((Date.now() - started) / 1000).toFixed(0)} s`,
