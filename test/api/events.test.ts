@@ -6,7 +6,6 @@ import type { FastifyInstance } from "fastify";
 import pg from "pg";
 import { buildApp } from "../../src/app.js";
 import { prunedThrough, recordChange } from "../../src/db/changes/repository.js";
-import { prepareDatabase } from "../../src/db/setup.js";
 import { DEFAULT_FEED_SETTINGS, type FeedSettings } from "../../src/domain/settings.js";
 import { Lifecycle } from "../../src/http/lifecycle.js";
 import { DEFAULT_SERVER_LIMITS, type EventStreamSettings } from "../../src/http/settings.js";
@@ -47,8 +46,7 @@ async function fixture(
   engine: Engine,
   events: { feed?: FeedSettings; streams?: EventStreamSettings } = {},
 ): Promise<Fixture> {
-  const database = await createDatabase(engine);
-  await prepareDatabase(database.store);
+  const database = await createDatabase(engine, undefined, { prepared: true });
   const served = await serve(database, events);
   const opened: OpenStream[] = [];
   t.after(async () => {
@@ -167,8 +165,7 @@ for (const engine of engines()) {
     };
 
     before(async () => {
-      database = await createDatabase(engine as Engine);
-      await prepareDatabase(database.store);
+      database = await createDatabase(engine as Engine, undefined, { prepared: true });
       served = await serve(database);
     });
     after(async () => {

@@ -15,9 +15,8 @@ import { prepareDatabase } from "../../src/db/setup.js";
 import { createDatabase, engines, json, startApp, type TestDatabase } from "../support/app.js";
 
 async function withDatabase(engine: "sqlite" | "postgres", work: (database: TestDatabase) => Promise<void>) {
-  const database = await createDatabase(engine);
+  const database = await createDatabase(engine, undefined, { prepared: true });
   try {
-    await prepareDatabase(database.store);
     await work(database);
   } finally {
     await database.destroy();

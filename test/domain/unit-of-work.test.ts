@@ -3,7 +3,6 @@ import { describe, test } from "node:test";
 import { changesAfter } from "../../src/db/changes/repository.js";
 import type { Store } from "../../src/db/database.js";
 import { findNote, insertNote } from "../../src/db/notes-repository.js";
-import { prepareDatabase } from "../../src/db/setup.js";
 import type { FeedEvent } from "../../src/domain/changes.js";
 import { UnitOfWork } from "../../src/domain/unit-of-work.js";
 import { createDatabase, engines } from "../support/app.js";
@@ -18,9 +17,8 @@ async function withUnitOfWork(
   engine: "sqlite" | "postgres",
   work: (unit: UnitOfWork, happened: string[], store: Store) => Promise<void>,
 ) {
-  const database = await createDatabase(engine);
+  const database = await createDatabase(engine, undefined, { prepared: true });
   try {
-    await prepareDatabase(database.store);
     const happened: string[] = [];
     const store: Store = {
       ...database.store,
@@ -63,9 +61,8 @@ for (const engine of engines()) {
       }));
 
     test("the announcement carries the changes as stored: their revisions, kinds, ids and data, in order", async () => {
-      const database = await createDatabase(engine);
+      const database = await createDatabase(engine, undefined, { prepared: true });
       try {
-        await prepareDatabase(database.store);
         const announced: FeedEvent[][] = [];
         const unit = new UnitOfWork(database.store, { committed: (changes) => announced.push([...changes]) }, () => AT);
         const noteId = await unit.transaction(async (tx) => {
