@@ -257,7 +257,13 @@ export function useE2E({ env = {} }: { env?: Record<string, string> } = {}): E2E
   };
 }
 
+/**
+ * A full-page picture of what a test saw, in test-results/screenshots/, for a person looking into a
+ * change of the pages: only when PEOPLE_NOTES_E2E_SCREENSHOTS=1. Nothing reads them, and the 24 the
+ * browser files take cost about 3 s of CPU a run (Chromium paints and encodes the whole page).
+ */
 export async function screenshot(page: Page, name: string): Promise<void> {
+  if (process.env.PEOPLE_NOTES_E2E_SCREENSHOTS !== "1") return;
   await mkdir(SCREENSHOT_DIR, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
 }
