@@ -70,6 +70,25 @@ async function launchBrowser(): Promise<Browser> {
   });
 }
 
+/**
+ * The one browser of this test process, launched the first time a suite needs it and shared by
+ * every `useE2E` in the process (scripts/test-group.mjs runs several browser files in one process):
+ * each suite and test still gets contexts of its own, and a browser started per suite cost more CPU
+ * than many of the tests. It is closed by a hook on the root test, registered when this module is
+ * first imported, which node:test runs once every test of every file in the process has ended; were
+ * the process to end without it, Playwright kills the browser as the process exits.
+ */
+let processBrowser: Promise<Browser> | undefined;
+function sharedBrowser(): Promise<Browser> {
+  processBrowser ??= launchBrowser();
+  return processBrowser;
+}
+after(async () => {
+  const browser = processBrowser;
+  processBrowser = undefined;
+  await (await browser?.catch(() => undefined))?.close();
+});
+
 /** A page that records what should never happen: script errors, CSP violations, dialogs, foreign requests. */
 export interface WatchedPage {
   page: Page;
@@ -160,9 +179,10 @@ export interface E2E {
 }
 
 /**
- * Starts the server and the browser before the tests of the suite (or file) it is called in, and
- * stops them after. Its getters work only inside tests and hooks. `env` is more of the server's
- * settings, e.g. `{ SIGN_UP: "open" }`.
+ * Starts the server before the tests of the suite (or file) it is called in, and stops it after;
+ * the browser is the process's own (launched by the first suite that needs it, closed after the
+ * last). Its getters work only inside tests and hooks. `env` is more of the server's settings,
+ * e.g. `{ SIGN_UP: "open" }`.
  */
 export function useE2E({ env = {} }: { env?: Record<string, string> } = {}): E2E {
   let server: TestServer | undefined;
@@ -174,13 +194,12 @@ export function useE2E({ env = {} }: { env?: Record<string, string> } = {}): E2E
   before(async () => {
     server = await startServer(env);
     api = new ApiClient(server.origin);
-    browser = await launchBrowser();
+    browser = await sharedBrowser();
   });
   afterEach(async () => {
     await Promise.all(open.splice(0).map((watched) => watched.close()));
   });
   after(async () => {
-    await browser?.close();
     await server?.stop();
   });
   function started<T>(value: T | undefined): T {
@@ -238,7 +257,13 @@ export function useE2E({ env = {} }: { env?: Record<string, string> } = {}): E2E
   };
 }
 
+/**
+ * A full-page picture of what a test saw, in test-results/screenshots/, for a person looking into a
+ * change of the pages: only when PEOPLE_NOTES_E2E_SCREENSHOTS=1. Nothing reads them, and the 24 the
+ * browser files take cost about 3 s of CPU a run (Chromium paints and encodes the whole page).
+ */
 export async function screenshot(page: Page, name: string): Promise<void> {
+  if (process.env.PEOPLE_NOTES_E2E_SCREENSHOTS !== "1") return;
   await mkdir(SCREENSHOT_DIR, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
 }
