@@ -9,15 +9,15 @@
  *
  * Each path is a checkout with `dist/` built (`npm run build`, or `npx tsc -p tsconfig.json`).
  */
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { copyFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { median } from "./compare.js";
 import { endpointsOf } from "./endpoints.js";
-import { ensureLoadTool, load } from "./load.js";
+import { ensureLoadTool } from "./load.js";
+import { loadAverageLine, rotatingRounds, scratchDir } from "./rounds.js";
 import { ensureSqliteDataset } from "./seed.js";
-import { baselineSpec, type RunningServer, serviceSpec, startServer, stopServer, threadCpuSeconds } from "./servers.js";
+import { baselineSpec, type RunningServer, serviceSpec, startServer, stopServer } from "./servers.js";
 
 const { values: args, positionals } = parseArgs({
   options: { rounds: { type: "string", default: "9" }, seconds: { type: "string", default: "2" } },
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const seeded = await ensureSqliteDataset("1k");
   const post = endpointsOf(seeded.path).find((e) => e.name === "POST /api/people/{id}/notes");
   if (!post) throw new Error("no POST endpoint");
-  const dir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "people-notes-builds-"));
+  const dir = scratchDir("builds");
   const servers: { name: string; server: RunningServer }[] = [];
   try {
     let port = 5501;
@@ -51,18 +51,12 @@ async function main(): Promise<void> {
       servers.push({ name: side.name, server: await startServer(spec) });
       port++;
     }
-    for (const { server } of servers) await load(tool, server.url, post.target, 2, 1);
-    const perRequest = servers.map(() => [] as number[]);
-    for (let round = 0; round < rounds; round++) {
-      for (const i of servers.map((_, i) => (i + round) % servers.length)) {
-        const { server } = servers[i] as (typeof servers)[number];
-        const before = threadCpuSeconds(server);
-        const result = await load(tool, server.url, post.target, seconds, 1);
-        if (result.errors > 0) throw new Error(`${server.name}: ${result.errors} errors`);
-        perRequest[i]?.push(((threadCpuSeconds(server) - before) * 1e6) / result.requests);
-      }
-      log(`round ${round + 1}/${rounds}, load ${loadavg()[0]?.toFixed(1)}`);
-    }
+    const perRequest = await rotatingRounds(
+      tool,
+      servers.map(({ server }) => server),
+      post.target,
+      { rounds, seconds, log },
+    );
     console.log("\nCPU µs per note POST (one connection, median of rounds; per-round figures)");
     servers.forEach(({ name }, i) => {
       const figures = perRequest[i] ?? [];
@@ -70,11 +64,7 @@ async function main(): Promise<void> {
         `${name.padEnd(16)} ${median(figures).toFixed(0).padStart(5)}   ${figures.map((x) => x.toFixed(0)).join(" ")}`,
       );
     });
-    console.log(
-      `load average ${loadavg()
-        .map((x) => x.toFixed(1))
-        .join(" ")}`,
-    );
+    console.log(loadAverageLine());
   } finally {
     for (const { server } of servers) await stopServer(server);
     rmSync(dir, { recursive: true, force: true });

@@ -7,24 +7,16 @@
  *   npm run bench -- --gate                      # measure and compare (a step of .ci/run)
  *   npm run bench -- --gate --update --why TEXT  # measure and commit the figures anew, saying why
  */
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStore } from "../src/db/database.js";
 import { type Endpoint, median } from "./compare.js";
 import { endpointsOf } from "./endpoints.js";
 import { type LoadTool, load } from "./load.js";
+import { measureRound, scratchDir } from "./rounds.js";
 import { seedStore } from "./seed.js";
-import {
-  baselineSpec,
-  ROOT,
-  type RunningServer,
-  serviceSpec,
-  startServer,
-  stopServer,
-  threadCpuSeconds,
-} from "./servers.js";
+import { baselineSpec, ROOT, type RunningServer, serviceSpec, startServer, stopServer } from "./servers.js";
 
 export const GATE_FILE = join(ROOT, "bench/gate.json");
 
@@ -105,27 +97,11 @@ function freePort(): Promise<number> {
   });
 }
 
-/** On memory when there is room (no disk flush waits in the write rounds), else the temporary folder. */
-function scratchDir(): string {
-  return mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "people-notes-gate-"));
-}
-
-interface Round {
-  cpuUs: number;
-  errors: number;
-}
+type Round = Awaited<ReturnType<typeof measureRound>>;
 
 /** One round on one server: its CPU time per request. */
-async function measureRound(
-  tool: LoadTool,
-  server: RunningServer,
-  endpoint: Endpoint,
-  seconds: number,
-): Promise<Round> {
-  const before = threadCpuSeconds(server);
-  const result = await load(tool, server.url, endpoint.target, seconds, GATE_CONNECTIONS);
-  return { cpuUs: ((threadCpuSeconds(server) - before) * 1e6) / result.requests, errors: result.errors };
-}
+const gateMeasure = (tool: LoadTool, server: RunningServer, endpoint: Endpoint, seconds: number) =>
+  measureRound(tool, server, endpoint.target, seconds, GATE_CONNECTIONS);
 
 /** Both servers, in the order given: alternated, so neither always runs on a machine the other has warmed. */
 async function gateRound(
@@ -137,17 +113,17 @@ async function gateRound(
   serviceFirst: boolean,
 ): Promise<[Round, Round]> {
   if (serviceFirst) {
-    const a = await measureRound(tool, service, endpoint, seconds);
-    return [a, await measureRound(tool, baseline, endpoint, seconds)];
+    const a = await gateMeasure(tool, service, endpoint, seconds);
+    return [a, await gateMeasure(tool, baseline, endpoint, seconds)];
   }
-  const b = await measureRound(tool, baseline, endpoint, seconds);
-  return [await measureRound(tool, service, endpoint, seconds), b];
+  const b = await gateMeasure(tool, baseline, endpoint, seconds);
+  return [await gateMeasure(tool, service, endpoint, seconds), b];
 }
 
 /** Measures the gated endpoints on a fresh 1k dataset of its own, the same data for both servers. */
 export async function measureGate(options: GateOptions): Promise<GateResult[]> {
   const { tool, rounds, seconds, log } = options;
-  const dir = scratchDir();
+  const dir = scratchDir("gate");
   const path = join(dir, "1k.db");
   try {
     const store = openStore({ engine: "sqlite", path });

@@ -11,25 +11,17 @@
  *
  *   npx tsx bench/write-parts.ts [--rounds 7] [--seconds 2]
  */
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { copyFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import { searchText } from "../src/db/search-text.js";
 import { median } from "./compare.js";
 import { endpointsOf } from "./endpoints.js";
-import { ensureLoadTool, load } from "./load.js";
+import { ensureLoadTool } from "./load.js";
+import { loadAverageLine, rotatingRounds, scratchDir } from "./rounds.js";
 import { ensureSqliteDataset } from "./seed.js";
-import {
-  baselineSpec,
-  type RunningServer,
-  type ServerSpec,
-  serviceSpec,
-  startServer,
-  stopServer,
-  threadCpuSeconds,
-} from "./servers.js";
+import { baselineSpec, type RunningServer, type ServerSpec, serviceSpec, startServer, stopServer } from "./servers.js";
 
 const { values: args } = parseArgs({
   options: { rounds: { type: "string", default: "7" }, seconds: { type: "string", default: "2" } },
@@ -112,7 +104,7 @@ function timeSearchText(): number {
 async function main(): Promise<void> {
   const tool = ensureLoadTool(log);
   const seeded = await ensureSqliteDataset("1k");
-  const dir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "people-notes-parts-"));
+  const dir = scratchDir("parts");
   const servers: { variant: Variant; server: RunningServer }[] = [];
   try {
     const post = endpointsOf(seeded.path).find((e) => e.name === "POST /api/people/{id}/notes");
@@ -128,19 +120,12 @@ async function main(): Promise<void> {
       servers.push({ variant, server: await startServer(spec) });
       port++;
     }
-    for (const { server } of servers) await load(tool, server.url, post.target, 2, 1);
-    const perRequest = servers.map(() => [] as number[]);
-    for (let round = 0; round < rounds; round++) {
-      const order = servers.map((_, i) => (i + round) % servers.length);
-      for (const i of order) {
-        const { server } = servers[i] as (typeof servers)[number];
-        const before = threadCpuSeconds(server);
-        const result = await load(tool, server.url, post.target, seconds, 1);
-        if (result.errors > 0) throw new Error(`${server.name}: ${result.errors} errors`);
-        perRequest[i]?.push(((threadCpuSeconds(server) - before) * 1e6) / result.requests);
-      }
-      log(`round ${round + 1}/${rounds}, load ${loadavg()[0]?.toFixed(1)}`);
-    }
+    const perRequest = await rotatingRounds(
+      tool,
+      servers.map(({ server }) => server),
+      post.target,
+      { rounds, seconds, log },
+    );
     const full = median(perRequest[0] ?? []);
     console.log("\nCPU µs per note POST (one connection, median of rounds; per-round figures)");
     servers.forEach(({ variant }, i) => {
@@ -163,11 +148,7 @@ async function main(): Promise<void> {
       );
     });
     console.log(`searchText (Markdown parse for the index) per note: ${timeSearchText().toFixed(1)} µs`);
-    console.log(
-      `load average ${loadavg()
-        .map((x) => x.toFixed(1))
-        .join(" ")}`,
-    );
+    console.log(loadAverageLine());
   } finally {
     for (const { server } of servers) await stopServer(server);
     rmSync(dir, { recursive: true, force: true });
