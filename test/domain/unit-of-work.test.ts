@@ -15,7 +15,7 @@ const AT = "2024-01-01T00:00:00.000Z";
  */
 async function withUnitOfWork(
   engine: "sqlite" | "postgres",
-  work: (unit: UnitOfWork, happened: string[], store: Store) => Promise<void>,
+  work: (unit: UnitOfWork, happened: string[], store: Store, announced: FeedEvent[][]) => Promise<void>,
 ) {
   const database = await createDatabase(engine, undefined, { prepared: true });
   try {
@@ -28,8 +28,13 @@ async function withUnitOfWork(
         return result;
       },
     };
-    const unit = new UnitOfWork(store, { committed: () => happened.push("announced") }, () => AT);
-    await work(unit, happened, database.store);
+    const announced: FeedEvent[][] = [];
+    const committed = (changes: readonly FeedEvent[]) => {
+      happened.push("announced");
+      announced.push([...changes]);
+    };
+    const unit = new UnitOfWork(store, { committed }, () => AT);
+    await work(unit, happened, database.store, announced);
   } finally {
     await database.destroy();
   }
@@ -60,11 +65,8 @@ for (const engine of engines()) {
         );
       }));
 
-    test("the announcement carries the changes as stored: their revisions, kinds, ids and data, in order", async () => {
-      const database = await createDatabase(engine, undefined, { prepared: true });
-      try {
-        const announced: FeedEvent[][] = [];
-        const unit = new UnitOfWork(database.store, { committed: (changes) => announced.push([...changes]) }, () => AT);
+    test("the announcement carries the changes as stored: their revisions, kinds, ids and data, in order", () =>
+      withUnitOfWork(engine, async (unit, _happened, store, announced) => {
         const noteId = await unit.transaction(async (tx) => {
           const id = (await insertNote(tx, 1, "announced", AT)) as number;
           await tx.record({
@@ -81,7 +83,7 @@ for (const engine of engines()) {
           });
           return id;
         });
-        const { rows } = await changesAfter(database.store, 0, 1000);
+        const { rows } = await changesAfter(store, 0, 1000);
         const stored = rows.slice(-2).map((row) => ({
           revision: row.revision,
           kind: row.kind,
@@ -92,10 +94,7 @@ for (const engine of engines()) {
         assert.deepEqual(announced, [stored]);
         assert.equal(stored[0]?.resourceId, noteId);
         assert.equal((stored[1]?.revision ?? 0) - (stored[0]?.revision ?? 0), 1);
-      } finally {
-        await database.destroy();
-      }
-    });
+      }));
 
     test("a rollback announces nothing and leaves no change behind", () =>
       withUnitOfWork(engine, async (unit, happened, store) => {

@@ -97,12 +97,11 @@ export async function createDatabase(
     remove = async () => rmSync(dir, { recursive: true, force: true });
   } else {
     // Prepared: a schema migrated and seeded once in this process, and put back as it was after each use.
-    const { schema, drop } = prepared
-      ? await takePreparedSchema().then((taken) => ({ ...taken, drop: taken.giveBack }))
-      : await createSchema();
+    let schema: string;
+    if (prepared) ({ schema, giveBack: remove } = await takePreparedSchema());
+    else ({ schema, drop: remove } = await createSchema());
     open = () =>
       openStore({ engine: "postgres", url: POSTGRES_URL, schema, limits: TEST_DATABASE_LIMITS }, undefined, tracer);
-    remove = drop;
   }
   const store = open();
   const closeStore = once(() => store.close());
