@@ -4,6 +4,7 @@ import type { Page, Request } from "playwright-core";
 import { Webhook } from "standardwebhooks";
 import { REFRESH_MS } from "../../web/src/controllers/webhooks-controller.js";
 import { DELIVERIES_SHOWN } from "../../web/src/model/webhooks.js";
+import { eventually } from "../support/eventually.js";
 import { WAIT_LIMIT_MS } from "../support/limits.js";
 import { WebhookReceiver } from "../support/webhook-receiver.js";
 import { describeViolations, gate, SEED, screenshot, seriousAxeViolations, settle, useE2E } from "./support.js";
@@ -281,11 +282,11 @@ describe("webhooks in the browser", () => {
     const before = receiver.received.length;
     await api.createNote(SEED.bunny.id, "Delivered while a read was slow");
     await receiver.until(() => receiver.received.length > before, "the delivery");
-    const deadline = Date.now() + WAIT_LIMIT_MS;
-    while ((await api.request<ShownDelivery[]>("GET", `/webhooks/${hook.webhook_id}/deliveries`)).length === 0) {
-      assert.ok(Date.now() < deadline, "the delivery is logged");
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await eventually(
+      () => api.request<ShownDelivery[]>("GET", `/webhooks/${hook.webhook_id}/deliveries`),
+      (shown) => shown.length > 0,
+      "the delivery logged",
+    );
     await cardButton(page, "Disable").click();
     await page.getByRole("status").filter({ hasText: "Webhook disabled." }).waitFor();
     await card(page).locator(".badge", { hasText: "Disabled" }).waitFor();
