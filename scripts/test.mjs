@@ -55,7 +55,7 @@ const LAYERS = ["cli", "e2e", "fault", "api", "db", "http", "domain", "architect
 /**
  * Files that run several to a process (scripts/test-group.mjs) rather than one each: those of the
  * layers that test in-process (an app through `inject`, a store, a module), and the browser files,
- * whose tests each start their own server and browser. A test process pays about 2 s of CPU before
+ * whose suites each start their own server (and share the process's browser). A test process pays about 2 s of CPU before
  * its first test (Node, tsx, importing the app or Playwright and the test support, the first
  * compiles), more than most of these files' tests take; measured in docs/decisions.md, "A suite
  * that people run". Each entry: the layers, and about how many files to a process (the files are
