@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, parseWorkers } from "../config.js";
-import { serveOrExit } from "../server.js";
+import { serveOrExit } from "../service.js";
 import type { Command } from "./command.js";
 
 export const serve: Command = {

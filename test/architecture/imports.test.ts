@@ -17,8 +17,9 @@ const ROOMS: { name: string; holds: (file: string) => boolean }[] = [
   {
     name: "entry points and configuration",
     holds: (file) =>
-      ["src/server.ts", "src/cli.ts", "src/cluster.ts", "src/config.ts", "src/telemetry.ts"].includes(file) ||
-      file.startsWith("src/cli/"),
+      ["src/server.ts", "src/service.ts", "src/cli.ts", "src/cluster.ts", "src/config.ts", "src/telemetry.ts"].includes(
+        file,
+      ) || file.startsWith("src/cli/"),
   },
   { name: "app", holds: (file) => file === "src/app.ts" },
   { name: "api", holds: (file) => file.startsWith("src/api/") },
