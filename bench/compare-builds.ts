@@ -7,7 +7,7 @@
  *
  *   npx tsx bench/compare-builds.ts before=/path/to/old/checkout after=. [--rounds 9] [--seconds 2]
  *
- * Each path is a checkout with `dist/` built (`npm run build`, or `npx tsc -p tsconfig.json`).
+ * Each path is a checkout with `dist/` built (`npm run build`).
  */
 import { copyFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";

@@ -179,9 +179,8 @@ async function main(): Promise<void> {
 }
 
 function build(): void {
-  log("building the service (tsc)");
-  execFileSync("npm", ["run", "--silent", "gen"], { cwd: ROOT, stdio: "inherit" });
-  execFileSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: ROOT, stdio: "inherit" });
+  log("building the service (npm run build)");
+  execFileSync("npm", ["run", "--silent", "build"], { cwd: ROOT, stdio: "inherit" });
 }
 
 type Measure = Omit<CompareOptions, "dataset" | "engine">;
