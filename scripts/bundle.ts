@@ -4,13 +4,14 @@
 // CPU (docs/benchmarks.md, "One file instead of 600"), which every cluster worker, CLI command and
 // test process that starts one pays. The two entries share their modules through chunks, so that
 // `people-notes serve` runs the same classes as `node dist/server.js`, and what is imported only
-// when used (the CLI's commands, the app in a cluster primary) stays a chunk loaded when used.
+// when used (the CLI's commands; the app, which a cluster primary never loads) stays a chunk loaded
+// when used.
 //
 //   tsx scripts/bundle.ts        (part of `npm run build`, after the type check)
 import { rmSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { build } from "esbuild";
+import { type BuildOptions, build } from "esbuild";
 
 const root = join(import.meta.dirname, "..");
 const outdir = join(root, "dist");
@@ -40,10 +41,9 @@ const EXTERNAL = [
 /** What a bundled package must not use: it would name the bundle's place, not the package's own. */
 const PLACE_DEPENDENT = /\b__dirname\b|\b__filename\b|\brequire\.resolve\b|\bimport\.meta\.(url|dirname|filename)\b/;
 
-rmSync(outdir, { recursive: true, force: true });
-const result = await build({
+/** The options both passes share (below). */
+const options = {
   absWorkingDir: root,
-  entryPoints: { server: "src/server.ts", cli: "src/cli.ts" },
   outdir,
   bundle: true,
   splitting: true,
@@ -62,7 +62,51 @@ const result = await build({
   },
   metafile: true,
   logLevel: "warning",
+} satisfies BuildOptions;
+const ENTRIES = { server: "src/server.ts", cli: "src/cli.ts" };
+
+// First, which packages' modules the entries bundle; then the bundle, with a third entry that
+// imports just those modules: a chunk is the code the same entries reach, so the packages' code
+// then lands in chunks of its own, apart from the service's. Those chunks keep no source map.
+// Node reads every map of a module it loads when coverage or --enable-source-maps is on, and a
+// coverage file carries them: the packages' were most of the maps' bytes and name nothing of src/.
+const found = await build({ ...options, entryPoints: ENTRIES, write: false });
+const packageModules = Object.keys(found.metafile.inputs).filter((input) => input.startsWith("node_modules/"));
+const PACKAGES_ENTRY = "packages";
+rmSync(outdir, { recursive: true, force: true });
+const result = await build({
+  ...options,
+  entryPoints: { ...ENTRIES, [PACKAGES_ENTRY]: "bundle:packages" },
+  plugins: [
+    {
+      name: "packages-entry",
+      setup(plugin) {
+        plugin.onResolve({ filter: /^bundle:packages$/ }, (args) => ({ path: args.path, namespace: "packages" }));
+        plugin.onLoad({ filter: /.*/, namespace: "packages" }, () => ({
+          // Re-exported, not bare imports: a bare import of a module without side effects is dropped.
+          contents: packageModules
+            .map((input, i) => `export * as m${i} from ${JSON.stringify(`./${input}`)};`)
+            .join("\n"),
+          resolveDir: root,
+          loader: "js",
+        }));
+      },
+    },
+  ],
 });
+for (const [output, { inputs, entryPoint }] of Object.entries(result.metafile.outputs)) {
+  if (output.endsWith(".map")) continue;
+  const file = join(root, output);
+  if (entryPoint === "packages:bundle:packages") {
+    rmSync(file);
+    rmSync(`${file}.map`);
+    continue;
+  }
+  if (!Object.keys(inputs).every((input) => input.startsWith("node_modules/"))) continue;
+  const code = await readFile(file, "utf8");
+  await writeFile(file, code.replace(/\n\/\/# sourceMappingURL=\S+\n?$/, "\n"));
+  rmSync(`${file}.map`);
+}
 
 const placeDependent: string[] = [];
 for (const input of Object.keys(result.metafile.inputs)) {
