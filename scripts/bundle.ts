@@ -64,25 +64,46 @@ const options = {
   logLevel: "warning",
 } satisfies BuildOptions;
 const ENTRIES = { server: "src/server.ts", cli: "src/cli.ts" };
+/** The third entry's name (below), made by the plugin, and how esbuild's metafile names it. */
+const PACKAGES = "bundle:packages";
+const PACKAGES_NAMESPACE = "packages";
 
-// First, which packages' modules the entries bundle; then the bundle, with a third entry that
-// imports just those modules: a chunk is the code the same entries reach, so the packages' code
-// then lands in chunks of its own, apart from the service's. Those chunks keep no source map.
-// Node reads every map of a module it loads when coverage or --enable-source-maps is on, and a
-// coverage file carries them: the packages' were most of the maps' bytes and name nothing of src/.
+const isPackageModule = (input: string) => input.startsWith("node_modules/");
+
+// First, which packages' modules the entries bundle, and whether each may be bundled; then the
+// bundle, with a third entry that imports just those modules: a chunk is the code the same entries
+// reach, so the packages' code then lands in chunks of its own, apart from the service's. Those
+// chunks keep no source map. Node reads every map of a module it loads when coverage or
+// --enable-source-maps is on, and a coverage file carries them: the packages' were most of the
+// maps' bytes and name nothing of src/.
 const found = await build({ ...options, entryPoints: ENTRIES, write: false });
-const packageModules = Object.keys(found.metafile.inputs).filter((input) => input.startsWith("node_modules/"));
-const PACKAGES_ENTRY = "packages";
+const packageModules = Object.keys(found.metafile.inputs).filter(isPackageModule);
+
+const placeDependent: string[] = [];
+for (const input of packageModules) {
+  if (PLACE_DEPENDENT.test(await readFile(join(root, input), "utf8"))) placeDependent.push(input);
+}
+if (placeDependent.length > 0) {
+  console.error(
+    `scripts/bundle.ts: these bundled modules find files beside themselves, which the bundle moves; ` +
+      `leave their packages out of the bundle (EXTERNAL):\n  ${placeDependent.join("\n  ")}`,
+  );
+  process.exit(1);
+}
+
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({
   ...options,
-  entryPoints: { ...ENTRIES, [PACKAGES_ENTRY]: "bundle:packages" },
+  entryPoints: { ...ENTRIES, packages: PACKAGES },
   plugins: [
     {
       name: "packages-entry",
       setup(plugin) {
-        plugin.onResolve({ filter: /^bundle:packages$/ }, (args) => ({ path: args.path, namespace: "packages" }));
-        plugin.onLoad({ filter: /.*/, namespace: "packages" }, () => ({
+        plugin.onResolve({ filter: new RegExp(`^${PACKAGES}$`) }, (args) => ({
+          path: args.path,
+          namespace: PACKAGES_NAMESPACE,
+        }));
+        plugin.onLoad({ filter: /.*/, namespace: PACKAGES_NAMESPACE }, () => ({
           // Re-exported, not bare imports: a bare import of a module without side effects is dropped.
           contents: packageModules
             .map((input, i) => `export * as m${i} from ${JSON.stringify(`./${input}`)};`)
@@ -97,26 +118,12 @@ const result = await build({
 for (const [output, { inputs, entryPoint }] of Object.entries(result.metafile.outputs)) {
   if (output.endsWith(".map")) continue;
   const file = join(root, output);
-  if (entryPoint === "packages:bundle:packages") {
+  if (entryPoint === `${PACKAGES_NAMESPACE}:${PACKAGES}`) {
     rmSync(file);
     rmSync(`${file}.map`);
-    continue;
+  } else if (Object.keys(inputs).every(isPackageModule)) {
+    const code = await readFile(file, "utf8");
+    await writeFile(file, code.replace(/\n\/\/# sourceMappingURL=\S+\n?$/, "\n"));
+    rmSync(`${file}.map`);
   }
-  if (!Object.keys(inputs).every((input) => input.startsWith("node_modules/"))) continue;
-  const code = await readFile(file, "utf8");
-  await writeFile(file, code.replace(/\n\/\/# sourceMappingURL=\S+\n?$/, "\n"));
-  rmSync(`${file}.map`);
-}
-
-const placeDependent: string[] = [];
-for (const input of Object.keys(result.metafile.inputs)) {
-  if (!input.startsWith("node_modules/")) continue;
-  if (PLACE_DEPENDENT.test(await readFile(join(root, input), "utf8"))) placeDependent.push(input);
-}
-if (placeDependent.length > 0) {
-  console.error(
-    `scripts/bundle.ts: these bundled modules find files beside themselves, which the bundle moves; ` +
-      `leave their packages out of the bundle (EXTERNAL):\n  ${placeDependent.join("\n  ")}`,
-  );
-  process.exit(1);
 }
