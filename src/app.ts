@@ -141,6 +141,16 @@ export const READY_TIMEOUT_MS = 1000;
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
+ * Swagger UI's plugins: its own (the URL bar's download) and web/swagger-ui/theme.js's, which
+ * resolves the contract once rather than once per operation opened. @fastify/swagger-ui writes a
+ * function of its configuration into the page as its source text, so this one is made from the
+ * text the page runs, naming the page's globals.
+ */
+const SWAGGER_UI_PLUGINS = new Function(
+  "return [SwaggerUIBundle.plugins.DownloadUrl, PeopleNotesSwaggerUi.resolveOnce]",
+) as () => object;
+
+/**
  * Swagger UI in the app's look, all served from here: the app's mark for Fastify's logo, the app's
  * favicon, and a theme (web/swagger-ui/) that fits a phone and drops the summary the description
  * repeats.
@@ -150,6 +160,7 @@ function swaggerUiOptions(): FastifySwaggerUiOptions {
   const mark = file("web/public/favicon.svg");
   return {
     routePrefix: `${API_PREFIX}/ui`,
+    uiConfig: { plugins: [SWAGGER_UI_PLUGINS] },
     logo: { type: "image/svg+xml", content: mark, href: "/", target: "_self" },
     theme: {
       title: "People & Notes API",

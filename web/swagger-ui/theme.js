@@ -23,3 +23,34 @@ new MutationObserver((_, observer) => {
   link.href = "/";
   link.removeAttribute("target");
 }).observe(document.body, { childList: true, subtree: true });
+
+// Opening an operation has Swagger UI resolve its part of the contract: with an OpenAPI 3.1
+// contract its resolver reads the whole contract again for each part, half a second or more each
+// on a small machine. This plugin resolves the whole contract once, when the first part is asked
+// for, and answers every part from that; a different contract (another URL in the top bar) is
+// resolved anew.
+window.PeopleNotesSwaggerUi = {
+  resolveOnce(toolbox) {
+    const { resolveSubtree } = SwaggerUIBundle.plugins.SwaggerClient(toolbox).fn;
+    let whole = null;
+    return {
+      fn: {
+        async resolveSubtree(spec, path, options) {
+          if (whole?.baseDoc !== options.baseDoc || whole.source !== toolbox.specSelectors?.specStr?.()) {
+            whole = {
+              baseDoc: options.baseDoc,
+              source: toolbox.specSelectors?.specStr?.(),
+              resolved: resolveSubtree(spec, [], options),
+            };
+          }
+          const { spec: all, errors } = await whole.resolved;
+          const within = (fullPath) => path.every((key, index) => fullPath?.[index] === key);
+          return {
+            spec: path.reduce((node, key) => node?.[key], all),
+            errors: (errors ?? []).filter((error) => within(error.fullPath)),
+          };
+        },
+      },
+    };
+  },
+};
