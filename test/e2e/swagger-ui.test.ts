@@ -45,8 +45,34 @@ test("Swagger UI loads offline under the CSP and runs an operation against the A
 const hasRequestBody = (operation: (typeof contractOperations)[number]) =>
   "requestBody" in ((spec.paths[operation.template] as Record<string, object>)[operation.method.toLowerCase()] ?? {});
 
+/**
+ * Counts the resolutions of the contract by Swagger UI's resolver as theme.js's plugin reaches it
+ * (`window.contractResolutions`): plain script text, run before the page's own.
+ */
+const COUNT_RESOLUTIONS = `
+  let bundle;
+  Object.defineProperty(window, "SwaggerUIBundle", {
+    configurable: true,
+    get: () => bundle,
+    set(value) {
+      const client = value.plugins.SwaggerClient;
+      value.plugins.SwaggerClient = (system) => {
+        const plugin = client(system);
+        const resolve = plugin.fn.resolveSubtree;
+        plugin.fn.resolveSubtree = (...args) => {
+          window.contractResolutions = (window.contractResolutions ?? 0) + 1;
+          return resolve(...args);
+        };
+        return plugin;
+      };
+      bundle = value;
+    },
+  });
+`;
+
 test("Swagger UI shows every operation with its parameters and example body ready to try", async () => {
   const { page } = await e2e.openPage();
+  await page.addInitScript({ content: COUNT_RESOLUTIONS });
   await page.goto("/api/ui/");
   // The contract's `webhooks` (what endpoints are sent) are drawn in a section of their own, below.
   const operations = page.locator(".opblock:not(.webhooks .opblock)");
@@ -106,6 +132,11 @@ test("Swagger UI shows every operation with its parameters and example body read
     }
   }
   assert.equal(withBody, contractOperations.filter(hasRequestBody).length, "every request body is shown");
+  assert.equal(
+    await page.evaluate(() => (window as { contractResolutions?: number }).contractResolutions),
+    1,
+    "the contract is resolved once, not once per operation opened",
+  );
 });
 
 test("Swagger UI fits a phone, shows the app's own mark, and says what the service is once", async () => {
