@@ -43,14 +43,21 @@ const SLOWEST = [
 ];
 /**
  * Files whose bounds other test files on the same cores would break: run before the others, one at
- * a time (in `npm test` only the typecheck and lint run beside them, about one core), so that no
- * core is left idle at the end of the run while they go on. test/fault/sqlite-lock.test.ts measures
+ * a time, with one lane of the others beside them (about one core), so that no core is left idle
+ * at the end of the run while they go on, nor beside them at the start. test/fault/sqlite-lock.test.ts measures
  * its own server's event-loop lag (it failed so with four files at a time at load 7, and passed
  * alone); test/fault/topology.test.ts asserts when HAProxy marks a host down, and a 1 s health check
  * that a loaded host answers late marks it down early. Both passed beside a typecheck at load 5–7.
  */
 const ALONE = ["test/fault/sqlite-lock.test.ts", "test/fault/topology.test.ts"];
 const LAYERS = ["cli", "e2e", "fault", "api", "db", "http", "domain", "architecture"];
+/**
+ * Layers whose test processes mostly start and drive others (servers, CLIs, browsers). Under c8
+ * those processes run without block coverage of their own, and the ones they start with it
+ * (scripts/children-coverage.mjs): coverage slowed the drivers' own code, and what they run of
+ * src/ in-process (fixtures filling a database, a test app or two) the in-process layers run too.
+ */
+const DRIVERS = ["cli", "e2e", "fault", "bench"];
 
 /**
  * Files that run several to a process (scripts/test-group.mjs) rather than one each: those of the
@@ -62,8 +69,8 @@ const LAYERS = ["cli", "e2e", "fault", "api", "db", "http", "domain", "architect
  * spread over the groups by size, so a group may have a file more or less).
  */
 const GROUPS = [
-  { layers: ["api", "db", "domain", "http", "web", "architecture"], size: 6 },
-  { layers: ["e2e"], size: 3 },
+  { layers: ["api", "db", "domain", "http", "web", "architecture"], size: 9 },
+  { layers: ["e2e"], size: 4 },
 ];
 /** Files of those layers that keep a process of their own, and why. */
 const OWN_PROCESS = [
@@ -274,33 +281,39 @@ function counts(output) {
  * totals and the slowest files. Fails when a file fails, or when a test was skipped or left to do.
  */
 async function pool(files, concurrency) {
-  const queue = jobs(files);
+  const all = jobs(files);
+  const alone = all.filter((job) => ALONE.includes(job[0]));
+  const queue = all.filter((job) => !ALONE.includes(job[0]));
   const results = [];
   const env = testEnv();
+  const runJob = async (job) => {
+    const started = Date.now();
+    const file = job.length === 1 ? job[0] : `${job.length} files: ${job.join(" ")}`;
+    const args = ["--import", "tsx", "--test-reporter=spec"];
+    const driver = env.NODE_V8_COVERAGE && job.every((file) => DRIVERS.includes(layerOf(file)));
+    if (driver) args.push("--import", "./scripts/children-coverage.mjs");
+    args.push(...(job.length === 1 ? job : [join("scripts", "test-group.mjs"), ...job]));
+    const { NODE_V8_COVERAGE, ...uncovered } = env;
+    const jobEnv = driver ? { ...uncovered, PEOPLE_NOTES_CHILDREN_COVERAGE: NODE_V8_COVERAGE } : env;
+    const { code, output, cpu } = await runCounted(process.execPath, args, jobEnv);
+    const seconds = (Date.now() - started) / 1000;
+    const counted = counts(output);
+    const failed = code !== 0 || Number.isNaN(counted.tests) || counted.fail > 0 || counted.cancelled > 0;
+    results.push({ file, seconds, cpu, failed, ...counted });
+    const used = Number.isNaN(cpu) ? "" : `, ${cpu.toFixed(1)} s of CPU`;
+    process.stdout.write(`\n── ${file}: ${failed ? "FAILED" : "passed"} in ${seconds.toFixed(1)} s${used}\n${output}`);
+  };
   const worker = async () => {
-    for (let job = queue.shift(); job !== undefined; job = queue.shift()) {
-      const started = Date.now();
-      const file = job.length === 1 ? job[0] : `${job.length} files: ${job.join(" ")}`;
-      const args = ["--import", "tsx", "--test-reporter=spec"];
-      args.push(...(job.length === 1 ? job : [join("scripts", "test-group.mjs"), ...job]));
-      const { code, output, cpu } = await runCounted(process.execPath, args, env);
-      const seconds = (Date.now() - started) / 1000;
-      const counted = counts(output);
-      const failed = code !== 0 || Number.isNaN(counted.tests) || counted.fail > 0 || counted.cancelled > 0;
-      results.push({ file, seconds, cpu, failed, ...counted });
-      const used = Number.isNaN(cpu) ? "" : `, ${cpu.toFixed(1)} s of CPU`;
-      process.stdout.write(
-        `\n── ${file}: ${failed ? "FAILED" : "passed"} in ${seconds.toFixed(1)} s${used}\n${output}`,
-      );
-    }
+    for (let job = queue.shift(); job !== undefined; job = queue.shift()) await runJob(job);
   };
   const started = Date.now();
-  const jobCount = queue.length;
-  const others = queue.filter((job) => !ALONE.includes(job[0]));
-  queue.splice(0, queue.length, ...queue.filter((job) => ALONE.includes(job[0])));
-  await worker();
-  queue.push(...others);
-  await Promise.all(Array.from({ length: Math.min(concurrency, jobCount) }, worker));
+  const jobCount = all.length;
+  const lanes = Math.min(concurrency, jobCount);
+  // The ALONE files one at a time, with one lane of the others beside them (about one core, as
+  // beside the typecheck they were checked against), then every lane.
+  const beside = lanes > 1 ? worker() : undefined;
+  for (const job of alone) await runJob(job);
+  await Promise.all([beside, ...Array.from({ length: beside ? lanes - 1 : lanes }, worker)]);
   const total = (name) => results.reduce((sum, result) => sum + (Number.isNaN(result[name]) ? 0 : result[name]), 0);
   console.log(
     `\n── ${files.length} files in ${jobCount} processes, ${Math.min(concurrency, jobCount)} at a time, in ${((Date.now() - started) / 1000).toFixed(0)} s`,
@@ -369,7 +382,7 @@ async function timed(name, work) {
 
 /**
  * The type checks, one program after another, by TypeScript 7's compiler (package typescript7, a
- * native program: a fifth of the CPU of 5.9's for these programs; docs/decisions.md); then the
+ * native program: a quarter of the CPU of 5.9's for these programs; docs/decisions.md); then the
  * lint's result (`linting`, started before them). The typescript package (5.9) stays for its
  * compiler API, which openapi-typescript and two tests read.
  */
