@@ -38,7 +38,12 @@ export interface Change {
   resource: object;
 }
 
-export type Listener = (events: readonly FeedEvent[]) => void;
+/**
+ * Takes changes in revision order; or, with `reload`, the word that changes it was owed were pruned
+ * before the feed read them (`events` is then empty): what it holds must be read again, and it now
+ * stands at `reload.revision`.
+ */
+export type Listener = (events: readonly FeedEvent[], reload?: { revision: number }) => void;
 
 type Start = { missed: FeedEvent[] } | { reload: true };
 
@@ -188,8 +193,14 @@ export class ChangeFeed {
     if (failed !== undefined) throw failed;
     let through = this.#position;
     let early: FeedEvent[] | undefined = [];
-    const passOn: Listener = (events) => {
-      if (early) early.push(...events);
+    /** Set when a reload came while the start was being worked out: the start is a reload from there. */
+    let reloadedAt: number | undefined;
+    const passOn: Listener = (events, reload) => {
+      if (early && reload) {
+        reloadedAt = reload.revision;
+        early = [];
+      } else if (early) early.push(...events);
+      else if (reload) listener([], reload);
       else listener(events.filter((event) => event.revision > through));
     };
     this.#listeners.add(passOn);
@@ -197,7 +208,11 @@ export class ChangeFeed {
       this.#listeners.delete(passOn);
     };
     try {
-      const start = since === undefined ? { missed: [] } : await this.#missedSince(since, through);
+      let start = since === undefined ? { missed: [] } : await this.#missedSince(since, through);
+      if (reloadedAt !== undefined) {
+        start = { reload: true };
+        through = Math.max(through, reloadedAt);
+      }
       const missed = "reload" in start ? [] : start.missed;
       if (!("reload" in start) && since !== undefined) through = Math.max(through, since);
       through = Math.max(through, missed.at(-1)?.revision ?? 0);
@@ -279,18 +294,25 @@ export class ChangeFeed {
       }
       const passed: FeedEvent[] = [];
       let held = false;
+      /** The first revision passed over without a row: rolled back, or pruned before this read. */
+      let passedOver: number | undefined;
       for (const row of rows) {
         const inTurn = xmin === null || row.revision === this.#position + 1 || row.revision <= settledThrough;
         if (!inTurn) {
           held = true;
           break;
         }
+        if (row.revision > this.#position + 1) passedOver ??= this.#position + 1;
         passed.push(toEvent(row));
         this.#position = row.revision;
       }
       // The missing revisions turned up: the gap is gone without waiting for its bound.
       if (this.#gap !== undefined && this.#position >= this.#gap.seenThrough) this.#gap = undefined;
-      this.#passOn(passed);
+      // Pruning may have taken changes this process had yet to read (retention shorter than the
+      // feed's lag): listeners cannot be given them, so they are told to read again instead.
+      if (passedOver !== undefined && passedOver <= (await prunedThrough(this.store))) {
+        this.#passOn([], { revision: this.#position });
+      } else this.#passOn(passed);
       if (held) {
         // Taken after the read, so above the id of every transaction holding a revision it missed.
         this.#gap ??= {
@@ -311,11 +333,11 @@ export class ChangeFeed {
     return gap.writersDoneAfterRead !== undefined && read > gap.writersDoneAfterRead;
   }
 
-  #passOn(events: FeedEvent[]): void {
-    if (events.length === 0) return;
+  #passOn(events: FeedEvent[], reload?: { revision: number }): void {
+    if (events.length === 0 && reload === undefined) return;
     for (const listener of [...this.#listeners]) {
       try {
-        listener(events);
+        listener(events, reload);
       } catch (error) {
         this.log.error({ err: error }, "a change feed listener failed");
       }

@@ -109,9 +109,9 @@ export class WebhookDelivery {
     const signal = this.#stopped.signal;
     while (!signal.aborted && this.#subscription === undefined) {
       try {
-        const subscription = await this.feed.subscribe(undefined, (events) => {
-          const last = events.at(-1);
-          if (last) this.#settled = Math.max(this.#settled, last.revision);
+        const subscription = await this.feed.subscribe(undefined, (events, reload) => {
+          const last = reload?.revision ?? events.at(-1)?.revision;
+          if (last !== undefined) this.#settled = Math.max(this.#settled, last);
           // While a scan runs, its look may be about to find the first endpoint: mark it to look again.
           if (this.#anyEnabled || this.#scanning !== undefined) this.kick();
         });

@@ -123,7 +123,8 @@ export class EventStreams {
       }
     };
     const wanted = (event: FeedEvent) => filter.personId === undefined || event.personId === filter.personId;
-    const send = (events: readonly FeedEvent[]) => {
+    const send = (events: readonly FeedEvent[], reload?: { revision: number }) => {
+      if (reload) return write(position("reload", reload.revision));
       let text = "";
       for (const event of events) if (wanted(event)) text += frame(event);
       if (text !== "") write(text);
@@ -168,15 +169,16 @@ export class EventStreams {
     // yet resumes from there; `reload` when what the client asked for is gone.
     const { revision } = subscription;
     started = true;
-    put(
-      `retry: ${RECONNECT_MS}\n\n` +
-        `id: ${revision}\nevent: ${subscription.reload ? "reload" : "ready"}\ndata: ${JSON.stringify({ revision })}\n\n`,
-    );
+    put(`retry: ${RECONNECT_MS}\n\n${position(subscription.reload ? "reload" : "ready", revision)}`);
     replay = subscription.missed;
     flush();
     if (this.#closed) end();
   }
 }
+
+/** Where the stream stands (`ready`), or that what the client shows must be read again (`reload`). */
+const position = (event: "ready" | "reload", revision: number) =>
+  `id: ${revision}\nevent: ${event}\ndata: ${JSON.stringify({ revision })}\n\n`;
 
 /** One event; `data` is one line of JSON, which never holds a raw line break. */
 const frame = (event: FeedEvent) => `id: ${event.revision}\nevent: ${event.kind}\ndata: ${event.data}\n\n`;

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance } from "fastify";
 import pg from "pg";
 import { buildApp } from "../../src/app.js";
-import { prunedThrough, recordChange } from "../../src/db/changes/repository.js";
+import { pruneChanges, prunedThrough, recordChange } from "../../src/db/changes/repository.js";
 import { DEFAULT_FEED_SETTINGS, type FeedSettings } from "../../src/domain/settings.js";
 import { Lifecycle } from "../../src/http/lifecycle.js";
 import { DEFAULT_SERVER_LIMITS, type EventStreamSettings } from "../../src/http/settings.js";
@@ -357,6 +357,36 @@ for (const engine of engines()) {
       assert.ok(Number(reload?.id) >= first + 4, "the reload starts from now");
       const farBehind = await served.open("/api/events", { "last-event-id": String(first) });
       assert.equal((await farBehind.take(1))[0]?.event, "reload");
+    });
+
+    test("changes pruned before the feed read them come to an open stream as a reload, also one kept to a person", async (t) => {
+      const served = await fixture(t, engine, {
+        feed: { ...DEFAULT_FEED_SETTINGS, retention: { changes: 1, hours: 24 } },
+      });
+      const personId = await createPerson(served.url);
+      const live = await served.open(`/api/events?person_id=${personId}`);
+      await waitForReady(live);
+      // Three changes of another process, pruned to the newest in the transaction that commits them.
+      const newest = await served.database.store.transaction(async (tx) => {
+        let revision = 0;
+        for (const content of ["first", "second", "third"]) {
+          revision = await recordChange(tx, {
+            kind: "note.created",
+            person_id: personId,
+            resource_id: 999_999,
+            data: JSON.stringify({ content }),
+            recorded_at: new Date().toISOString(),
+          });
+        }
+        await pruneChanges(tx, 1, new Date(0).toISOString());
+        return revision;
+      });
+      const [reload] = await live.take(1);
+      assert.deepEqual([reload?.event, Number(reload?.id)], ["reload", newest]);
+      assert.deepEqual(JSON.parse(reload?.data ?? "{}"), { revision: newest });
+      await createNote(served.url, personId, "after the reload");
+      const [, next] = await live.take(2);
+      assert.deepEqual([next?.event, Number(next?.id)], ["note.created", newest + 1]);
     });
 
     test("a resume over more than 1 MiB of changes sends every one, in order, then live changes", async (t) => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { recordChange } from "../../src/db/changes/repository.js";
+import { pruneChanges, recordChange } from "../../src/db/changes/repository.js";
+import type { Executor } from "../../src/db/executor.js";
 import { silentLog } from "../../src/db/log.js";
 import { prepareDatabase } from "../../src/db/setup.js";
 import { ChangeFeed, type FeedEvent } from "../../src/domain/changes.js";
@@ -62,6 +63,61 @@ for (const engine of engines()) {
           { kind: heard[0]?.kind, personId: heard[0]?.personId, resourceId: heard[0]?.resourceId },
           { kind: "note.created", personId: 1, resourceId: 1 },
         );
+        subscription.close();
+      } finally {
+        await feed.stop();
+        await database.destroy();
+      }
+    });
+  });
+
+  describe(`the change feed, when pruning takes changes before it reads them (${engine})`, () => {
+    test("its listeners get one reload in their place, never a change passed over in silence; then changes again", async () => {
+      const database = await createDatabase(engine);
+      const feed = new ChangeFeed(database.store, silentLog, { ...NO_POLLING, retention: { changes: 1, hours: 24 } });
+      try {
+        await prepareDatabase(database.store);
+        const heard: Array<[string, number]> = [];
+        const subscription = await feed.subscribe(undefined, (events, reload) => {
+          if (reload) heard.push(["reload", reload.revision]);
+          for (const event of events) heard.push([event.kind, event.revision]);
+        });
+        // Another process's changes, pruned to the newest in the transaction that commits them, so
+        // the feed cannot read the others first (recorded now: the 24-hour limit would take them all).
+        const record = (tx: Executor, content: string) =>
+          recordChange(tx, {
+            kind: "note.created",
+            person_id: 1,
+            resource_id: 1,
+            data: JSON.stringify({ content }),
+            recorded_at: new Date().toISOString(),
+          });
+        const third = await database.store.transaction(async (tx) => {
+          await record(tx, "first");
+          await record(tx, "second");
+          const newest = await record(tx, "third");
+          assert.equal(await pruneChanges(tx, 1, AT), newest - 1, "the first two are pruned");
+          return newest;
+        });
+        feed.wake();
+        await eventually(
+          async () => heard.length,
+          (count) => count >= 1,
+          "the reload",
+        );
+        assert.deepEqual(heard, [["reload", third]]);
+
+        const fourth = await database.store.transaction((tx) => record(tx, "fourth"));
+        feed.wake();
+        await eventually(
+          async () => heard.length,
+          (count) => count >= 2,
+          "the next change",
+        );
+        assert.deepEqual(heard, [
+          ["reload", third],
+          ["note.created", fourth],
+        ]);
         subscription.close();
       } finally {
         await feed.stop();
