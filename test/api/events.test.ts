@@ -327,8 +327,9 @@ for (const engine of engines()) {
       });
       const personId = await createPerson(served.url);
       const live = await served.open(`/api/events?person_id=${personId}`);
-      // Each note once the stream has the one before: pruning every 20 ms to the newest two would
-      // otherwise take a change the feed had yet to read on a loaded machine.
+      // Each note once the stream has the one before: pruning every 20 ms to the newest two could
+      // otherwise take a change the feed had yet to read on a loaded machine, and the stream would
+      // get a reload in its place.
       for (let i = 0; i < 5; i++) {
         await createNote(served.url, personId, `note ${i}`);
         await live.take(i + 1);
