@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import type { CompiledQuery } from "kysely";
 import { pruneChanges, recordChange } from "../../src/db/changes/repository.js";
 import type { Executor } from "../../src/db/executor.js";
 import { silentLog } from "../../src/db/log.js";
@@ -119,6 +120,70 @@ for (const engine of engines()) {
           ["note.created", fourth],
         ]);
         subscription.close();
+      } finally {
+        await feed.stop();
+        await database.destroy();
+      }
+    });
+
+    test("a reload while a subscription's start is worked out makes that start a reload from past it", async () => {
+      const database = await createDatabase(engine);
+      /** Run once, just before the next read of the pruning horizon: inside the second subscribe. */
+      let beforeHorizon: (() => Promise<void>) | undefined;
+      const store = new Proxy(database.store, {
+        get(target, key) {
+          if (key === "executeQueryFirst") {
+            return async <R>(query: CompiledQuery<R>) => {
+              const hook = beforeHorizon;
+              if (hook && query.sql.includes("feed_horizon")) {
+                beforeHorizon = undefined;
+                await hook();
+              }
+              return target.executeQueryFirst(query);
+            };
+          }
+          const value = Reflect.get(target, key, target);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      const feed = new ChangeFeed(store, silentLog, { ...NO_POLLING, retention: { changes: 1, hours: 24 } });
+      try {
+        await prepareDatabase(database.store);
+        const reloads: number[] = [];
+        const first = await feed.subscribe(undefined, (_, reload) => {
+          if (reload) reloads.push(reload.revision);
+        });
+        let newest = 0;
+        beforeHorizon = async () => {
+          newest = await database.store.transaction(async (tx) => {
+            let revision = 0;
+            for (const content of ["first", "second", "third"]) {
+              revision = await recordChange(tx, {
+                kind: "note.created",
+                person_id: 1,
+                resource_id: 1,
+                data: JSON.stringify({ content }),
+                recorded_at: new Date().toISOString(),
+              });
+            }
+            await pruneChanges(tx, 1, AT);
+            return revision;
+          });
+          feed.wake();
+          await eventually(
+            async () => reloads.length,
+            (count) => count >= 1,
+            "the reload, also told to the listener being added",
+          );
+        };
+        const second = await feed.subscribe(first.revision, () => {});
+        assert.equal(beforeHorizon, undefined, "the reload came while the start was worked out");
+        assert.deepEqual(
+          { reload: second.reload, revision: second.revision, missed: second.missed },
+          { reload: true, revision: newest, missed: [] },
+        );
+        first.close();
+        second.close();
       } finally {
         await feed.stop();
         await database.destroy();
