@@ -49,10 +49,7 @@ export function openPostgres(options: PostgresOptions): EngineConnection {
     lock_timeout: options.lockTimeoutMs,
     idle_in_transaction_session_timeout: options.statementTimeoutMs * 2,
     keepAlive: true,
-    // No JIT compilation (on by default since PostgreSQL 12): it sets in on a statement's estimated
-    // cost, which the service's statements over many rows (counts, copies, exports) reach, and its
-    // compiling cost more CPU than it saved them (docs/decisions.md, "A suite that people run").
-    options: `-c jit=off${options.schema ? ` -c search_path=${options.schema}` : ""}`,
+    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   });
   pool.on("error", (error) => options.log.warn({ err: error }, "an idle database connection failed"));
   const queryTimeout = options.statementTimeoutMs + QUERY_DEADLINE_MARGIN_MS;

@@ -121,11 +121,6 @@ describe("statements prepared on the server (postgres)", () => {
     assert.match(mine[0]?.name ?? "", /^people_notes_\d+$/);
   });
 
-  test("its connections run without JIT compilation, which costs short statements more than it saves", async () => {
-    const { rows } = await sql<{ jit: string }>`select current_setting('jit') as jit`.execute(database.store.db);
-    assert.deepEqual(rows, [{ jit: "off" }]);
-  });
-
   test("names are given to a bounded number of texts; the rest run unnamed", () => {
     const names = new StatementNames(2);
     assert.equal(names.nameOf("select 1"), "people_notes_1");
