@@ -44,10 +44,11 @@ const SLOWEST = [
 /**
  * Files whose bounds other test files on the same cores would break: run before the others, one at
  * a time, with one lane of the others beside them (about one core), so that no core is left idle
- * at the end of the run while they go on, nor beside them at the start. test/fault/sqlite-lock.test.ts measures
- * its own server's event-loop lag (it failed so with four files at a time at load 7, and passed
- * alone); test/fault/topology.test.ts asserts when HAProxy marks a host down, and a 1 s health check
- * that a loaded host answers late marks it down early. Both passed beside a typecheck at load 5–7.
+ * at the end of the run while they go on, nor beside them at the start.
+ * test/fault/sqlite-lock.test.ts measures its own server's event-loop lag (it failed so with four
+ * files at a time at load 7, and passed alone); test/fault/topology.test.ts asserts when HAProxy
+ * marks a host down, and a 1 s health check that a loaded host answers late marks it down early.
+ * Both passed beside a typecheck at load 5–7, and beside one lane of the others in every run since.
  */
 const ALONE = ["test/fault/sqlite-lock.test.ts", "test/fault/topology.test.ts"];
 const LAYERS = ["cli", "e2e", "fault", "api", "db", "http", "domain", "architecture"];
@@ -290,7 +291,7 @@ async function pool(files, concurrency) {
     const started = Date.now();
     const file = job.length === 1 ? job[0] : `${job.length} files: ${job.join(" ")}`;
     const args = ["--import", "tsx", "--test-reporter=spec"];
-    const driver = env.NODE_V8_COVERAGE && job.every((file) => DRIVERS.includes(layerOf(file)));
+    const driver = env.NODE_V8_COVERAGE && job.every((path) => DRIVERS.includes(layerOf(path)));
     if (driver) args.push("--import", "./scripts/children-coverage.mjs");
     args.push(...(job.length === 1 ? job : [join("scripts", "test-group.mjs"), ...job]));
     const { NODE_V8_COVERAGE, ...uncovered } = env;
