@@ -128,8 +128,18 @@ async function openStreams(url: string): Promise<number> {
   return Number(/^event_streams_open (\d+)$/m.exec(metrics)?.[1]);
 }
 
-/** Records `count` note changes of `size` characters each in one transaction; returns their revisions. */
-async function recordBacklog(database: TestDatabase, personId: number, count: number, size: number) {
+/**
+ * Records `count` note changes of `size` characters each in one transaction; returns their revisions.
+ * With `keep`, the same transaction prunes the feed to its newest `keep` changes, so that no feed
+ * reads the others first.
+ */
+async function recordBacklog(
+  database: TestDatabase,
+  personId: number,
+  count: number,
+  size: number,
+  { keep }: { keep?: number } = {},
+) {
   const recordedAt = new Date().toISOString();
   return database.store.transaction(async (tx) => {
     const revisions: number[] = [];
@@ -145,6 +155,7 @@ async function recordBacklog(database: TestDatabase, personId: number, count: nu
         }),
       );
     }
+    if (keep !== undefined) await pruneChanges(tx, keep, new Date(0).toISOString());
     return revisions;
   });
 }
@@ -368,20 +379,7 @@ for (const engine of engines()) {
       const live = await served.open(`/api/events?person_id=${personId}`);
       await waitForReady(live);
       // Three changes of another process, pruned to the newest in the transaction that commits them.
-      const newest = await served.database.store.transaction(async (tx) => {
-        let revision = 0;
-        for (const content of ["first", "second", "third"]) {
-          revision = await recordChange(tx, {
-            kind: "note.created",
-            person_id: personId,
-            resource_id: 999_999,
-            data: JSON.stringify({ content }),
-            recorded_at: new Date().toISOString(),
-          });
-        }
-        await pruneChanges(tx, 1, new Date(0).toISOString());
-        return revision;
-      });
+      const newest = (await recordBacklog(served.database, personId, 3, 20, { keep: 1 })).at(-1) ?? 0;
       const [reload] = await live.take(1);
       assert.deepEqual([reload?.event, Number(reload?.id)], ["reload", newest]);
       assert.deepEqual(JSON.parse(reload?.data ?? "{}"), { revision: newest });

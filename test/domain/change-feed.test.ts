@@ -8,12 +8,35 @@ import { prepareDatabase } from "../../src/db/setup.js";
 import { ChangeFeed, type FeedEvent } from "../../src/domain/changes.js";
 import { DEFAULT_FEED_SETTINGS } from "../../src/domain/settings.js";
 import { UnitOfWork } from "../../src/domain/unit-of-work.js";
-import { createDatabase, engines } from "../support/app.js";
+import { createDatabase, engines, type TestDatabase } from "../support/app.js";
 import { eventually } from "../support/eventually.js";
 
 const AT = "2024-01-01T00:00:00.000Z";
 /** No timer reads the table during a test: only what a commit sets off does. */
 const NO_POLLING = { ...DEFAULT_FEED_SETTINGS, pollMs: 600_000, pruneEveryMs: 600_000 };
+
+/** Another process's change, recorded now (the 24-hour retention would prune one recorded at AT). */
+const recordElsewhere = (tx: Executor, content: string) =>
+  recordChange(tx, {
+    kind: "note.created",
+    person_id: 1,
+    resource_id: 1,
+    data: JSON.stringify({ content }),
+    recorded_at: new Date().toISOString(),
+  });
+
+/**
+ * Three changes of another process, pruned to the newest in the transaction that commits them, so
+ * that no feed can read the other two first; resolves to the newest's revision.
+ */
+function commitPrunedToNewest(database: TestDatabase): Promise<number> {
+  return database.store.transaction(async (tx) => {
+    let newest = 0;
+    for (const content of ["first", "second", "third"]) newest = await recordElsewhere(tx, content);
+    assert.equal(await pruneChanges(tx, 1, AT), newest - 1, "the first two are pruned");
+    return newest;
+  });
+}
 
 for (const engine of engines()) {
   describe(`the change feed, told of its own commits (${engine})`, () => {
@@ -83,23 +106,7 @@ for (const engine of engines()) {
           if (reload) heard.push(["reload", reload.revision]);
           for (const event of events) heard.push([event.kind, event.revision]);
         });
-        // Another process's changes, pruned to the newest in the transaction that commits them, so
-        // the feed cannot read the others first (recorded now: the 24-hour limit would take them all).
-        const record = (tx: Executor, content: string) =>
-          recordChange(tx, {
-            kind: "note.created",
-            person_id: 1,
-            resource_id: 1,
-            data: JSON.stringify({ content }),
-            recorded_at: new Date().toISOString(),
-          });
-        const third = await database.store.transaction(async (tx) => {
-          await record(tx, "first");
-          await record(tx, "second");
-          const newest = await record(tx, "third");
-          assert.equal(await pruneChanges(tx, 1, AT), newest - 1, "the first two are pruned");
-          return newest;
-        });
+        const third = await commitPrunedToNewest(database);
         feed.wake();
         await eventually(
           async () => heard.length,
@@ -108,7 +115,7 @@ for (const engine of engines()) {
         );
         assert.deepEqual(heard, [["reload", third]]);
 
-        const fourth = await database.store.transaction((tx) => record(tx, "fourth"));
+        const fourth = await database.store.transaction((tx) => recordElsewhere(tx, "fourth"));
         feed.wake();
         await eventually(
           async () => heard.length,
@@ -155,20 +162,7 @@ for (const engine of engines()) {
         });
         let newest = 0;
         beforeHorizon = async () => {
-          newest = await database.store.transaction(async (tx) => {
-            let revision = 0;
-            for (const content of ["first", "second", "third"]) {
-              revision = await recordChange(tx, {
-                kind: "note.created",
-                person_id: 1,
-                resource_id: 1,
-                data: JSON.stringify({ content }),
-                recorded_at: new Date().toISOString(),
-              });
-            }
-            await pruneChanges(tx, 1, AT);
-            return revision;
-          });
+          newest = await commitPrunedToNewest(database);
           feed.wake();
           await eventually(
             async () => reloads.length,
