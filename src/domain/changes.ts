@@ -196,12 +196,15 @@ export class ChangeFeed {
     /** Set when a reload came while the start was being worked out: the start is a reload from there. */
     let reloadedAt: number | undefined;
     const passOn: Listener = (events, reload) => {
-      if (early && reload) {
+      if (early === undefined)
+        listener(
+          events.filter((event) => event.revision > through),
+          reload,
+        );
+      else if (reload) {
         reloadedAt = reload.revision;
         early = [];
-      } else if (early) early.push(...events);
-      else if (reload) listener([], reload);
-      else listener(events.filter((event) => event.revision > through));
+      } else early.push(...events);
     };
     this.#listeners.add(passOn);
     const close = () => {

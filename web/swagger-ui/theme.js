@@ -36,12 +36,10 @@ window.PeopleNotesSwaggerUi = {
     return {
       fn: {
         async resolveSubtree(spec, path, options) {
-          if (whole?.baseDoc !== options.baseDoc || whole.source !== toolbox.specSelectors?.specStr?.()) {
-            whole = {
-              baseDoc: options.baseDoc,
-              source: toolbox.specSelectors?.specStr?.(),
-              resolved: resolveSubtree(spec, [], options),
-            };
+          const { baseDoc } = options;
+          const source = toolbox.specSelectors.specStr();
+          if (whole?.baseDoc !== baseDoc || whole.source !== source) {
+            whole = { baseDoc, source, resolved: resolveSubtree(spec, [], options) };
           }
           const { spec: all, errors } = await whole.resolved;
           const within = (fullPath) => path.every((key, index) => fullPath?.[index] === key);
