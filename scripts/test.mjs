@@ -317,7 +317,7 @@ async function pool(files, concurrency) {
   await Promise.all([beside, ...Array.from({ length: beside ? lanes - 1 : lanes }, worker)]);
   const total = (name) => results.reduce((sum, result) => sum + (Number.isNaN(result[name]) ? 0 : result[name]), 0);
   console.log(
-    `\n── ${files.length} files in ${jobCount} processes, ${Math.min(concurrency, jobCount)} at a time, in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    `\n── ${files.length} files in ${jobCount} processes, ${lanes} at a time, in ${((Date.now() - started) / 1000).toFixed(0)} s`,
   );
   console.log(COUNTED.map((name) => `${name} ${total(name)}`).join(", "));
   console.log("slowest files:");
@@ -382,28 +382,16 @@ async function timed(name, work) {
 }
 
 /**
- * The type checks, one program after another, by TypeScript 7's compiler (package typescript7, a
- * native program: a quarter of the CPU of 5.9's for these programs; docs/decisions.md); then the
- * lint's result (`linting`, started before them). The typescript package (5.9) stays for its
- * compiler API, which openapi-typescript and two tests read.
+ * The type checks (`npm run typecheck`: the service with Node's types alone, the tests with bench/
+ * and scripts/, the web app, by TypeScript 7's native compiler, package typescript7; the
+ * typescript package, 5.9, stays for the compiler API that openapi-typescript and two tests read:
+ * docs/decisions.md), then the lint's result (`linting`, started before them).
  */
 async function checks(linting) {
-  const tsc = join(root, "node_modules", "typescript7", "bin", "tsc");
-  const programs = [
-    // The service as it runs: Node's types only (`npm run build` checks this program too).
-    "tsconfig.json",
-    // The tests, bench/ and scripts/ in one program, with the sources they import.
-    "test/tsconfig.json",
-    "web",
-  ];
-  let output = "";
-  for (const program of programs) {
-    const result = await run(process.execPath, [tsc, "-p", program], { quiet: true });
-    output += result.output;
-    if (result.code !== 0) return { code: result.code, output: `tsc -p ${program}:\n${output}` };
-  }
+  const typecheck = await run(...npm("typecheck"), { quiet: true });
+  if (typecheck.code !== 0) return { code: typecheck.code, output: `npm run typecheck:\n${typecheck.output}` };
   const lint = await linting;
-  output += lint.output;
+  const output = typecheck.output + lint.output;
   return lint.code === 0 ? { code: 0, output } : { code: lint.code, output: `biome check .:\n${output}` };
 }
 
@@ -421,12 +409,11 @@ async function ci(concurrency) {
   warnIfBusy();
   const started = Date.now();
   // `npm run build` is the generated files, then the type check of src/ and the bundles (build:app).
-  // The type checks need only the generated files and check src/ themselves, so they start beside
-  // the bundles (`npm run bundle`; a core would wait otherwise), and go on beside the tests. The
-  // Node 24 run of the runtime-sensitive files (npm run test:node24) and the benchmark gate (npm run
-  // bench -- --gate) are CI's steps after this command (.ci/run): docs/decisions.md, "A suite that
-  // people run".
-  // Lint reads none of the generated files (biome.json leaves them out): it starts at once.
+  // Lint reads none of the generated files (biome.json leaves them out), so it starts at once; the
+  // type checks need only the generated files and check src/ themselves, so they start beside the
+  // bundles (`npm run bundle`; a core would wait otherwise), and go on beside the tests. The Node 24
+  // run of the runtime-sensitive files (npm run test:node24) and the benchmark gate (npm run bench --
+  // --gate) are CI's steps after this command (.ci/run): docs/decisions.md, "A suite that people run".
   const linting = run(bin("biome"), ["check", "."], { quiet: true });
   const gen = await timed("generate", () => run(...npm("gen")));
   if (gen.code !== 0) process.exit(gen.code);
